@@ -1,0 +1,105 @@
+"""Server configuration: one field per setting, read from `RESTCOMM_*` variables or the same-named flags.
+
+A field `http_port` is the variable `RESTCOMM_HTTP_PORT` and the flag `--http-port`; a flag wins over the
+variable, the variable over the default. Nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+ENV_PREFIX = "RESTCOMM_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(
+        default="sqlite://restcomm.sqlite3",
+        metadata={"help": "sqlite://FILE (relative to the working directory) or postgres://user@host/db"},
+    )
+    http_host: str = field(default="127.0.0.1", metadata={"help": "address the HTTP API listens on"})
+    http_port: int = field(default=8080, metadata={"help": "port the HTTP API listens on"})
+    sip_host: str = field(default="127.0.0.1", metadata={"help": "address SIP (UDP) listens on"})
+    sip_port: int = field(default=5080, metadata={"help": "UDP port SIP listens on"})
+    public_url: str = field(
+        default="",
+        metadata={"help": "how callbacks and RCML URLs reach this server (default http://HTTP_HOST:HTTP_PORT)"},
+    )
+    admin_password: str = field(
+        default="",
+        metadata={"help": "password of the default administrator account, applied when it is first created"},
+    )
+    log_level: str = field(default="info", metadata={"help": "debug, info, warning or error"})
+    validate_responses: bool = field(
+        default=False,
+        metadata={"help": "check every JSON response against openapi.yaml (costs ~20%% throughput)"},
+    )
+
+    @property
+    def base_url(self) -> str:
+        """Absolute URL of this server, used to resolve relative RCML URLs and build callback links."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.http_host if self.http_host not in ("0.0.0.0", "::") else "127.0.0.1"
+        return f"http://{host}:{self.http_port}"
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _convert(raw: str, kind: Any, name: str) -> Any:
+    if kind in (bool, "bool"):
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"{env_name(name)} must be true or false, not {raw!r}")
+    if kind in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{env_name(name)} must be an integer, not {raw!r}") from None
+    return raw
+
+
+def from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment, with explicit overrides (e.g. parsed flags) on top."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        if env_name(f.name) in environ:
+            values[f.name] = _convert(environ[env_name(f.name)], f.type, f.name)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting; each defaults to None so an absent flag leaves the variable in charge."""
+    for f in fields(Settings):
+        help_text = f"{f.metadata.get('help', '')} [{env_name(f.name)}]"
+        if f.type in (bool, "bool"):
+            parser.add_argument(flag_name(f.name), dest=f.name, default=None,
+                                action=argparse.BooleanOptionalAction, help=help_text)
+        else:
+            parser.add_argument(flag_name(f.name), dest=f.name, default=None,
+                                type=int if f.type in (int, "int") else str, help=help_text)
+
+
+def from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+    names: Sequence[str] = [f.name for f in fields(Settings)]
+    return from_env(environ, **{n: getattr(args, n, None) for n in names})
+
+
+def replace(settings: Settings, **changes: Any) -> Settings:
+    return dataclasses.replace(settings, **changes)
