@@ -1,0 +1,96 @@
+"""The Call record: one row per call leg, what the API lists and the engine updates."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+from models import sids
+
+
+class CallStatus(StrEnum):
+    QUEUED = "queued"
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    FAILED = "failed"
+    NO_ANSWER = "no-answer"
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in LIVE_STATUSES
+
+
+LIVE_STATUSES = frozenset({CallStatus.QUEUED, CallStatus.RINGING, CallStatus.IN_PROGRESS})
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND_API = "outbound-api"
+    OUTBOUND_DIAL = "outbound-dial"
+
+
+class HttpMethod(StrEnum):
+    GET = "GET"
+    POST = "POST"
+
+
+class Call(Model):
+    sid = fields.CharField(max_length=sids.SID_LENGTH, primary_key=True)
+    account_sid = fields.CharField(max_length=sids.SID_LENGTH)
+    parent_call_sid = fields.CharField(max_length=sids.SID_LENGTH, null=True)
+    date_created = fields.DatetimeField()
+    date_updated = fields.DatetimeField()
+    # What the API shows as `to`/`from`: a number, a client name, or the user part of a SIP URI.
+    to_address = fields.CharField(max_length=256)
+    from_address = fields.CharField(max_length=256)
+    # Where the call goes, as given (`sip:alice@host:5060`, `client:alice`, `+1555...`), without headers.
+    destination = fields.CharField(max_length=1024, default="")
+    # Extra SIP headers for the INVITE, from the text after `?` in `To` (`X-Foo=1&X-Bar=2`).
+    sip_headers = fields.TextField(default="")
+    phone_number_sid = fields.CharField(max_length=sids.SID_LENGTH, null=True)
+    status = fields.CharField(max_length=16)
+    start_time = fields.DatetimeField(null=True)
+    end_time = fields.DatetimeField(null=True)
+    duration = fields.IntField(null=True)
+    price = fields.CharField(max_length=16, null=True)
+    price_unit = fields.CharField(max_length=8, null=True)
+    direction = fields.CharField(max_length=16)
+    answered_by = fields.CharField(max_length=16, null=True)
+    forwarded_from = fields.CharField(max_length=256, null=True)
+    caller_name = fields.CharField(max_length=256, null=True)
+    # The application: where its RCML comes from, and where progress is reported.
+    url = fields.CharField(max_length=2048, default="")
+    method = fields.CharField(max_length=8, default=HttpMethod.POST.value)
+    fallback_url = fields.CharField(max_length=2048, null=True)
+    fallback_method = fields.CharField(max_length=8, default=HttpMethod.POST.value)
+    status_callback = fields.CharField(max_length=2048, null=True)
+    status_callback_method = fields.CharField(max_length=8, default=HttpMethod.POST.value)
+    # Subscribed status-callback events, comma-separated (`initiated,ringing,answered,completed`).
+    status_callback_event = fields.CharField(max_length=64, default="completed")
+    timeout = fields.IntField(default=60)
+    # The server process that owns this live call; commands for it are delivered there.
+    owner_node = fields.CharField(max_length=64, null=True)
+
+    class Meta:
+        table = "calls"
+        # Every list filter starts from the account and pages newest first; each index below serves one
+        # filter and then the keyset order (date_created, sid) without a sort.
+        indexes = (
+            Index(fields=("account_sid", "date_created", "sid"), name="calls_account_page"),
+            Index(fields=("account_sid", "from_address", "date_created", "sid"), name="calls_account_from"),
+            Index(fields=("account_sid", "to_address", "date_created", "sid"), name="calls_account_to"),
+            Index(fields=("account_sid", "status", "date_created", "sid"), name="calls_account_status"),
+            Index(fields=("account_sid", "start_time"), name="calls_account_start"),
+            Index(fields=("account_sid", "end_time"), name="calls_account_end"),
+            Index(fields=("parent_call_sid", "date_created", "sid"), name="calls_parent"),
+        )
+
+    @property
+    def is_live(self) -> bool:
+        return CallStatus(self.status) in LIVE_STATUSES

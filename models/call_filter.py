@@ -1,0 +1,115 @@
+"""The filters of the Calls list (contract section 5), turned into one query."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tortoise.queryset import QuerySet
+
+from models.call import Call
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class InvalidFilter(ValueError):
+    """A filter value the spec's pattern let through but that names no real day or instant."""
+
+
+@dataclass(frozen=True)
+class TimeBound:
+    """One condition on a timestamp column: `op` is a Tortoise lookup (gte, lt, lte)."""
+
+    op: str
+    value: dt.datetime
+
+
+def parse_moment(name: str, raw: str) -> tuple[dt.datetime, bool]:
+    """(start of the day or the instant, whether it was a whole day)."""
+    try:
+        if _DAY.match(raw):
+            day = dt.date.fromisoformat(raw)
+            return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC), True
+        instant = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidFilter(f"{name} must be a date (YYYY-MM-DD) or a date-time, not {raw!r}") from None
+    if instant.tzinfo is None:
+        raise InvalidFilter(f"{name} needs a UTC offset (Z or +hh:mm) when it gives a time")
+    return instant.astimezone(dt.UTC), False
+
+
+def bounds(name: str, raw: str, relation: str) -> list[TimeBound]:
+    """`relation` is "=", ">=" or "<="; a day covers [00:00, next 00:00), an instant only itself."""
+    moment, whole_day = parse_moment(name, raw)
+    day_after = moment + dt.timedelta(days=1)
+    if relation == "=":
+        if whole_day:
+            return [TimeBound("gte", moment), TimeBound("lt", day_after)]
+        return [TimeBound("gte", moment), TimeBound("lte", moment)]
+    if relation == ">=":
+        return [TimeBound("gte", moment)]
+    return [TimeBound("lt", day_after)] if whole_day else [TimeBound("lte", moment)]
+
+
+def restore_plus(value: str) -> str:
+    """A `+` written unencoded in a URL or form arrives as a space: `+1617...` must not become ` 1617...`."""
+    if len(value) > 1 and value[0] == " " and value[1].isdigit():
+        return "+" + value[1:]
+    return value.strip()
+
+
+# Query keys as clients send them: `StartTime>=2013-10-01` arrives as key `StartTime>`, value `2013-10-01`.
+_TIME_KEYS = {
+    "StartTime": ("start_time", "="),
+    "StartTime>": ("start_time", ">="),
+    "StartTime<": ("start_time", "<="),
+    "EndTime": ("end_time", "="),
+    "EndTime>": ("end_time", ">="),
+    "EndTime<": ("end_time", "<="),
+}
+FILTER_KEYS = ("To", "From", "Status", "ParentCallSid", *_TIME_KEYS)
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    to: str | None = None
+    from_: str | None = None
+    status: str | None = None
+    parent_call_sid: str | None = None
+    times: dict[str, list[TimeBound]] = field(default_factory=dict)
+    # The filters as given, in request order, to carry into paging URIs.
+    given: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> CallFilter:
+        normalized = {key: restore_plus(query[key]) if key in ("To", "From") else query[key]
+                      for key in FILTER_KEYS if key in query}
+        times: dict[str, list[TimeBound]] = {}
+        for key, (column, relation) in _TIME_KEYS.items():
+            if key in query:
+                times.setdefault(column, []).extend(bounds(key, query[key], relation))
+        return cls(
+            to=normalized.get("To"),
+            from_=normalized.get("From"),
+            status=normalized.get("Status"),
+            parent_call_sid=normalized.get("ParentCallSid"),
+            times=times,
+            given=tuple(normalized.items()),
+        )
+
+    def apply(self, query: QuerySet[Call]) -> QuerySet[Call]:
+        conditions: dict[str, object] = {}
+        if self.to is not None:
+            conditions["to_address"] = self.to
+        if self.from_ is not None:
+            conditions["from_address"] = self.from_
+        if self.status is not None:
+            conditions["status"] = self.status
+        if self.parent_call_sid is not None:
+            conditions["parent_call_sid"] = self.parent_call_sid
+        for column, column_bounds in self.times.items():
+            for bound in column_bounds:
+                query = query.filter(**{f"{column}__{bound.op}": bound.value})
+        return query.filter(**conditions) if conditions else query

@@ -1,0 +1,51 @@
+"""Opening, migrating and closing the database."""
+
+from __future__ import annotations
+
+import logging
+
+from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.connection import get_connection
+from tortoise.migrations.executor import MigrationExecutor
+
+log = logging.getLogger(__name__)
+
+MODEL_MODULES = ["models.account", "models.call", "models.recording", "models.notification"]
+
+
+def tortoise_config(database_url: str) -> dict:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "migrations": "models.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# Referenced by `tortoise -c models.db.TORTOISE_ORM makemigrations` when a model changes.
+TORTOISE_ORM = tortoise_config("sqlite://:memory:")
+
+
+async def open_database(database_url: str, *, apply_migrations: bool = True) -> None:
+    """Connect, and bring the schema up to date through the migrations in `models/migrations`."""
+    config = tortoise_config(database_url)
+    # The global fallback makes the connection visible to request tasks, which do not inherit the
+    # context of the task that ran the ASGI lifespan.
+    await Tortoise.init(config=config, _enable_global_fallback=True)
+    if apply_migrations:
+        # On the connection just opened: an in-memory SQLite database exists only on it.
+        await MigrationExecutor(get_connection("default"), config["apps"]).migrate()
+
+
+async def close_database() -> None:
+    await Tortoise.close_connections()
+    # Tortoise caches each model's INSERT/DELETE SQL by connection name and keeps it after closing; a
+    # process that then opens another kind of database (the tests do) would send SQLite's SQL to PostgreSQL.
+    EXECUTOR_CACHE.clear()
