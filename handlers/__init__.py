@@ -1,0 +1,1 @@
+"""HTTP handlers, one module per resource; openapi.yaml names each operation's function."""

@@ -1,0 +1,117 @@
+"""The Accounts resource: the account tree, its credentials and statuses (contract sections 2 and 9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers import errors
+from handlers.auth import authorize, operator
+from handlers.errors import ApiError, Code
+from handlers.lists import API_PREFIX, respond_with_page
+from handlers.render import Field, Fields, Format, render_item, twins
+from models import Account, AccountStatus, clock
+from models import account as accounts
+from models.paging import page_request
+from restcomm import runtime
+
+
+def account_fields(account: Account, fmt: Format, *, show_token: bool = True) -> Fields:
+    path = f"{API_PREFIX}/Accounts/{account.sid}"
+    return [
+        Field("sid", "Sid", account.sid),
+        Field("friendly_name", "FriendlyName", account.friendly_name),
+        Field("email_address", "EmailAddress", account.email_address),
+        Field("status", "Status", account.status),
+        Field("type", "Type", account.type),
+        Field("role", "Role", account.role),
+        Field("auth_token", "AuthToken", account.auth_token if show_token else None),
+        Field("parent_sid", "ParentSid", account.parent_sid),
+        Field("date_created", "DateCreated", clock.iso(account.date_created)),
+        Field("date_updated", "DateUpdated", clock.iso(account.date_updated)),
+        Field("uri", "Uri", path + fmt.suffix),
+        Field("subresource_uris", "SubresourceUris", [
+            Field("calls", "Calls", f"{path}/Calls{fmt.suffix}"),
+        ]),
+    ]
+
+
+def _visible_fields(viewer: Account):
+    def fields_of(account: Account, fmt: Format) -> Fields:
+        return account_fields(account, fmt, show_token=viewer.is_same_or_ancestor_of(account))
+
+    return fields_of
+
+
+async def list_accounts(fmt: Format, user: str, Page: int = 0, PageSize: int = 50, AfterSid: str | None = None):
+    acting = await operator(user)
+    scope = Account.filter(lineage__startswith=acting.lineage)
+    return await respond_with_page(
+        fmt,
+        path="/Accounts",
+        scope=scope,
+        filtered=scope,
+        request=page_request(Page, PageSize, AfterSid),
+        json_key="accounts",
+        xml_list_name="Accounts",
+        xml_item_name="Account",
+        fields_of=_visible_fields(acting),
+    )
+
+
+async def create_account(fmt: Format, user: str, body: dict[str, Any]):
+    parent = await operator(user)
+    try:
+        account = await accounts.create_account(
+            email_address=body["EmailAddress"],
+            password=body["Password"],
+            friendly_name=body.get("FriendlyName"),
+            parent=parent,
+        )
+    except accounts.EmailTaken as exc:
+        raise ApiError(409, Code.CONFLICT, _sentence(exc)) from None
+    except accounts.AccountError as exc:
+        raise errors.bad_request(_sentence(exc)) from None
+    return render_item(fmt, "Account", account_fields(account, fmt), status=201)
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc)
+    return text[:1].upper() + text[1:]
+
+
+async def fetch_account(fmt: Format, AccountSid: str, user: str):
+    acting, account = await authorize(user, AccountSid)
+    return render_item(fmt, "Account", _visible_fields(acting)(account, fmt))
+
+
+async def update_account(fmt: Format, AccountSid: str, user: str, body: dict[str, Any] | None = None):
+    acting, account = await authorize(user, AccountSid)
+    body = body or {}
+    if not any(name in body for name in ("FriendlyName", "Password", "Status")):
+        raise errors.bad_request("Nothing to change: give FriendlyName, Password or Status")
+    # Work on a fresh row, not the cached one other requests may be reading.
+    account = await Account.get(sid=account.sid)
+    if "Status" in body:
+        _check_status_change(acting, account, body["Status"])
+        account.status = body["Status"]
+    if "FriendlyName" in body:
+        account.friendly_name = body["FriendlyName"]
+    if "Password" in body:
+        account.set_password(body["Password"])
+    account.touch()
+    await account.save()
+    runtime.current().accounts.forget(account)
+    return render_item(fmt, "Account", _visible_fields(acting)(account, fmt))
+
+
+def _check_status_change(acting: Account, account: Account, status: str) -> None:
+    if acting.sid == account.sid:
+        raise errors.forbidden("An account may not change its own status; ask an account above it")
+    if account.status == AccountStatus.CLOSED and status != AccountStatus.CLOSED:
+        raise ApiError(409, Code.CONFLICT, f"Account {account.sid} is closed; a closed account cannot be reopened")
+
+
+list_json, list_xml = twins(list_accounts)
+create_json, create_xml = twins(create_account)
+fetch_json, fetch_xml = twins(fetch_account)
+update_json, update_xml = twins(update_account)

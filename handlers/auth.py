@@ -1,0 +1,52 @@
+"""Who is asking, and may they act on the account in the path (contract section 2)."""
+
+from __future__ import annotations
+
+from handlers.errors import REALM, ApiError, Code, forbidden, not_found
+from models import Account
+from restcomm import runtime
+
+
+async def basic_auth(username: str, password: str, required_scopes: list[str] | None = None) -> dict | None:
+    """connexion's Basic-auth hook: the account named by SID or e-mail, with its token or password.
+
+    connexion decodes the credentials as Latin-1, so encoding back gives the bytes the client sent;
+    a username that is not UTF-8 names no account.
+    """
+    try:
+        login = username.encode("latin-1").decode("utf-8")
+        secret = password.encode("latin-1")
+    except UnicodeError:
+        return None
+    account = await runtime.current().accounts.by_login(login)
+    if account is None or not account.accepts_secret(secret):
+        return None
+    return {"sub": account.sid}
+
+
+async def operator(user: str) -> Account:
+    """The authenticated account, refused when it or an account above it is suspended or closed."""
+    directory = runtime.current().accounts
+    account = await directory.by_sid(user)
+    if account is None:
+        raise ApiError(401, Code.AUTHENTICATION_FAILED, "Authentication failed", {"WWW-Authenticate": REALM})
+    if not account.may_authenticate:
+        raise ApiError(403, Code.ACCOUNT_NOT_ACTIVE, f"Account {account.sid} is {account.status}")
+    # Suspending or closing an account shuts out everything below it too.
+    for ancestor_sid in account.ancestors_and_self()[:-1]:
+        ancestor = await directory.by_sid(ancestor_sid)
+        if ancestor is not None and not ancestor.may_authenticate:
+            raise ApiError(403, Code.ACCOUNT_NOT_ACTIVE,
+                           f"Account {account.sid} is not active: account {ancestor.sid} is {ancestor.status}")
+    return account
+
+
+async def authorize(user: str, account_sid: str) -> tuple[Account, Account]:
+    """(operator, path account): the operator must be the path account or one of its ancestors."""
+    acting = await operator(user)
+    target = acting if account_sid == acting.sid else await runtime.current().accounts.by_sid(account_sid)
+    if target is None:
+        raise not_found(f"Account {account_sid} was not found")
+    if not acting.is_same_or_ancestor_of(target):
+        raise forbidden(f"This account may not act on account {account_sid}")
+    return acting, target

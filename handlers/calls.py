@@ -1,0 +1,189 @@
+"""The Calls resource: list, create, get and modify (contract sections 4-6 and 8)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from connexion import request
+
+from handlers import errors
+from handlers.auth import authorize
+from handlers.errors import Code
+from handlers.lists import API_PREFIX, respond_with_page
+from handlers.render import Field, Fields, Format, render_item, twins
+from models import Call, clock
+from models.call_filter import CallFilter, InvalidFilter, restore_plus
+from models.paging import page_request
+from rcml import engine
+from sip.destination import InvalidAddress, caller_display, parse_destination
+
+API_VERSION = "2012-04-24"
+
+
+def call_fields(call: Call, fmt: Format) -> Fields:
+    path = f"{API_PREFIX}/Accounts/{call.account_sid}/Calls/{call.sid}"
+    return [
+        Field("sid", "Sid", call.sid),
+        Field("date_created", "DateCreated", clock.iso(call.date_created)),
+        Field("date_updated", "DateUpdated", clock.iso(call.date_updated)),
+        Field("parent_call_sid", "ParentCallSid", call.parent_call_sid),
+        Field("account_sid", "AccountSid", call.account_sid),
+        Field("to", "To", call.to_address),
+        Field("from", "From", call.from_address),
+        Field("phone_number_sid", "PhoneNumberSid", call.phone_number_sid),
+        Field("status", "Status", call.status),
+        Field("start_time", "StartTime", clock.iso(call.start_time)),
+        Field("end_time", "EndTime", clock.iso(call.end_time)),
+        Field("duration", "Duration", call.duration),
+        Field("price", "Price", call.price),
+        Field("price_unit", "PriceUnit", call.price_unit),
+        Field("direction", "Direction", call.direction),
+        Field("answered_by", "AnsweredBy", call.answered_by),
+        Field("api_version", "ApiVersion", API_VERSION),
+        Field("forwarded_from", "ForwardedFrom", call.forwarded_from),
+        Field("caller_name", "CallerName", call.caller_name),
+        Field("uri", "Uri", path + fmt.suffix),
+        Field("subresource_uris", "SubresourceUris", [
+            Field("notifications", "Notifications", f"{path}/Notifications{fmt.suffix}"),
+            Field("recordings", "Recordings", f"{path}/Recordings{fmt.suffix}"),
+        ]),
+    ]
+
+
+async def find_call(account_sid: str, call_sid: str) -> Call:
+    call = await Call.get_or_none(sid=call_sid, account_sid=account_sid)
+    if call is None:
+        raise errors.not_found(f"Call {call_sid} was not found")
+    return call
+
+
+async def list_calls(fmt: Format, AccountSid: str, user: str, Page: int = 0, PageSize: int = 50,
+                     AfterSid: str | None = None):
+    _, account = await authorize(user, AccountSid)
+    try:
+        # Read from the raw query: connexion would fold `StartTime>` and `StartTime` into one argument.
+        call_filter = CallFilter.from_query(request.query_params)
+    except InvalidFilter as exc:
+        raise errors.bad_request(str(exc)) from None
+    scope = Call.filter(account_sid=account.sid)
+    return await respond_with_page(
+        fmt,
+        path=f"/Accounts/{account.sid}/Calls",
+        scope=scope,
+        filtered=call_filter.apply(scope),
+        request=page_request(Page, PageSize, AfterSid),
+        filters=call_filter.given,
+        json_key="calls",
+        xml_list_name="Calls",
+        xml_item_name="Call",
+        fields_of=call_fields,
+    )
+
+
+async def fetch_call(fmt: Format, AccountSid: str, CallSid: str, user: str):
+    _, account = await authorize(user, AccountSid)
+    return render_item(fmt, "Call", call_fields(await find_call(account.sid, CallSid), fmt))
+
+
+async def create_call(fmt: Format, AccountSid: str, user: str, body: dict[str, Any]):
+    _, account = await authorize(user, AccountSid)
+    call = await engine.create_call(account.sid, call_request(body))
+    return render_item(fmt, "Call", call_fields(call, fmt))
+
+
+async def modify_call(fmt: Format, AccountSid: str, CallSid: str, user: str, body: dict[str, Any] | None = None):
+    _, account = await authorize(user, AccountSid)
+    call = await find_call(account.sid, CallSid)
+    change = call_change(body or {})
+    if change.is_empty:
+        raise errors.bad_request(
+            "Nothing to change: give Url, Status, Mute, FallbackUrl or StatusCallback"
+        )
+    try:
+        call = await engine.modify_call(call, change)
+    except engine.CallNotLive as exc:
+        raise errors.ApiError(409, Code.CALL_STATE, exc.message) from None
+    return render_item(fmt, "Call", call_fields(call, fmt))
+
+
+list_json, list_xml = twins(list_calls)
+fetch_json, fetch_xml = twins(fetch_call)
+fetch_json_alias = fetch_json
+create_json, create_xml = twins(create_call)
+modify_json, modify_xml = twins(modify_call)
+modify_json_alias = modify_json
+
+
+# --- request parsing: what the spec cannot express ---------------------------------------------------
+
+_EVENT_SEPARATORS = re.compile(r"[\s,]+")
+EVENT_ORDER = ("initiated", "ringing", "answered", "completed")
+
+
+def checked_url(name: str, value: str | None, code: Code = Code.BAD_REQUEST) -> str | None:
+    """An absolute http(s) URL with a valid host and port, or a path on this server."""
+    if value is None:
+        return None
+    if value.startswith("/"):
+        return value
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+        parts = None
+    if parts is None or not port_ok or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise errors.bad_request(f"{name} must be an http(s) URL or a path starting with /", code)
+    return value
+
+
+def status_callback_events(raw: list[str] | str | None) -> tuple[str, ...]:
+    if not raw:
+        return ("completed",)
+    values = [raw] if isinstance(raw, str) else raw
+    named = {event for value in values for event in _EVENT_SEPARATORS.split(value) if event}
+    return tuple(event for event in EVENT_ORDER if event in named)
+
+
+def call_request(body: dict[str, Any]) -> engine.CallRequest:
+    try:
+        destination = parse_destination(restore_plus(body["To"]))
+    except InvalidAddress as exc:
+        raise errors.bad_request(f"To is invalid: {exc}", Code.TO_INVALID) from None
+    from_ = restore_plus(body["From"])
+    if not from_:
+        raise errors.bad_request("No 'From' number is specified", Code.FROM_MISSING)
+    try:
+        caller_display(from_)
+    except InvalidAddress as exc:
+        raise errors.bad_request(f"From is invalid: {exc}", Code.FROM_INVALID) from None
+    return engine.CallRequest(
+        from_=from_,
+        to=destination,
+        url=checked_url("Url", body["Url"], Code.URL_INVALID) or "",
+        method=body.get("Method", "POST"),
+        fallback_url=checked_url("FallbackUrl", body.get("FallbackUrl")),
+        fallback_method=body.get("FallbackMethod", "POST"),
+        status_callback=checked_url("StatusCallback", body.get("StatusCallback"), Code.STATUS_CALLBACK_INVALID),
+        status_callback_method=body.get("StatusCallbackMethod", "POST"),
+        status_callback_events=status_callback_events(body.get("StatusCallbackEvent")),
+        timeout=int(body.get("Timeout", 60)),
+        username=body.get("Username") or None,
+        password=body.get("Password") or None,
+    )
+
+
+def call_change(body: dict[str, Any]) -> engine.CallChange:
+    return engine.CallChange(
+        url=checked_url("Url", body.get("Url"), Code.URL_INVALID),
+        method=body.get("Method"),
+        status=body.get("Status"),
+        fallback_url=checked_url("FallbackUrl", body.get("FallbackUrl")),
+        fallback_method=body.get("FallbackMethod"),
+        status_callback=checked_url("StatusCallback", body.get("StatusCallback"), Code.STATUS_CALLBACK_INVALID),
+        status_callback_method=body.get("StatusCallbackMethod"),
+        move_connected_leg=body.get("MoveConnectedCallLeg"),
+        mute=body.get("Mute"),
+    )

@@ -1,0 +1,1 @@
+"""Wiring: settings, the app factory with its lifespan, the command line, the runtime handlers reach."""

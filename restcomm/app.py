@@ -1,0 +1,92 @@
+"""The application factory: openapi.yaml routed by connexion, the database, errors in one format."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest
+from connexion.middleware import MiddlewarePosition
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from handlers import errors
+from models.db import close_database, open_database
+from restcomm import runtime
+from restcomm.guard import RequestGuard
+from restcomm.seed import seed_default_account
+from restcomm.settings import Settings
+from restcomm.spec import SPEC_PATH, Spec
+from restcomm.validation import VALIDATOR_MAP
+
+log = logging.getLogger(__name__)
+
+
+class ActivateRuntime:
+    """Makes the app's Runtime current for each request (request tasks do not inherit the lifespan's)."""
+
+    def __init__(self, app: ASGIApp, runtime_: runtime.Runtime) -> None:
+        self.app = app
+        self.runtime = runtime_
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        runtime.activate(self.runtime)
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings, *, manage_database: bool = True) -> AsyncApp:
+    """The ASGI app. `manage_database=False` leaves opening the database to the caller (the tests)."""
+    spec = Spec.load()
+    state = runtime.Runtime(settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        runtime.activate(state)
+        if manage_database:
+            await open_database(settings.database_url)
+            await seed_default_account(settings.admin_password)
+        try:
+            yield
+        finally:
+            if manage_database:
+                await close_database()
+
+    app = AsyncApp(__name__, lifespan=lifespan, specification_dir=str(SPEC_PATH.parent))
+    app.add_api(
+        SPEC_PATH.name,
+        validate_responses=settings.validate_responses,
+        strict_validation=False,
+        validator_map=VALIDATOR_MAP,
+    )
+    app.add_middleware(ActivateRuntime, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime_=state)
+    app.add_middleware(RequestGuard, position=MiddlewarePosition.BEFORE_SWAGGER,
+                       repeatable=spec.repeatable_parameters)
+    _register_error_handlers(app, spec)
+    app.runtime = state  # type: ignore[attr-defined]
+    return app
+
+
+def _register_error_handlers(app: AsyncApp, spec: Spec) -> None:
+    async def on_api_error(request: ConnexionRequest, exc: errors.ApiError):
+        return errors.error_response(request.url.path, exc)
+
+    async def on_problem(request: ConnexionRequest, exc: ProblemException):
+        return errors.error_response(request.url.path, errors.from_problem(exc))
+
+    async def on_http_exception(request: ConnexionRequest, exc: HTTPException):
+        allowed = spec.allowed_methods(request.url.path) if exc.status_code == 405 else None
+        return errors.error_response(request.url.path, errors.from_http_exception(exc, allowed))
+
+    async def on_unexpected(request: ConnexionRequest, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return errors.error_response(request.url.path, errors.internal_error())
+
+    # connexion registers its own ProblemException handler, which would win over an HTTPException one.
+    app.add_error_handler(errors.ApiError, on_api_error)
+    app.add_error_handler(ProblemException, on_problem)
+    app.add_error_handler(HTTPException, on_http_exception)
+    app.add_error_handler(Exception, on_unexpected)

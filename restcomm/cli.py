@@ -1,0 +1,86 @@
+"""The `restcomm` command: run the server, and manage accounts from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from restcomm import settings as settings_module
+from restcomm.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        config = settings_module.from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return args.run(config, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="restcomm", description="A RestComm-compatible programmable-voice server.")
+    commands = parser.add_subparsers(title="commands")
+
+    serve = commands.add_parser("serve", help="run the HTTP API (and SIP) server")
+    settings_module.add_flags(serve)
+    serve.set_defaults(run=run_serve)
+
+    accounts = commands.add_parser("accounts", help="list accounts, create one, change a password")
+    settings_module.add_flags(accounts)
+    account_commands = accounts.add_subparsers(title="account commands", required=True)
+    listing = account_commands.add_parser("list", help="every account, oldest first")
+    listing.set_defaults(run=run_accounts, action="list")
+    create = account_commands.add_parser("create", help="create an account (top-level unless --parent)")
+    create.add_argument("email", help="e-mail address, also the login name")
+    create.add_argument("--friendly-name", default=None)
+    create.add_argument("--parent", default=None, help="SID or e-mail of the parent account")
+    create.add_argument("--administrator", action="store_true", help="give it the Administrator role")
+    create.add_argument("--password", default=None, help="(prompted for when omitted)")
+    create.set_defaults(run=run_accounts, action="create")
+    passwd = account_commands.add_parser("passwd", help="set an account's password (changes its auth token)")
+    passwd.add_argument("account", help="SID or e-mail address")
+    passwd.add_argument("--password", default=None, help="(prompted for when omitted)")
+    passwd.set_defaults(run=run_accounts, action="passwd")
+    return parser
+
+
+def run_serve(config: Settings, _args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from restcomm.app import create_app
+
+    app = create_app(config)
+    uvicorn.run(app, host=config.http_host, port=config.http_port, log_level=config.log_level.lower(),
+                access_log=config.log_level.lower() == "debug")
+    return 0
+
+
+def run_accounts(config: Settings, args: argparse.Namespace) -> int:
+    from restcomm import accounts_cli
+
+    try:
+        return asyncio.run(accounts_cli.run(config, args, ask_password=_ask_password))
+    except accounts_cli.CommandError as exc:
+        print(f"restcomm: {exc}", file=sys.stderr)
+        return 1
+
+
+def _ask_password() -> str:
+    first = getpass.getpass("New password: ")
+    if first != getpass.getpass("Again: "):
+        raise SystemExit("restcomm: the passwords differ")
+    return first
+
+
+if __name__ == "__main__":
+    sys.exit(main())

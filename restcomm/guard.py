@@ -1,0 +1,118 @@
+"""What every request must satisfy before routing, checked once for the whole API.
+
+- `/restcomm/20120424/...` (the docs' other spelling) is rewritten to `/restcomm/2012-04-24/...`.
+- Bodies are capped (413), so a client cannot make the server buffer megabytes.
+- Parameters, in the query and in form bodies, must be UTF-8 without control characters, and may not be
+  repeated unless the spec declares them as arrays: connexion would silently join repeated values with
+  a comma (`From=a&From=b` becomes `"a,b"`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from handlers.errors import ApiError, Code, bad_request
+
+ALIAS_PREFIX = "/restcomm/20120424"
+CANONICAL_PREFIX = "/restcomm/2012-04-24"
+MAX_BODY_BYTES = 64 * 1024
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_FORM = "application/x-www-form-urlencoded"
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, repeatable: Iterable[str] = (), max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.repeatable = frozenset(repeatable)
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope = _rewrite_alias(scope)
+        self._check_parameters(_decode(scope.get("query_string", b"")))
+        headers = {name.lower(): value for name, value in scope.get("headers", [])}
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            raise _too_large(self.max_body)
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            body = await self._read_body(receive)
+            if headers.get(b"content-type", b"").split(b";")[0].strip().lower() == _FORM.encode():
+                self._check_parameters(_decode(body))
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise _too_large(self.max_body)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def _check_parameters(self, text: str) -> None:
+        if not text:
+            return
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+        except UnicodeDecodeError:
+            raise bad_request("Parameters must be UTF-8 (percent-encoded)") from None
+        seen: set[str] = set()
+        for name, value in pairs:
+            if _CONTROL.search(name) or _CONTROL.search(value):
+                raise bad_request(f"Parameter {_printable(name)} contains a control character")
+            if name in seen and name not in self.repeatable:
+                raise bad_request(f"Parameter {_printable(name)} is given more than once")
+            seen.add(name)
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        # Raw (not percent-encoded) non-ASCII bytes: no conforming client sends them.
+        raise bad_request("Parameters must be percent-encoded UTF-8") from None
+
+
+def _printable(name: str) -> str:
+    return repr(_CONTROL.sub("?", name)[:64])
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, Code.BODY_TOO_LARGE, f"The request body is larger than {limit // 1024} KiB")
+
+
+def _rewrite_alias(scope: Scope) -> Scope:
+    path: str = scope["path"]
+    if path != ALIAS_PREFIX and not path.startswith(ALIAS_PREFIX + "/"):
+        return scope
+    new_path = CANONICAL_PREFIX + path[len(ALIAS_PREFIX):]
+    return {**scope, "path": new_path, "raw_path": new_path.encode()}
+
+
+def _replay(body: bytes, original: Receive) -> Receive:
+    """The body already read, then whatever the client sends next (its disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await original()
+
+    return receive

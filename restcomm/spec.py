@@ -1,0 +1,73 @@
+"""Facts read from openapi.yaml that the wiring needs beyond what connexion does with it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+@dataclass(frozen=True)
+class Spec:
+    document: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path = SPEC_PATH) -> Spec:
+        return cls(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+    @property
+    def base_path(self) -> str:
+        return self.document["servers"][0]["url"].rstrip("/")
+
+    @cached_property
+    def routes(self) -> list[tuple[re.Pattern[str], str]]:
+        """(full-path regex, Allow header value) in spec order, the order connexion matches in."""
+        table = []
+        for template, item in self.document["paths"].items():
+            methods = [m.upper() for m in HTTP_METHODS if m in item]
+            if "GET" in methods and "HEAD" not in methods:
+                methods.insert(methods.index("GET") + 1, "HEAD")
+            pattern = re.escape(self.base_path + template)
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
+            table.append((re.compile(f"^{pattern}$"), ", ".join(methods)))
+        return table
+
+    def allowed_methods(self, path: str) -> str | None:
+        for pattern, allow in self.routes:
+            if pattern.match(path):
+                return allow
+        return None
+
+    @cached_property
+    def repeatable_parameters(self) -> frozenset[str]:
+        """Names of query parameters and form fields declared as arrays: the only ones that may repeat."""
+        names: set[str] = set()
+        for item in self.document["paths"].values():
+            for method in HTTP_METHODS:
+                operation = item.get(method)
+                if not operation:
+                    continue
+                for parameter in operation.get("parameters", []):
+                    parameter = self.resolve(parameter)
+                    if self.resolve(parameter.get("schema", {})).get("type") == "array":
+                        names.add(parameter["name"])
+                for media in operation.get("requestBody", {}).get("content", {}).values():
+                    for name, schema in self.resolve(media.get("schema", {})).get("properties", {}).items():
+                        if self.resolve(schema).get("type") == "array":
+                            names.add(name)
+        return frozenset(names)
+
+    def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            target: Any = self.document
+            for part in node["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            node = target
+        return node

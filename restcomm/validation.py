@@ -1,0 +1,107 @@
+"""connexion's request validators, with errors a client can act on.
+
+connexion checks parameters against openapi.yaml but words the result for a developer of the server:
+query errors do not name the parameter, and pattern errors print the regular expression. These
+subclasses keep connexion's checks and say which parameter is wrong and what it should be, using the
+schema's `x-expected` text, with the Twilio code of that parameter where it has one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion.datastructures import MediaTypeDict
+from connexion.utils import is_null, is_nullable
+from connexion.validators import VALIDATOR_MAP as CONNEXION_VALIDATORS
+from connexion.validators import FormDataValidator, ParameterValidator
+from jsonschema import Draft4Validator, ValidationError
+from jsonschema.exceptions import best_match
+
+from handlers.errors import ApiError, Code, bad_request
+
+# Parameters whose errors carry a code of their own: (when missing, when invalid).
+_CODES: dict[str, tuple[Code, Code]] = {
+    "To": (Code.TO_MISSING, Code.TO_INVALID),
+    "From": (Code.FROM_MISSING, Code.FROM_INVALID),
+    "Url": (Code.URL_INVALID, Code.URL_INVALID),
+    "StatusCallback": (Code.BAD_REQUEST, Code.STATUS_CALLBACK_INVALID),
+}
+_MISSING_MESSAGES = {
+    "To": "No 'To' number is specified",
+    "From": "No 'From' number is specified",
+    "Url": "No 'Url' is specified",
+}
+_TYPE_NAMES = {"integer": "an integer", "boolean": "true or false", "number": "a number", "string": "text"}
+
+
+def missing(name: str) -> ApiError:
+    code = _CODES.get(name, (Code.BAD_REQUEST, Code.BAD_REQUEST))[0]
+    return bad_request(_MISSING_MESSAGES.get(name, f"Parameter '{name}' is required"), code)
+
+
+def invalid(name: str, error: ValidationError) -> ApiError:
+    code = _CODES.get(name, (Code.BAD_REQUEST, Code.BAD_REQUEST))[1]
+    return bad_request(f"{name} {_reason(error)}", code)
+
+
+def _reason(error: ValidationError) -> str:
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    rule = error.validator
+    limit = error.validator_value
+    if rule == "pattern":
+        return f"must be {schema.get('x-expected', 'in the documented form')}"
+    if rule == "enum":
+        return "must be one of " + ", ".join(str(v) for v in limit if v is not None)
+    if rule == "type":
+        return f"must be {_TYPE_NAMES.get(str(limit), str(limit))}"
+    if rule == "minimum":
+        return f"must be at least {limit}"
+    if rule == "maximum":
+        return f"must be at most {limit}"
+    if rule == "minLength":
+        return "may not be empty" if limit == 1 else f"needs at least {limit} characters"
+    if rule == "maxLength":
+        return f"may have at most {limit} characters"
+    if rule == "maxItems":
+        return f"may be given at most {limit} times"
+    return "is invalid"
+
+
+class ClearParameterValidator(ParameterValidator):
+    @staticmethod
+    def validate_parameter(parameter_type, value, param, param_name=None):
+        name = param.get("name", param_name or "parameter")
+        if is_nullable(param) and is_null(value):
+            return None
+        if value is None:
+            if param.get("required"):
+                raise missing(name)
+            return None
+        schema = param.get("schema", param)
+        error = best_match(Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).iter_errors(value))
+        if error is not None:
+            raise invalid(name, error)
+        return None
+
+
+class ClearFormDataValidator(FormDataValidator):
+    def _validate(self, body: Any) -> dict | None:
+        if not isinstance(body, dict):
+            raise bad_request("The body must be form parameters (name=value&...)")
+        error = best_match(self._validator.iter_errors(body))
+        if error is None:
+            return None
+        if error.validator == "required":
+            # jsonschema words it "'To' is a required property"; the name is the first quoted word.
+            raise missing(str(error.message).split("'")[1])
+        name = str(error.path[0]) if error.path else "body"
+        raise invalid(name, error)
+
+
+VALIDATOR_MAP = {
+    "parameter": ClearParameterValidator,
+    "body": MediaTypeDict({
+        **CONNEXION_VALIDATORS["body"],
+        "application/x-www-form-urlencoded": ClearFormDataValidator,
+    }),
+}
