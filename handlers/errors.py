@@ -44,10 +44,16 @@ class Code(IntEnum):
 
     @property
     def more_info(self) -> str:
-        if self.value // 100 == 204 or self.value == Code.INTERNAL_ERROR:
-            status = self.value - 20000
-            return f"https://developer.mozilla.org/docs/Web/HTTP/Status/{status}"
-        return f"https://www.twilio.com/docs/errors/{self.value}"
+        if self in _TWILIO_DEFINED:
+            return f"https://www.twilio.com/docs/errors/{self.value}"
+        return f"https://developer.mozilla.org/docs/Web/HTTP/Status/{self.value - 20000}"
+
+
+# Codes Twilio documents; the others are ours (20000 + status) and point at the status's description.
+_TWILIO_DEFINED = frozenset({
+    Code.AUTHENTICATION_FAILED, Code.ACCOUNT_NOT_ACTIVE, Code.NOT_FOUND, Code.TO_MISSING, Code.URL_INVALID,
+    Code.TO_INVALID, Code.FROM_INVALID, Code.FROM_MISSING, Code.CALL_STATE, Code.STATUS_CALLBACK_INVALID,
+})
 
 
 class ApiError(Exception):

@@ -8,9 +8,11 @@ schema's `x-expected` text, with the Twilio code of that parameter where it has 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import TypeValidationError
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP as CONNEXION_VALIDATORS
 from connexion.validators import FormDataValidator, ParameterValidator
@@ -31,6 +33,7 @@ _MISSING_MESSAGES = {
     "From": "No 'From' number is specified",
     "Url": "No 'Url' is specified",
 }
+_WRONG_TYPE = re.compile(r"expected '(?P<type>\w+)' for \w+ parameter '(?P<name>[^']+)'")
 _TYPE_NAMES = {"integer": "an integer", "boolean": "true or false", "number": "a number", "string": "text"}
 
 
@@ -85,6 +88,18 @@ class ClearParameterValidator(ParameterValidator):
 
 
 class ClearFormDataValidator(FormDataValidator):
+    async def _parse(self, stream: Any, scope: Any) -> Any:
+        try:
+            return await super()._parse(stream, scope)
+        except TypeValidationError as exc:
+            # Raised while coercing `Timeout=ten` to an integer, before any schema check.
+            match = _WRONG_TYPE.search(str(exc.detail))
+            if match is None:
+                raise
+            name = match["name"]
+            code = _CODES.get(name, (Code.BAD_REQUEST, Code.BAD_REQUEST))[1]
+            raise bad_request(f"{name} must be {_TYPE_NAMES.get(match['type'], match['type'])}", code) from None
+
     def _validate(self, body: Any) -> dict | None:
         if not isinstance(body, dict):
             raise bad_request("The body must be form parameters (name=value&...)")
