@@ -1,0 +1,98 @@
+"""The real server, started as a user would (`restcomm serve`), answering the docs' curl commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.conftest import ADMIN_SID, ADMIN_TOKEN
+from tests.support import database_urls
+from tests.support.processes import run_cli, running_server
+
+
+def curl(*args: str) -> str:
+    result = subprocess.run(["curl", "-s", "-S", "--max-time", "10", *args], capture_output=True, text=True,
+                            timeout=20, check=True)
+    return result.stdout
+
+
+def with_credentials(base: str, user: str, secret: str) -> str:
+    return base.replace("http://", f"http://{user}:{secret}@")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def server_db(request, tmp_path):
+    with database_urls.server_database(request.param, str(tmp_path)) as url:
+        if url is None:
+            pytest.skip(database_urls.skip_reason())
+        yield url
+
+
+def test_docs_curl_examples(server_db):
+    with running_server(server_db) as base:
+        by_email = with_credentials(base, "administrator%40company.com", ADMIN_TOKEN)
+        by_sid = with_credentials(base, ADMIN_SID, ADMIN_TOKEN)
+        calls = f"/restcomm/2012-04-24/Accounts/{ADMIN_SID}/Calls"
+
+        # "If the system hasn't received any calls, you will see the output below"
+        empty = ET.fromstring(curl("-X", "GET", by_email + calls)).find("Calls")
+        assert (empty.attrib["page"], empty.attrib["numpages"], empty.attrib["total"]) == ("0", "0", "0")
+        assert empty.attrib["nextpageuri"] == "null"
+
+        # "Making a call to a SIP account" (over http: the default install serves plain HTTP)
+        created = json.loads(curl("-X", "POST", by_sid + calls + ".json", "-d", "From=+16175551212",
+                                  "-d", "To=sip:alice@127.0.0.1:5060",
+                                  "-d", f"Url={base}/restcomm/demos/hello-play.xml"))
+        assert created["status"] == "queued" and created["to"] == "alice" and created["from"] == "+16175551212"
+        client_call = json.loads(curl("-X", "POST", by_sid + calls + ".json", "-d", "From=alice",
+                                      "-d", "To=client:bob", "-d", f"Url={base}/restcomm/demos/hello-play.xml"))
+
+        # "Filter using the From parameter"
+        from_alice = ET.fromstring(curl("-X", "GET", by_email + calls + "?From=alice")).find("Calls")
+        assert [c.findtext("Sid") for c in from_alice.findall("Call")] == [client_call["sid"]]
+        assert from_alice.find("Call").findtext("From") == "alice"
+
+        # "return a single item from the list of calls using the PageSize parameter"
+        one = ET.fromstring(curl("-X", "GET", by_sid + calls + "?PageSize=1")).find("Calls")
+        assert (one.attrib["pagesize"], one.attrib["total"], one.attrib["numpages"]) == ("1", "2", "2")
+        assert len(one.findall("Call")) == 1
+        assert f"AfterSid={client_call['sid']}" in one.attrib["nextpageuri"]
+
+        # "Terminate Ringing call" on the docs' /restcomm/20120424/ spelling and Calls.json/{CallSid} form
+        alias = f"/restcomm/20120424/Accounts/{ADMIN_SID}/Calls.json/{created['sid']}"
+        ended = json.loads(curl("-X", "POST", by_sid + alias, "-d", "Status=canceled"))
+        assert ended["status"] == "canceled"
+        again = json.loads(curl("-X", "POST", by_sid + alias, "-d", "Status=completed"))
+        assert again["code"] == 21220
+
+
+def test_accounts_command_and_server_agree(server_db):
+    listing = run_cli("accounts", "list", database_url=server_db)
+    assert listing.returncode == 0, listing.stderr
+    assert ADMIN_SID in listing.stdout and "uninitialized" in listing.stdout
+
+    created = run_cli("accounts", "create", "ops@company.com", "--password", "ops-secret-1",
+                      "--friendly-name", "Ops", database_url=server_db)
+    assert created.returncode == 0, created.stderr
+    ops_sid = created.stdout.split()[1]
+
+    changed = run_cli("accounts", "passwd", "administrator@company.com", "--password", "new-admin-secret",
+                      database_url=server_db)
+    assert changed.returncode == 0, changed.stderr
+    refused = run_cli("accounts", "passwd", ADMIN_SID, "--password", "short", database_url=server_db)
+    assert refused.returncode == 1 and "8 to 128" in refused.stderr
+    duplicate = run_cli("accounts", "create", "OPS@company.com", "--password", "ops-secret-2", database_url=server_db)
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+
+    with running_server(server_db) as base:
+        path = f"/restcomm/2012-04-24/Accounts/{ADMIN_SID}.json"
+        old = curl("-o", "/dev/null", "-w", "%{http_code}", with_credentials(base, ADMIN_SID, ADMIN_TOKEN) + path)
+        assert old == "401"
+        account = json.loads(curl(with_credentials(base, ADMIN_SID, "new-admin-secret") + path))
+        assert account["status"] == "active"
+        ops = json.loads(curl(with_credentials(base, "ops%40company.com", "ops-secret-1")
+                              + f"/restcomm/2012-04-24/Accounts/{ops_sid}.json"))
+        assert ops["friendly_name"] == "Ops" and ops["parent_sid"] is None
