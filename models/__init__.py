@@ -2,7 +2,9 @@
 
 from models.account import Account, AccountRole, AccountStatus
 from models.call import Call, CallStatus, Direction, HttpMethod
+from models.client import Client, ClientStatus, Registration
 from models.notification import LogLevel, Notification
+from models.phone_number import IncomingPhoneNumber
 from models.recording import Recording
 
 __all__ = [
@@ -11,9 +13,13 @@ __all__ = [
     "AccountStatus",
     "Call",
     "CallStatus",
+    "Client",
+    "ClientStatus",
     "Direction",
     "HttpMethod",
+    "IncomingPhoneNumber",
     "LogLevel",
     "Notification",
     "Recording",
+    "Registration",
 ]

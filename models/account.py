@@ -44,7 +44,7 @@ class AccountRole(StrEnum):
 
 def auth_token_for(password: str) -> str:
     """RestComm's auth token is the MD5 hex of the password; clients rely on that relation."""
-    return hashlib.md5(password.encode("utf-8")).hexdigest()
+    return hashlib.md5(password.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 class Account(Model):
@@ -111,7 +111,7 @@ class Account(Model):
         """True for the auth token or the plain password; both compared in constant time, as bytes."""
         token = self.auth_token.encode("ascii")
         by_token = hmac.compare_digest(secret, token)
-        by_password = hmac.compare_digest(hashlib.md5(secret).hexdigest().encode("ascii"), token)
+        by_password = hmac.compare_digest(hashlib.md5(secret, usedforsecurity=False).hexdigest().encode("ascii"), token)
         return by_token or by_password
 
     def set_password(self, password: str) -> None:

@@ -11,7 +11,14 @@ from tortoise.migrations.executor import MigrationExecutor
 
 log = logging.getLogger(__name__)
 
-MODEL_MODULES = ["models.account", "models.call", "models.recording", "models.notification"]
+MODEL_MODULES = [
+    "models.account",
+    "models.call",
+    "models.recording",
+    "models.notification",
+    "models.client",
+    "models.phone_number",
+]
 
 
 def tortoise_config(database_url: str) -> dict:

@@ -53,8 +53,8 @@ def app():
 async def clean_db(database: str, app) -> str:
     """Empty tables, the default account seeded, nothing cached from an earlier test."""
     connection = Tortoise.get_connection("default")
-    for table in ("calls", "recordings", "notifications", "accounts"):
-        await connection.execute_script(f'DELETE FROM "{table}"')
+    for model in Tortoise.apps["models"].values():
+        await connection.execute_script(f'DELETE FROM "{model._meta.db_table}"')
     app.runtime.accounts.clear()
     await seed_default_account()
     return database

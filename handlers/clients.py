@@ -1,0 +1,120 @@
+"""The Clients resource: SIP users of an account (contract section 9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion.lifecycle import ConnexionResponse
+from tortoise.exceptions import IntegrityError
+
+from handlers import errors
+from handlers.auth import authorize
+from handlers.calls import API_VERSION
+from handlers.errors import ApiError, Code
+from handlers.lists import API_PREFIX, respond_with_page
+from handlers.render import Field, Fields, Format, render_item, twins
+from models import Client, Registration, clock, sids
+from models.paging import page_request
+
+# Form names and the Client attributes they set, for create and update alike.
+_VOICE_FIELDS = {
+    "FriendlyName": "friendly_name",
+    "Status": "status",
+    "VoiceUrl": "voice_url",
+    "VoiceMethod": "voice_method",
+    "VoiceFallbackUrl": "voice_fallback_url",
+    "VoiceFallbackMethod": "voice_fallback_method",
+}
+
+
+def client_fields(client: Client, fmt: Format) -> Fields:
+    return [
+        Field("sid", "Sid", client.sid),
+        Field("date_created", "DateCreated", clock.iso(client.date_created)),
+        Field("date_updated", "DateUpdated", clock.iso(client.date_updated)),
+        Field("account_sid", "AccountSid", client.account_sid),
+        Field("api_version", "ApiVersion", API_VERSION),
+        Field("friendly_name", "FriendlyName", client.friendly_name),
+        Field("login", "Login", client.login),
+        Field("status", "Status", client.status),
+        Field("voice_url", "VoiceUrl", client.voice_url),
+        Field("voice_method", "VoiceMethod", client.voice_method),
+        Field("voice_fallback_url", "VoiceFallbackUrl", client.voice_fallback_url),
+        Field("voice_fallback_method", "VoiceFallbackMethod", client.voice_fallback_method),
+        Field("uri", "Uri", f"{API_PREFIX}/Accounts/{client.account_sid}/Clients/{client.sid}{fmt.suffix}"),
+    ]
+
+
+async def find_client(account_sid: str, client_sid: str) -> Client:
+    client = await Client.get_or_none(sid=client_sid, account_sid=account_sid)
+    if client is None:
+        raise errors.not_found(f"Client {client_sid} was not found")
+    return client
+
+
+async def list_clients(fmt: Format, AccountSid: str, user: str, Page: int = 0, PageSize: int = 50,
+                       AfterSid: str | None = None):
+    _, account = await authorize(user, AccountSid)
+    scope = Client.filter(account_sid=account.sid)
+    return await respond_with_page(
+        fmt, path=f"/Accounts/{account.sid}/Clients", scope=scope, filtered=scope,
+        request=page_request(Page, PageSize, AfterSid), json_key="clients", xml_list_name="Clients",
+        xml_item_name="Client", fields_of=client_fields,
+    )
+
+
+async def create_client(fmt: Format, AccountSid: str, user: str, body: dict[str, Any]):
+    _, account = await authorize(user, AccountSid)
+    now = clock.now()
+    client = Client(sid=sids.new_sid(sids.CLIENT), account_sid=account.sid, date_created=now, date_updated=now,
+                    login=body["Login"], friendly_name=body.get("FriendlyName") or body["Login"])
+    client.set_password(body["Password"])
+    _apply(client, body)
+    try:
+        await client.save(force_create=True)
+    except IntegrityError:
+        raise ApiError(409, Code.CONFLICT, f"A client with login {body['Login']} already exists") from None
+    return render_item(fmt, "Client", client_fields(client, fmt), status=201)
+
+
+async def fetch_client(fmt: Format, AccountSid: str, ClientSid: str, user: str):
+    _, account = await authorize(user, AccountSid)
+    return render_item(fmt, "Client", client_fields(await find_client(account.sid, ClientSid), fmt))
+
+
+async def update_client(fmt: Format, AccountSid: str, ClientSid: str, user: str, body: dict[str, Any] | None = None):
+    _, account = await authorize(user, AccountSid)
+    client = await find_client(account.sid, ClientSid)
+    body = body or {}
+    if not any(name in body for name in (*_VOICE_FIELDS, "Password")):
+        raise errors.bad_request("Nothing to change: give FriendlyName, Password, Status or a voice setting")
+    if "Password" in body:
+        client.set_password(body["Password"])
+    _apply(client, body)
+    client.date_updated = clock.now()
+    await client.save()
+    if not client.enabled:
+        # A disabled client must not keep ringing on devices it registered before.
+        await Registration.filter(client_sid=client.sid).delete()
+    return render_item(fmt, "Client", client_fields(client, fmt))
+
+
+async def delete_client(fmt: Format, AccountSid: str, ClientSid: str, user: str):
+    _, account = await authorize(user, AccountSid)
+    client = await find_client(account.sid, ClientSid)
+    await Registration.filter(client_sid=client.sid).delete()
+    await client.delete()
+    return ConnexionResponse(status_code=204)
+
+
+def _apply(client: Client, body: dict[str, Any]) -> None:
+    for name, attribute in _VOICE_FIELDS.items():
+        if name in body:
+            setattr(client, attribute, body[name])
+
+
+list_json, list_xml = twins(list_clients)
+create_json, create_xml = twins(create_client)
+fetch_json, fetch_xml = twins(fetch_client)
+update_json, update_xml = twins(update_client)
+delete_json, delete_xml = twins(delete_client)
