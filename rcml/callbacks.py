@@ -1,0 +1,110 @@
+"""Status callbacks: delivered in order per call, retried with backoff, never holding up the call.
+
+A call's owner hands each callback to `CallbackSender.send` and goes on at once. One delivery task per
+call sends that call's callbacks one after the other, so the receiver sees them in SequenceNumber order
+even when an earlier one needed retries. A callback still failing after the last retry is recorded as a
+warning Notification (Twilio's 15003) so the application's owner can see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import httpx
+
+from models import LogLevel
+from rcml import notifications
+from rcml.documents import absolute
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
+# A receiver answering these may succeed later; any other 4xx will not.
+_RETRYABLE_STATUSES = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True)
+class Callback:
+    account_sid: str
+    call_sid: str
+    url: str
+    method: str
+    parameters: dict[str, str]
+
+
+@dataclass
+class _CallQueue:
+    pending: deque[Callback] = field(default_factory=deque)
+    worker: asyncio.Task | None = None
+
+
+class CallbackSender:
+    def __init__(self, http: httpx.AsyncClient, base_url: str,
+                 retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS) -> None:
+        self.http = http
+        self.base_url = base_url
+        self.retry_delays = tuple(retry_delays)
+        self._queues: dict[str, _CallQueue] = {}
+
+    def send(self, callback: Callback) -> None:
+        queue = self._queues.setdefault(callback.call_sid, _CallQueue())
+        queue.pending.append(callback)
+        if queue.worker is None:
+            queue.worker = asyncio.get_running_loop().create_task(self._deliver_all(callback.call_sid, queue))
+
+    async def drain(self, within: float | None = None) -> None:
+        """Wait until every queued callback was delivered or given up, or `within` seconds passed."""
+        workers = [q.worker for q in self._queues.values() if q.worker is not None]
+        if workers:
+            await asyncio.wait(workers, timeout=within)
+
+    async def close(self, within: float = 5.0) -> None:
+        """Give pending callbacks `within` seconds to go out, then drop the rest."""
+        await self.drain(within)
+        for queue in self._queues.values():
+            if queue.worker is not None:
+                queue.worker.cancel()
+
+    async def _deliver_all(self, call_sid: str, queue: _CallQueue) -> None:
+        try:
+            while queue.pending:
+                await self._deliver(queue.pending[0])
+                queue.pending.popleft()
+        finally:
+            queue.worker = None
+            if not queue.pending:
+                self._queues.pop(call_sid, None)
+
+    async def _deliver(self, callback: Callback) -> None:
+        url = absolute(callback.url, self.base_url)
+        failure = ""
+        for attempt, delay in enumerate((0.0, *self.retry_delays)):
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                response = await self._request(url, callback)
+            except httpx.HTTPError as exc:
+                failure = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.status_code < 300:
+                return
+            failure = f"HTTP {response.status_code}"
+            if response.status_code < 500 and response.status_code not in _RETRYABLE_STATUSES:
+                break
+            log.debug("status callback %s attempt %d failed: %s", url, attempt + 1, failure)
+        log.warning("status callback to %s for %s failed: %s", url, callback.call_sid, failure)
+        await notifications.record(
+            account_sid=callback.account_sid, call_sid=callback.call_sid, code=15003, level=LogLevel.WARNING,
+            message=f"Status callback to {url} failed: {failure}", request_url=url,
+            request_method=callback.method, request_variables=urlencode(callback.parameters),
+        )
+
+    async def _request(self, url: str, callback: Callback) -> httpx.Response:
+        if callback.method == "GET":
+            return await self.http.get(url, params=callback.parameters)
+        return await self.http.post(url, data=callback.parameters)

@@ -1,0 +1,101 @@
+"""Fetching RCML: the application's document for a call, with the call's parameters, or why it failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from rcml.parser import Node, RcmlSyntaxError, parse
+
+# A document bigger than this is not RCML anyone meant to send; reading it would only cost memory.
+MAX_DOCUMENT_BYTES = 1024 * 1024
+# How much of a failed response a Notification keeps.
+BODY_EXCERPT = 2048
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    method: str
+    root: Node
+
+
+@dataclass
+class FetchFailed(Exception):
+    """Why a document could not be used, with what a Notification needs to debug it (Twilio's codes)."""
+
+    code: int
+    message: str
+    url: str
+    method: str
+    variables: str = ""
+    response_headers: str = ""
+    response_body: str = ""
+    status: int | None = field(default=None)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def absolute(url: str, base_url: str) -> str:
+    """A path on this server (`/restcomm/demos/hello-play.xml`) made absolute; other URLs as they are."""
+    return urljoin(base_url + "/", url) if url.startswith("/") else url
+
+
+class DocumentFetcher:
+    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
+        self.http = http
+        self.base_url = base_url
+
+    async def fetch(self, url: str, method: str, parameters: dict[str, str]) -> Fetched:
+        url = absolute(url, self.base_url)
+        variables = urlencode(parameters)
+        try:
+            response = await self._request(url, method, parameters)
+        except httpx.TimeoutException:
+            raise FetchFailed(11205, f"Timed out fetching {url}", url, method, variables) from None
+        except httpx.ConnectError as exc:
+            code = 11210 if "Name or service not known" in str(exc) else 11205
+            raise FetchFailed(code, f"Could not connect to {url} ({exc})", url, method, variables) from None
+        except httpx.HTTPError as exc:
+            raise FetchFailed(11200, f"HTTP error fetching {url} ({exc})", url, method, variables) from None
+        status, headers, body = response
+        if not 200 <= status < 300:
+            raise FetchFailed(11200, f"{url} answered HTTP {status}", url, method, variables, headers,
+                              _excerpt(body), status)
+        try:
+            root = parse(body)
+        except RcmlSyntaxError as exc:
+            raise FetchFailed(12100, f"The document at {url} is not RCML: {exc}", url, method, variables,
+                              headers, _excerpt(body), status) from None
+        return Fetched(url, method, root)
+
+    async def _request(self, url: str, method: str, parameters: dict[str, str]) -> tuple[int, str, bytes]:
+        if method == "GET":
+            request = self.http.build_request("GET", _with_query(url, parameters))
+        else:
+            request = self.http.build_request("POST", url, data=parameters)
+        response = await self.http.send(request, stream=True)
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body.extend(chunk)
+                if len(body) > MAX_DOCUMENT_BYTES:
+                    raise FetchFailed(11750, f"The document at {url} is larger than {MAX_DOCUMENT_BYTES} bytes",
+                                      url, method)
+        finally:
+            await response.aclose()
+        headers = "\n".join(f"{name}: {value}" for name, value in response.headers.items())
+        return response.status_code, headers, bytes(body)
+
+
+def _with_query(url: str, parameters: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = "&".join(part for part in (parts.query, urlencode(parameters)) if part)
+    return urlunsplit(parts._replace(query=query))
+
+
+def _excerpt(body: bytes) -> str:
+    return body[:BODY_EXCERPT].decode("utf-8", errors="replace")

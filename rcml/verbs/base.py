@@ -1,0 +1,124 @@
+"""What every verb is: a name, its attributes declared once as data, and one `run` coroutine.
+
+The attribute table drives parsing: a value that does not fit its declaration becomes a warning
+Notification and the attribute falls back to its default, as RestComm does, so a typo in `loop=` does
+not end a caller's call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from rcml.parser import Node
+
+
+class CallControl(Protocol):
+    """What a verb may do to the call it runs on; the call's owner implements it."""
+
+    @property
+    def answered(self) -> bool: ...
+
+    @property
+    def inbound(self) -> bool: ...
+
+    @property
+    def document_url(self) -> str: ...
+
+    async def answer(self) -> None: ...
+
+    async def reject(self, code: int, reason: str) -> None: ...
+
+    async def hangup(self) -> None: ...
+
+    async def warn(self, code: int, message: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    parse: Callable[[str], Any]
+    default: Any = None
+    # Warning code recorded (with the default used instead) when a value does not parse.
+    error_code: int = 12200
+
+
+class Outcome:
+    """What the session does after a verb: go on, stop the document, or switch to another document."""
+
+
+@dataclass(frozen=True)
+class Continue(Outcome):
+    pass
+
+
+@dataclass(frozen=True)
+class Stop(Outcome):
+    pass
+
+
+@dataclass(frozen=True)
+class Redirect(Outcome):
+    url: str
+    method: str
+
+
+@dataclass
+class Verb:
+    name: ClassVar[str]
+    attributes: ClassVar[tuple[Attribute, ...]] = ()
+    node: Node
+    values: dict[str, Any] = field(default_factory=dict)
+
+    async def run(self, call: CallControl) -> Outcome:
+        raise NotImplementedError
+
+
+def read_attributes(node: Node, declared: tuple[Attribute, ...]) -> tuple[dict[str, Any], list[tuple[int, str]]]:
+    """(values, problems): every declared attribute's value, defaults where absent or invalid."""
+    values: dict[str, Any] = {}
+    problems: list[tuple[int, str]] = []
+    for attribute in declared:
+        raw = node.attributes.get(attribute.name)
+        if raw is None:
+            values[attribute.name] = attribute.default
+            continue
+        try:
+            values[attribute.name] = attribute.parse(raw.strip())
+        except ValueError as exc:
+            values[attribute.name] = attribute.default
+            problems.append((attribute.error_code,
+                             f"<{node.name}> {attribute.name}={raw!r} is invalid ({exc}); using {attribute.default!r}"))
+    return values, problems
+
+
+# --- value parsers for the attribute tables ---------------------------------------------------------------
+
+def positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be 1 or more")
+    return value
+
+
+def non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
+def one_of(*choices: str) -> Callable[[str], str]:
+    lowered = {choice.lower(): choice for choice in choices}
+
+    def parse(raw: str) -> str:
+        try:
+            return lowered[raw.lower()]
+        except KeyError:
+            raise ValueError("must be one of " + ", ".join(choices)) from None
+
+    return parse
+
+
+http_method = one_of("GET", "POST")
