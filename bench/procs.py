@@ -1,0 +1,143 @@
+"""Processes the benchmark starts: servers on free ports, each bounded in time and stopped by its pid.
+
+Every server runs under coreutils `timeout`, so even if this process is killed outright (SIGKILL, no
+`finally`), nothing it started outlives `lifetime` seconds. `timeout` passes our SIGTERM on to the
+server, so stopping the `timeout` process by its pid stops the server too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port nobody listens on right now: the kernel's pick for port 0."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def restcomm_command() -> list[str]:
+    """The `restcomm` console script of this venv (what an operator runs)."""
+    script = Path(sys.executable).parent / "restcomm"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "restcomm.cli"]
+
+
+@dataclass
+class Service:
+    name: str
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def server_pid(self) -> int:
+        """The server's own pid (the child of `timeout`), e.g. for py-spy."""
+        try:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        except OSError:
+            return self.process.pid
+        return int(children[0]) if children else self.process.pid
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server has used so far, all its threads, to the nanosecond (/proc/PID/task/*/schedstat).
+
+        Unlike requests/s or latency, this hardly depends on what else the machine runs.
+        """
+        total_ns = 0
+        for task in Path(f"/proc/{self.server_pid}/task").iterdir():
+            try:
+                total_ns += int((task / "schedstat").read_text().split()[0])
+            except (OSError, IndexError, ValueError):
+                continue  # a thread that ended meanwhile
+        return total_ns / 1e9
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def start_service(
+    name: str,
+    argv: Sequence[str],
+    port: int,
+    log_dir: Path,
+    *,
+    lifetime: float,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Service:
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            ["timeout", "-k", "5", str(int(lifetime)), *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**_without_restcomm_settings(os.environ), **(env or {})},
+            cwd=cwd or PROJECT_ROOT,
+            # Its own session: a Ctrl-C in the terminal reaches only us, and we stop it in order.
+            start_new_session=True,
+        )
+    return Service(name, process, port, log_path)
+
+
+def _without_restcomm_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment minus RESTCOMM_* settings: a server is configured by its flags alone, so a variable
+    left in the shell (another admin password, response validation on) cannot change what is measured."""
+    return {key: value for key, value in environ.items() if not key.startswith("RESTCOMM_")}
+
+
+def wait_ready(service: Service, path: str, auth: tuple[str, str] | None, deadline_s: float = 60.0) -> None:
+    """Poll `path` until it answers 200; fail early (with the log) if the server died."""
+    deadline = time.monotonic() + deadline_s
+    last_error = ""
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited with {service.process.returncode}:\n{service.log_tail()}")
+        try:
+            response = httpx.get(service.base_url + path, auth=auth, timeout=2.0)
+            if response.status_code == 200:
+                return
+            last_error = f"HTTP {response.status_code}: {response.text[:200]}"
+        except httpx.TransportError as exc:
+            last_error = repr(exc)
+        time.sleep(0.2)
+    raise RuntimeError(f"{service.name} not ready after {deadline_s:.0f} s ({last_error}):\n{service.log_tail()}")
+
+
+def stop(service: Service, grace_s: float = 10.0) -> None:
+    """SIGTERM by pid, then SIGKILL if it has not exited within `grace_s`."""
+    process = service.process
+    if process.poll() is not None:
+        return
+    server_pid = service.server_pid
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        # Killing `timeout` outright would orphan the server: kill the server by its own pid first.
+        if server_pid != process.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(server_pid, signal.SIGKILL)
+        process.kill()
+        process.wait(5)
