@@ -1,0 +1,53 @@
+"""What a call leg reports to its owner: plain, immutable events with no SIP-stack types in them.
+
+Every leg delivers exactly one terminal event (`Failed` or `Ended`) and nothing after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Ringing:
+    """The far end is alerting (180) or sent early media (183, usually with an SDP). Never 100."""
+
+    code: int
+    sdp: str | None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """Our INVITE got a 2xx; `sdp` is the answer."""
+
+    sdp: str | None
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Terminal: a final non-2xx to our INVITE (including a synthesized 408 when nothing answered)."""
+
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Ended:
+    """Terminal: the dialog is over (a BYE either way, a caller's CANCEL, our CANCEL or reject completing)."""
+
+    by_remote: bool
+
+
+@dataclass(frozen=True)
+class Dtmf:
+    """A digit from SIP INFO (application/dtmf-relay)."""
+
+    digit: str
+    duration_ms: int
+
+
+LegEvent = Ringing | Answered | Failed | Ended | Dtmf
+
+
+def is_terminal(event: LegEvent) -> bool:
+    return isinstance(event, Failed | Ended)

@@ -1,0 +1,217 @@
+"""One call leg on the SIP side: a sippy UA, and the translation of what it reports into plain leg events.
+
+A `Dialog` lives in the SIP thread. It sends its events through the outlet (which posts them to the loop),
+delivers exactly one terminal event, and forgets itself when it does. sippy's UA is subclassed only to
+normalise URIs before sippy stores them and to see final responses while we are cancelling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sippy.CCEvents import (
+    CCEventConnect,
+    CCEventDisconnect,
+    CCEventFail,
+    CCEventInfo,
+    CCEventRedirect,
+    CCEventRing,
+    CCEventTry,
+    CCEventUpdate,
+)
+from sippy.SipAddress import SipAddress
+from sippy.SipCallId import SipCallId
+from sippy.SipTo import SipTo
+from sippy.Time.Timeout import Timeout
+from sippy.UA import UA
+
+from sip.dtmf import parse_dtmf
+from sip.events import Answered, Ended, Failed, LegEvent, Ringing, is_terminal
+from sip.headers import HeaderDict
+from sip.legs import InboundInvite, OutboundInvite
+from sip.outlet import Outlet
+from sip.sipside import messages
+
+# After our CANCEL, the INVITE normally ends with 487 at once; a far end that never answers it must not keep
+# the leg open forever (sippy itself would wait 300 s), so the leg ends after Timer B at most.
+CANCEL_WAIT_S = 32.0
+RINGING_CODES = (180, 183)
+
+
+class _UA(UA):
+    dialog: Dialog
+
+    def recvRequest(self, req: Any, sip_t: Any) -> Any:
+        messages.normalize_targets(req)
+        return super().recvRequest(req, sip_t)
+
+    def recvResponse(self, resp: Any, tr: Any) -> None:
+        messages.normalize_targets(resp)
+        super().recvResponse(resp, tr)
+        self.dialog.after_response(resp)
+
+
+class Dialog:
+    def __init__(self, key: int, config: dict[str, Any], outlet: Outlet, forget: Callable[[int], None],
+                 user_agent: str, *, inbound: bool) -> None:
+        self.key = key
+        self.inbound = inbound
+        self.ended = False
+        self._config = config
+        self._user_agent = user_agent
+        self._outlet = outlet
+        self._forget = forget
+        self._cancelling = False
+        self._cancel_timer: Any = None
+        # A CANCEL can only go out once the far end has answered the INVITE at all (even with 100).
+        self._heard_back = False
+        self._request: Any = None
+        self.ua: Any = None
+
+    def _make_ua(self, **kwargs: Any) -> Any:
+        ua = _UA(self._config, event_cb=self._on_sippy_event, **kwargs)
+        ua.dialog = self
+        ua.local_ua = self._user_agent
+        ua.lContact = messages.local_contact()
+        self.ua = ua
+        return ua
+
+    # -- creation --------------------------------------------------------------------------------------
+
+    def place(self, invite: OutboundInvite, call_id: str) -> None:
+        """Sends the INVITE. Raises ValueError for URIs sippy cannot use."""
+        request_uri = messages.parse_url(invite.request_uri)
+        to_url = messages.parse_url(invite.to_uri)
+        if request_uri.scheme != "sip" or request_uri.transport not in (None, "udp"):
+            raise ValueError(f"{invite.request_uri!r}: only sip: URIs over UDP can be called")
+        next_hop = invite.next_hop or request_uri.getAddr()
+        ua = self._make_ua(username=invite.username, password=invite.password, nh_address=tuple(next_hop))
+        display = messages.quoted_pair_escape(invite.from_display) if invite.from_display else None
+        event = CCEventTry((SipCallId(call_id), invite.from_user, to_url.username or "",
+                            messages.sdp_body(invite.sdp_offer), None, display))
+        if invite.headers:
+            event.extra_headers = messages.extra_headers(invite.headers)
+
+        def aim(ua: UA) -> None:
+            # sippy builds the Request-URI as user@next-hop and To from the same; a registered client must be
+            # called at its Contact, and To must name the client.
+            ua.rTarget = request_uri
+            ua.rUri = SipTo(address=SipAddress(url=to_url, hadbrace=True))
+
+        event.onUacSetupComplete = aim
+        ua.recvEvent(event)
+
+    def accept(self, req: Any, t: Any) -> Any:
+        """Hands a new INVITE to the UA, which answers 100 Trying and reports CCEventTry."""
+        self._request = req
+        return self._make_ua().recvRequest(req, t)
+
+    # -- actions from the loop ----------------------------------------------------------------------------
+
+    def ring(self, code: int) -> None:
+        if self._early_inbound():
+            self.ua.recvEvent(CCEventRing((code, _REASONS.get(code, "Ringing"), None)))
+
+    def answer(self, sdp: str) -> None:
+        if self._early_inbound():
+            self.ua.recvEvent(CCEventConnect((200, "OK", messages.sdp_body(sdp))))
+
+    def reject(self, code: int, reason: str) -> None:
+        if self._early_inbound():
+            self.ua.recvEvent(CCEventFail((code, reason)))
+            self._emit(Ended(by_remote=False))
+
+    @property
+    def cancel_under_way(self) -> bool:
+        """True while our CANCEL is out and the INVITE's final response (normally 487) is awaited."""
+        return self._cancelling and self._heard_back and not self.ended
+
+    def hangup(self) -> None:
+        if self.ended:
+            return
+        if self.ua.isConnected():
+            self.ua.recvEvent(CCEventDisconnect())
+            self._emit(Ended(by_remote=False))
+        elif self.inbound:
+            # An unanswered inbound call we give up on: 487 tells the caller the request was terminated,
+            # without the "busy" or "declined" meaning a caller might act on.
+            self.reject(487, "Request Terminated")
+        elif not self._cancelling:
+            self._cancelling = True
+            # A 401/407 arriving now must not make sippy resend the INVITE with credentials.
+            self.ua.username = self.ua.password = None
+            self.ua.recvEvent(CCEventDisconnect())
+            self._cancel_timer = Timeout(self._cancel_unanswered, CANCEL_WAIT_S)
+
+    def _cancel_unanswered(self) -> None:
+        self._cancel_timer = None  # this timer is the one firing: nothing left to cancel
+        self._emit(Ended(by_remote=False))
+
+    # -- what sippy reports -------------------------------------------------------------------------------
+
+    def after_response(self, resp: Any) -> None:
+        """Our CANCEL completes when the INVITE gets its final response (normally 487)."""
+        if self._cancelling and resp.getSCode()[0] >= 200 and resp.getHFBody("cseq").getCSeqMethod() == "INVITE":
+            self._emit(Ended(by_remote=False))
+
+    def _on_sippy_event(self, event: Any, ua: Any) -> None:
+        data = event.getData()
+        if isinstance(event, CCEventTry):
+            self._announce()
+        elif isinstance(event, CCEventRing):
+            self._heard_back = True
+            code, _, body = data
+            if code in RINGING_CODES:
+                self._emit(Ringing(code, messages.body_text(body)))
+        elif isinstance(event, CCEventConnect):
+            # For an inbound leg this is the caller's ACK to our answer: nothing the owner needs.
+            if not self.inbound:
+                self._emit(Answered(messages.body_text(data[2])))
+        elif isinstance(event, CCEventFail | CCEventRedirect):
+            self._emit(Failed(int(data[0]), str(data[1])) if not self.inbound else Ended(by_remote=False))
+        elif isinstance(event, CCEventDisconnect):
+            # A BYE or CANCEL from the far end carries its origin; sippy's own disconnects (no ACK) carry none.
+            self._emit(Ended(by_remote=event.origin is not None))
+        elif isinstance(event, CCEventInfo):
+            digit = parse_dtmf(messages.content_type(data), messages.body_text(data) or "")
+            if digit is not None:
+                self._emit(digit)
+        elif isinstance(event, CCEventUpdate):
+            # A re-INVITE (hold, refresh): media changes are not supported yet, so the session stays as it
+            # is and the far end gets our current SDP back.
+            ua.recvEvent(CCEventConnect((200, "OK", ua.lSDP)))
+
+    def _announce(self) -> None:
+        req = self._request
+        from_header = req.getHFBody("from")
+        host, port = req.getSource()
+        invite = InboundInvite(
+            call_id=str(req.getHFBody("call-id")),
+            request_user=req.getRURI().username or "",
+            from_user=from_header.getUrl().username or "",
+            from_display=from_header.getUri().name or None,
+            to_user=req.getHFBody("to").getUrl().username or "",
+            headers=HeaderDict(messages.header_pairs(req)),
+            sdp_offer=messages.body_text(req.getBody()),
+            source=(host, int(port)),
+        )
+        self._request = None
+        self._outlet.inbound_call(self.key, invite)
+
+    def _emit(self, event: LegEvent) -> None:
+        if self.ended:
+            return
+        if is_terminal(event):
+            self.ended = True
+            if self._cancel_timer is not None:
+                self._cancel_timer.cancel()
+                self._cancel_timer = None
+            self._forget(self.key)
+        self._outlet.leg_event(self.key, event)
+
+    def _early_inbound(self) -> bool:
+        return self.inbound and not self.ended and not self.ua.isConnected()
+
+
+_REASONS = {180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued", 183: "Session Progress"}

@@ -1,0 +1,60 @@
+"""sippy's transaction manager with a configurable Timer B/F and a look at its send queue (SIP thread only)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sippy.SipTransactionManager import RINGING, TRYING, SipTransactionManager
+from sippy.Time.Timeout import Timeout
+
+# RFC 3261 Timer B and F: 64 * T1. sippy hard-codes it.
+RFC_TIMER_B = 32.0
+
+
+class TransactionManager(SipTransactionManager):
+    def __init__(self, config: dict[str, Any], request_cb: Any, *, timer_b: float = RFC_TIMER_B) -> None:
+        self.timer_b = timer_b
+        super().__init__(config, request_cb)
+
+    def newTransaction(self, msg: Any, *args: Any, **kwargs: Any) -> Any:
+        t = super().newTransaction(msg, *args, **kwargs)
+        if self.timer_b != RFC_TIMER_B and t.teB is not None:
+            # A request nobody answers fails with a synthesized 408 after timer_b instead of 32 s.
+            t.teB.cancel()
+            t.teB = Timeout(self.timerB, self.timer_b, 1, t)
+        return t
+
+    def incomingResponse(self, msg: Any, t: Any, checksum: Any) -> None:
+        """ACKs a digest challenge to our INVITE before the UA retries it.
+
+        sippy hands a final response to the UA first and ACKs it afterwards, so the retried INVITE (with
+        credentials) goes out before the ACK of the 401/407; strict peers such as sipp reject that order.
+        """
+        challenged = t.method == "INVITE" and msg.getSCode()[0] in (401, 407) and t.state in (TRYING, RINGING)
+        if not challenged or t.resp_cb is None:
+            super().incomingResponse(msg, t, checksum)
+            return
+        callback, version = t.resp_cb, t.cb_ifver
+        t.resp_cb = None
+        super().incomingResponse(msg, t, checksum)  # sends the ACK and closes the transaction
+        if version == 1:
+            callback(msg)
+        else:
+            callback(msg, t)
+
+    @property
+    def local_address(self) -> tuple[str, int]:
+        server = next(iter(self.l4r.cache_l2s.values()))
+        host, port = server.uopts.laddress
+        return host, int(port)
+
+    def wait_sent(self, timeout_s: float) -> None:
+        """Blocks (the SIP thread, while stopping) until the sender threads have taken every queued datagram."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if all(server.sendqueue.empty() for server in self.l4r.cache_l2s.values()):
+                break
+            time.sleep(0.002)
+        # Taken from the queue is not yet sent: leave the last sendto() a moment before the socket shuts.
+        time.sleep(0.005)

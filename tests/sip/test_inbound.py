@@ -1,0 +1,111 @@
+"""Calls we receive, from sipp playing the caller: what the engine is told and what sipp saw on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from sip.events import Dtmf, Ended
+from sip.legs import InboundLeg
+from sip.stack import SipStack
+from tests.sip.harness import Handler, sdp_offer
+from tests.support.sipp import Sipp
+
+
+def caller(scenario: str, workdir: Path, stack: SipStack, **kwargs: object) -> Sipp:
+    args = ["-s", "bob", *kwargs.pop("args", [])]  # type: ignore[misc]
+    return Sipp(scenario, workdir, target=stack.address, args=args, **kwargs)  # type: ignore[arg-type]
+
+
+async def ring(leg: InboundLeg) -> None:
+    await leg.ring()
+
+
+async def test_answered_with_dtmf_then_we_hang_up(stack: SipStack, handler: Handler, workdir: Path) -> None:
+    handler.on_new_call = ring
+    async with caller("uac_answered.xml", workdir, stack) as sipp:
+        call = await handler.next_call()
+        leg = call.leg
+        assert (leg.request_user, leg.to_user, leg.from_user, leg.from_display) == (
+            "bob", "bob", "+15550001111", "Alice Caller")
+        assert leg.source == ("127.0.0.1", sipp.port)
+        assert leg.headers["X-Ticket"] == "42" and leg.headers["x-ticket"] == "42"
+        assert leg.headers["Diversion"].startswith("<sip:+15550002222@127.0.0.1>")
+        assert leg.headers["Call-ID"] == leg.call_id
+        assert leg.sdp_offer is not None and "m=audio" in leg.sdp_offer
+        await leg.answer(sdp_offer(41000))
+        assert await call.log.wait_for(Dtmf) == Dtmf("5", 160)
+        await leg.hangup()
+        assert await call.log.terminal() == Ended(by_remote=False)
+        assert await sipp.wait() == 0, sipp.explain()
+    statuses = [message.splitlines()[0] for message in sipp.received()]
+    assert statuses == ["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing", "SIP/2.0 200 OK", "SIP/2.0 200 OK",
+                        f"BYE sip:sipp@127.0.0.1:{sipp.port};transport=udp SIP/2.0"]
+    assert "m=audio 41000 RTP/AVP" in sipp.received()[2]
+
+
+async def test_answered_then_the_caller_hangs_up(stack: SipStack, handler: Handler, workdir: Path) -> None:
+    async with caller("uac", workdir, stack, args=["-d", "100"]) as sipp:
+        call = await handler.next_call()
+        await call.leg.answer(sdp_offer())
+        assert await call.log.terminal() == Ended(by_remote=True)
+        assert await sipp.wait() == 0, sipp.explain()
+        await call.leg.hangup()  # nothing left to end
+    assert sipp.received()[-1].startswith("SIP/2.0 200 OK")
+
+
+@pytest.mark.parametrize(("code", "reason"), [(486, "Busy Here"), (603, "Decline")])
+async def test_rejected(stack: SipStack, handler: Handler, workdir: Path, code: int, reason: str) -> None:
+    async with caller("uac_rejected.xml", workdir, stack, fill={"code": str(code)}) as sipp:
+        call = await handler.next_call()
+        await call.leg.reject(code, reason)
+        assert await call.log.terminal() == Ended(by_remote=False)
+        assert await sipp.wait() == 0, sipp.explain()
+    assert sipp.received()[-1].startswith(f"SIP/2.0 {code} {reason}")
+
+
+async def test_hangup_before_answer_is_487(stack: SipStack, handler: Handler, workdir: Path) -> None:
+    handler.on_new_call = ring
+    async with caller("uac_rejected.xml", workdir, stack, fill={"code": "487"}) as sipp:
+        call = await handler.next_call()
+        await call.leg.hangup()
+        assert await call.log.terminal() == Ended(by_remote=False)
+        assert await sipp.wait() == 0, sipp.explain()
+    assert sipp.received()[-1].startswith("SIP/2.0 487 Request Terminated")
+
+
+async def test_a_failing_handler_answers_500(stack: SipStack, handler: Handler, workdir: Path) -> None:
+    async def explode(leg: InboundLeg) -> None:
+        raise RuntimeError("the engine broke")
+
+    handler.on_new_call = explode
+    async with caller("uac_rejected.xml", workdir, stack, fill={"code": "500"}) as sipp:
+        assert await sipp.wait() == 0, sipp.explain()
+    assert sipp.received()[-1].startswith("SIP/2.0 500 Server Internal Error")
+
+
+async def test_caller_cancels_while_ringing(stack: SipStack, handler: Handler, workdir: Path) -> None:
+    handler.on_new_call = ring
+    handler.sink_later = True
+    async with caller("uac_cancel.xml", workdir, stack) as sipp:
+        call = await handler.next_call()
+        assert await sipp.wait() == 0, sipp.explain()
+        # The CANCEL came and went before anyone listened: its Ended is held, then delivered on the loop.
+        call.leg.set_event_sink(call.log)
+        assert call.log.events == []
+        assert await call.log.terminal() == Ended(by_remote=True)
+        await call.leg.answer(sdp_offer())  # too late: does nothing
+        await asyncio.sleep(0.1)
+    assert [message.splitlines()[0] for message in sipp.received()] == [
+        "SIP/2.0 100 Trying", "SIP/2.0 180 Ringing", "SIP/2.0 200 OK", "SIP/2.0 487 Request Terminated"]
+    assert call.log.kinds() == ["Ended"]
+
+
+async def test_requests_outside_a_dialog(stack: SipStack, workdir: Path) -> None:
+    async with caller("uac_out_of_dialog.xml", workdir, stack) as sipp:
+        assert await sipp.wait() == 0, sipp.explain()
+    assert [message.splitlines()[0] for message in sipp.received()] == [
+        "SIP/2.0 200 OK", "SIP/2.0 481 Call/Transaction Does Not Exist", "SIP/2.0 405 Method Not Allowed",
+        "SIP/2.0 501 Not Implemented"]

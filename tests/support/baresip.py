@@ -1,0 +1,142 @@
+"""baresip as a test peer: a real phone that registers (with digest) and auto-answers.
+
+Each run gets its own directory (config, accounts, an 8 kHz tone to send) and its own SIP and RTP ports,
+runs under `timeout -k`, and is stopped by its process id. Its console output is collected line by line
+so a test can wait for what the phone says ("200 OK", "Call established", "session closed").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import wave
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import free_port
+
+BARESIP = "/usr/bin/baresip"
+MODULES = "/usr/lib/baresip/modules"
+
+
+class Baresip:
+    def __init__(self, workdir: Path, *, registrar: tuple[str, int], user: str = "alice",
+                 password: str | None = None, lifetime_s: float = 30, tone_s: float = 1.0) -> None:
+        self.port = free_port(socket.SOCK_DGRAM)
+        self.user = user
+        self.directory = workdir / f"baresip-{self.port}"
+        self.lifetime_s = lifetime_s
+        # baresip hangs up when its audio file ends: the tone's length bounds how long it stays in a call.
+        self.tone_s = tone_s
+        self.lines: list[str] = []
+        self._registrar = registrar
+        self._password = password
+        self._process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task | None = None
+        self._changed = asyncio.Event()
+
+    def _write_config(self) -> None:
+        self.directory.mkdir(parents=True)
+        tone = self.directory / "tone.wav"
+        _write_tone(tone, seconds=self.tone_s)
+        rtp = free_port(socket.SOCK_DGRAM)
+        (self.directory / "config").write_text("\n".join([
+            f"sip_listen 127.0.0.1:{self.port}",
+            "net_interface 127.0.0.1",  # "lo" fails with "No such device"
+            f"audio_source aufile,{tone}",
+            f"audio_player aufile,{self.directory / 'played.wav'}",
+            "audio_alert aufile,/dev/null",
+            "audio_srate 8000",
+            "audio_channels 1",
+            f"rtp_ports {rtp}-{rtp + 10}",
+            f"module_path {MODULES}",
+            "module g711.so",
+            "module aufile.so",
+            "module_app account.so",
+            "module_app menu.so",
+            "",
+        ]))
+        host, port = self._registrar
+        auth = f";auth_pass={self._password}" if self._password is not None else ""
+        (self.directory / "accounts").write_text(
+            f"<sip:{self.user}@{host}:{port};transport=udp>;regint=600;answermode=auto;"
+            f"audio_codecs=PCMU/8000/1{auth}\n")
+
+    async def start(self) -> Baresip:
+        _require(BARESIP, "apt-get install -y --no-install-recommends baresip-core")
+        self._write_config()
+        self._process = await asyncio.create_subprocess_exec(
+            "timeout", "-k", "2", str(self.lifetime_s), BARESIP, "-f", str(self.directory),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True)
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+        return self
+
+    async def wait_for(self, pattern: str, timeout_s: float = 10, *, after: int = 0) -> str:
+        """The first output line (from line index `after` on) matching `pattern`."""
+        regex = re.compile(pattern)
+        async with asyncio.timeout(timeout_s):
+            while True:
+                for line in self.lines[after:]:
+                    if regex.search(line):
+                        return line
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def stop(self) -> None:
+        process = self._process
+        if process is not None and process.returncode is None:
+            # baresip lingers while it un-registers; TERM, then KILL, both by its session's id.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 2)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                await process.wait()
+        if self._reader is not None:
+            await self._reader
+
+    async def __aenter__(self) -> Baresip:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    async def _read(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        # Its status line is redrawn with carriage returns; split on those too.
+        async for raw in self._process.stdout:
+            for line in raw.decode(errors="replace").replace("\r", "\n").splitlines():
+                if line.strip():
+                    self.lines.append(line.strip())
+            self._changed.set()
+        self._changed.set()
+
+
+def _write_tone(path: Path, hz: float = 440.0, seconds: float = 1.0, rate: int = 8000) -> None:
+    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * i / rate)))
+                      for i in range(int(seconds * rate)))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames)
+
+
+def _require(binary: str, install: str) -> None:
+    """A missing peer skips the test with the reason in the report (never a silent pass)."""
+    if shutil.which(binary) is None:
+        pytest.skip(f"{binary} is not installed: {install}")

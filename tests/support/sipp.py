@@ -1,0 +1,150 @@
+"""sipp as a test peer: on its own ports, bounded by `timeout -k`, killed by its process id at the end.
+
+Exit codes (sipp's): 0 every call succeeded, 1 at least one failed, 97/99 stopped early, 254 could not bind.
+The message trace (`-trace_msg`) is kept so tests can check what actually went on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import free_port
+
+SIPP = "/usr/bin/sipp"
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+class Sipp:
+    """One sipp run. `scenario` is a file in tests/scenarios or a built-in name ("uas", "uac")."""
+
+    def __init__(self, scenario: str, workdir: Path, *, target: tuple[str, int] | None = None,
+                 calls: int = 1, lifetime_s: float = 20, args: Sequence[str] = (),
+                 fill: dict[str, str] | None = None) -> None:
+        self.port = free_port(socket.SOCK_DGRAM)
+        self.scenario = scenario
+        self.target = target
+        self.calls = calls
+        self.lifetime_s = lifetime_s
+        self.args = list(args)
+        stem = f"sipp-{scenario.removesuffix('.xml')}-{self.port}"
+        self.message_file = workdir / f"{stem}-messages.log"
+        self.error_file = workdir / f"{stem}-errors.log"
+        self.screen_file = workdir / f"{stem}-screen.log"
+        self.scenario_file = SCENARIOS / scenario
+        if fill:
+            # sipp reads status codes when it loads a scenario, so `-key` cannot set them: fill {{name}} here.
+            text = self.scenario_file.read_text()
+            for name, value in fill.items():
+                text = text.replace("{{" + name + "}}", value)
+            self.scenario_file = workdir / f"{stem}.xml"
+            self.scenario_file.write_text(text)
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def uri_host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        builtin = not self.scenario.endswith(".xml")
+        source = ["-sn", self.scenario] if builtin else ["-sf", str(self.scenario_file)]
+        target = [f"{self.target[0]}:{self.target[1]}"] if self.target else []
+        return [
+            "timeout", "-k", "2", str(self.lifetime_s), SIPP, *target, *source,
+            "-i", "127.0.0.1", "-p", str(self.port), "-m", str(self.calls),
+            # Media and control ports of its own, so sipp runs never collide with each other.
+            "-mi", "127.0.0.1", "-mp", str(free_port(socket.SOCK_DGRAM)), "-cp", str(free_port(socket.SOCK_DGRAM)),
+            "-nostdin", "-trace_msg", "-message_file", str(self.message_file),
+            "-trace_err", "-error_file", str(self.error_file), *self.args,
+        ]
+
+    async def start(self, *, wait_bound: bool = True) -> Sipp:
+        _require(SIPP, "apt-get install -y sip-tester")
+        with self.screen_file.open("wb") as screen:
+            self._process = await asyncio.create_subprocess_exec(
+                *self.command(), stdin=asyncio.subprocess.DEVNULL, stdout=screen, stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True)
+        if wait_bound:
+            await self._until_bound()
+        return self
+
+    async def wait(self, timeout_s: float = 15) -> int:
+        assert self._process is not None
+        return await asyncio.wait_for(self._process.wait(), timeout_s)
+
+    async def stop(self) -> None:
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        # The session is sipp's and its `timeout` wrapper's; both are ours, found by the wrapper's pid.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 2)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+
+    async def __aenter__(self) -> Sipp:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def messages(self) -> str:
+        """Every message sipp sent and received (its -trace_msg file)."""
+        return self.message_file.read_text(errors="replace") if self.message_file.exists() else ""
+
+    def received(self) -> list[str]:
+        """The messages sipp received, in order, as text."""
+        return [_message_text(block) for block in self.messages.split("-" * 47) if " received " in block]
+
+    def explain(self) -> str:
+        errors = self.error_file.read_text(errors="replace") if self.error_file.exists() else ""
+        screen = self.screen_file.read_text(errors="replace") if self.screen_file.exists() else ""
+        return f"sipp {self.scenario} on {self.port}\n--- errors:\n{errors[-3000:]}\n--- screen:\n{screen[-1500:]}"
+
+    async def _until_bound(self, deadline_s: float = 5) -> None:
+        """Waits until sipp holds its UDP port; reading /proc never races sipp for the port."""
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            if udp_port_bound(self.port):
+                return
+            if self._process is not None and self._process.returncode is not None:
+                raise RuntimeError(f"sipp exited with {self._process.returncode}\n{self.explain()}")
+            await asyncio.sleep(0.01)
+        raise TimeoutError(f"sipp did not bind {self.port}\n{self.explain()}")
+
+
+def udp_port_bound(port: int) -> bool:
+    """Whether some socket is bound to UDP `port` (the kernel's socket tables, local address column)."""
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if len(fields) > 1 and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    return True
+    return False
+
+
+def _message_text(block: str) -> str:
+    # A block is a timestamp line, "UDP message received [n] bytes :", a blank line, then the message.
+    _, _, rest = block.partition(":\n")
+    return rest.strip()
+
+
+def _require(binary: str, install: str) -> None:
+    """A missing peer skips the test with the reason in the report (never a silent pass)."""
+    if shutil.which(binary) is None:
+        pytest.skip(f"{binary} is not installed: {install}")
