@@ -1,0 +1,389 @@
+"""RtpEndpoint: one call leg's RTP: G.711 audio out on a 20 ms clock, RFC 4733 digits out, audio and digits in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from sip.media import g711, rtp
+from sip.media.clock import MediaClock
+from sip.media.ports import PortPool
+from sip.media.prompt import Prompt
+from sip.media.stats import GapHistogram, LossCounter, RtpStats
+from sip.media.telephone_event import DtmfReceiver, event_code, pack_event
+
+log = logging.getLogger(__name__)
+
+FRAME_S = 0.020
+FRAME_SAMPLES = 160
+FRAME_BYTES = 2 * FRAME_SAMPLES  # PCM16
+# Encode this many frames at a time: each G.711 encode call costs a few µs on top of its per-sample cost, but a
+# big chunk stalls the loop (a second takes ~0.4 ms; 400 calls doing it at once would block for 160 ms).
+# The first chunk is one frame, the second of random length, so the chunk boundaries of calls that started
+# together spread out instead of all landing on the same tick.
+_ENCODE_FRAMES = 10
+# A sender this far behind its schedule (the loop was blocked) stops catching up with a burst and shifts the
+# rest of its schedule instead; below it, overdue packets go out back to back.
+_MAX_CATCH_UP_S = 0.060
+# RFC 4733: updates of a key press every 50 ms; its final packet three times, here a frame apart.
+_DTMF_UPDATE_S = 0.050
+_DTMF_END_REPEATS = 3
+
+Audio = bytes | bytearray | memoryview | Prompt
+AudioListener = Callable[["AudioFrame"], None]
+DtmfListener = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFrame:
+    """One received packet's audio, decoded to PCM16 (usually 20 ms, 320 bytes), and as it came (G.711)."""
+
+    pcm: bytes
+    payload: bytes
+    payload_type: int
+    marker: bool
+    sequence: int
+    timestamp: int
+    arrival: float  # time.monotonic() when the datagram was read (the event loop's time base)
+
+
+class _Packet(NamedTuple):  # a tuple: built for every packet sent, so cheap to make
+    offset_s: float  # when to send it, after the start of its talkspurt or event
+    payload_type: int
+    marker: bool
+    timestamp_offset: int  # its RTP timestamp, after the talkspurt's first
+    span: int  # the media time it ends, after its own timestamp: the next packet's timestamp starts there
+    payload: bytes
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, endpoint: RtpEndpoint) -> None:
+        self._endpoint = endpoint
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        self._endpoint._received(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and the like, reported for an earlier sendto: the peer is not there (yet).
+        log.debug("RTP socket error on port %s: %s", self._endpoint.local_address[1], exc)
+
+
+class RtpEndpoint:
+    """One call leg's RTP session. Create with `await RtpEndpoint.open(pool, host)`; see the package docs."""
+
+    def __init__(self, pool: PortPool, local_address: tuple[str, int]) -> None:
+        self._pool = pool
+        self.local_address = local_address
+        self._transport: asyncio.DatagramTransport | None = None
+        self._socket: socket.socket | None = None
+        self._closed = False
+        self._clock = MediaClock.current()
+        # Remote side, from the SDP and then from where packets actually come from (symmetric RTP).
+        self._remote: tuple[str, int] | None = None
+        self._payload_type: int = 0
+        self._codec: g711.Codec = "PCMU"
+        self._event_payload_type: int | None = None
+        # Sending: random SSRC, first sequence number and timestamp (RFC 3550 section 5.1).
+        self.ssrc = secrets.randbits(32)
+        self._sequence = secrets.randbits(16)
+        self._timestamp = secrets.randbits(32)  # the timestamp of the next packet if sending continues
+        self._resume_at: float | None = None  # when that next packet would be due
+        self._send_lock = asyncio.Lock()
+        self._sender: _Sender | None = None
+        # Receiving.
+        self._audio_listeners: list[AudioListener] = []
+        self._dtmf_listeners: list[DtmfListener] = []
+        self._dtmf_in = DtmfReceiver()
+        self._loss = LossCounter()
+        # Counters.
+        self._gaps = GapHistogram()
+        self._packets_sent = self._bytes_sent = self._late_packets = self._send_drops = 0
+        self._packets_received = self._bytes_received = 0
+
+    @classmethod
+    async def open(cls, pool: PortPool, host: str) -> RtpEndpoint:
+        """Binds UDP on host and an even port from `pool`."""
+        sock = pool.bind(host)
+        port = sock.getsockname()[1]
+        endpoint = cls(pool, (host, port))
+        try:
+            transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+                lambda: _Protocol(endpoint), sock=sock)
+        except BaseException:
+            sock.close()
+            pool.release(port)
+            raise
+        endpoint._transport = transport
+        endpoint._socket = sock
+        return endpoint
+
+    # --- set-up ------------------------------------------------------------------------------------------
+
+    def configure(self, remote_host: str, remote_port: int, payload_type: int,
+                  telephone_event_pt: int | None = None) -> None:
+        """The negotiated SDP: where to send, PCMU (0) or PCMA (8), and the telephone-event payload type.
+        May be called again (a re-INVITE); the new address holds until packets come from elsewhere."""
+        if payload_type not in g711.PAYLOAD_TYPES:
+            raise ValueError(f"payload type {payload_type} is not PCMU (0) or PCMA (8)")
+        self._remote = (remote_host, remote_port)
+        self._payload_type = payload_type
+        self._codec = g711.PAYLOAD_TYPES[payload_type]
+        self._event_payload_type = telephone_event_pt
+
+    @property
+    def remote_address(self) -> tuple[str, int] | None:
+        return self._remote
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def listen(self, listener: AudioListener) -> None:
+        """Calls `listener(frame)` for every audio packet received, in arrival order (no jitter buffer)."""
+        self._audio_listeners.append(listener)
+
+    def unlisten(self, listener: AudioListener) -> None:
+        if listener in self._audio_listeners:
+            self._audio_listeners.remove(listener)
+
+    def on_dtmf(self, listener: DtmfListener) -> None:
+        """Calls `listener(digit)` once per RFC 4733 key press received ("0"-"9", "*", "#", "A"-"D")."""
+        self._dtmf_listeners.append(listener)
+
+    def off_dtmf(self, listener: DtmfListener) -> None:
+        if listener in self._dtmf_listeners:
+            self._dtmf_listeners.remove(listener)
+
+    # --- sending -----------------------------------------------------------------------------------------
+
+    async def play(self, audio: Audio) -> None:
+        """Sends 8 kHz mono PCM16 (bytes, or a Prompt for audio many calls play) as 20 ms packets on absolute
+        deadlines; returns when the last one is sent.
+
+        Cancelling stops it at once: no further packet leaves. A play that starts within a frame of the end of
+        the previous one continues its talkspurt (gapless prompts); otherwise a new talkspurt starts, with
+        the marker bit and a timestamp that has advanced with the clock. Calls queue behind each other and
+        behind send_dtmf. On a closed endpoint (the call hung up) it returns at once.
+        """
+        if len(audio) < 2:
+            return
+        async with self._send_lock:
+            await self._send(lambda new_talkspurt: self._audio_packets(audio, new_talkspurt), audio=True)
+
+    async def send_dtmf(self, digit: str, duration_ms: int = 160) -> None:
+        """Sends one key press as RFC 4733 events: a start packet (marker bit), updates every 50 ms, and the end
+        packet three times, all with the same timestamp. Needs a negotiated telephone-event payload type."""
+        code = event_code(digit)
+        if self._event_payload_type is None:
+            raise RuntimeError("no telephone-event payload type was negotiated for this call")
+        if duration_ms <= 0:
+            raise ValueError("duration_ms must be positive")
+        async with self._send_lock:
+            await self._send(lambda _: self._event_packets(code, duration_ms * 8), audio=False)
+
+    async def _send(self, packets: Callable[[bool], Iterator[_Packet]], *, audio: bool) -> None:
+        """Sends `packets(new_talkspurt)` on schedule, continuing the media timeline where the last send left it."""
+        if self._closed or self._transport is None:
+            return
+        if self._remote is None:
+            raise RuntimeError("RTP endpoint has no remote address: call configure() first")
+        now = self._clock.time()
+        resume_at = self._resume_at
+        if resume_at is not None and now <= resume_at + FRAME_S:
+            start, timestamp, new_talkspurt = resume_at, self._timestamp, False
+        else:  # silence since the last packet: the timestamp moves on with the clock (RFC 3550 section 5.1)
+            gap = round((now - resume_at) * rtp.CLOCK_RATE) if resume_at is not None else 0
+            start, timestamp, new_talkspurt = now, self._timestamp + gap, True
+        sender = _Sender(self, start, timestamp, packets(new_talkspurt), measure_gaps=audio)
+        self._sender = sender
+        try:
+            await sender.run()
+        finally:
+            sender.stop()
+            self._sender = None
+            self._resume_at = sender.resume_at
+            self._timestamp = sender.next_timestamp
+
+    def _audio_packets(self, audio: Audio, new_talkspurt: bool) -> Iterator[_Packet]:
+        pt, codec = self._payload_type, self._codec
+        chunks = iter((audio.encoded(codec),)) if isinstance(audio, Prompt) else _encode_gradually(audio, codec)
+        pad = bytes([g711.SILENCE[codec]]) * FRAME_SAMPLES
+        frame = 0
+        for chunk in chunks:
+            for start in range(0, len(chunk), FRAME_SAMPLES):
+                payload = chunk[start:start + FRAME_SAMPLES]
+                if len(payload) < FRAME_SAMPLES:  # a partial last frame is padded with silence
+                    payload += pad[len(payload):]
+                yield _Packet(frame * FRAME_S, pt, frame == 0 and new_talkspurt, frame * FRAME_SAMPLES,
+                              FRAME_SAMPLES, payload)
+                frame += 1
+
+    def _event_packets(self, code: int, duration: int) -> Iterator[_Packet]:
+        """One key press. Every packet has the event's timestamp; the duration field says how long it has lasted
+        so far (the first packet claims one frame, as most phones do), and the next audio must start after it."""
+        pt = self._event_payload_type
+        assert pt is not None
+        update = round(_DTMF_UPDATE_S * rtp.CLOCK_RATE)
+        for elapsed in range(0, duration, update):
+            so_far = min(max(elapsed, FRAME_SAMPLES), duration)
+            yield _Packet(elapsed / rtp.CLOCK_RATE, pt, elapsed == 0, 0, so_far,
+                          pack_event(code, end=False, duration=so_far))
+        end = pack_event(code, end=True, duration=duration)
+        for repeat in range(_DTMF_END_REPEATS):
+            yield _Packet(duration / rtp.CLOCK_RATE + repeat * FRAME_S, pt, False, 0, duration, end)
+
+    def _transmit(self, payload_type: int, marker: bool, timestamp: int, payload: bytes) -> None:
+        # Straight to the socket, not through the transport: that skips a layer of Python per packet, and a full
+        # send buffer drops this packet (late audio is useless) where the transport would queue it.
+        assert self._socket is not None and self._remote is not None
+        try:
+            self._socket.sendto(rtp.pack(payload_type, marker, self._sequence, timestamp, self.ssrc, payload),
+                                self._remote)
+        except OSError as error:  # a full send buffer (BlockingIOError), no route: the packet is lost
+            self._send_drops += 1
+            log.debug("RTP send from port %s failed: %s", self.local_address[1], error)
+        else:
+            self._packets_sent += 1
+            self._bytes_sent += len(payload)
+        self._sequence = (self._sequence + 1) & 0xFFFF  # a dropped packet is a lost one, as on the network
+
+    # --- receiving ---------------------------------------------------------------------------------------
+
+    def _received(self, data: bytes, addr: tuple) -> None:
+        packet = rtp.parse(data)
+        if packet is None:
+            return
+        source = (addr[0], addr[1])
+        if source != self._remote:
+            # Symmetric RTP: answer where the packets come from (a NAT may have rewritten the SDP's address).
+            log.info("RTP port %s: sending to %s instead of %s (symmetric RTP)", self.local_address[1],
+                     _where(source), _where(self._remote))
+            self._remote = source
+        self._packets_received += 1
+        self._bytes_received += len(packet.payload)
+        self._loss.update(packet.ssrc, packet.sequence)
+        if packet.payload_type == self._event_payload_type:
+            digit = self._dtmf_in.feed(packet.ssrc, packet.timestamp, packet.payload)
+            if digit is not None:
+                for dtmf_listener in tuple(self._dtmf_listeners):
+                    _call(dtmf_listener, digit)
+            return
+        codec = g711.PAYLOAD_TYPES.get(packet.payload_type)
+        if codec is None or not self._audio_listeners:  # comfort noise, video, unknown: ignored
+            return
+        frame = AudioFrame(g711.decode(packet.payload, codec), packet.payload, packet.payload_type, packet.marker,
+                           packet.sequence, packet.timestamp, self._clock.time())
+        for audio_listener in tuple(self._audio_listeners):
+            _call(audio_listener, frame)
+
+    # --- the rest ----------------------------------------------------------------------------------------
+
+    def stats(self) -> RtpStats:
+        return RtpStats(
+            packets_sent=self._packets_sent, bytes_sent=self._bytes_sent,
+            packets_received=self._packets_received, bytes_received=self._bytes_received,
+            packets_lost=self._loss.lost, max_send_gap_ms=self._gaps.max_ms,
+            p99_send_gap_ms=self._gaps.quantile(0.99), median_send_gap_ms=self._gaps.quantile(0.5),
+            late_packets=self._late_packets, send_drops=self._send_drops)
+
+    def close(self) -> None:
+        """Stops any sending, closes the socket and returns the port to the pool; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._sender is not None:
+            self._sender.stop()
+        if self._transport is not None:
+            self._transport.close()
+        self._pool.release(self.local_address[1])
+        self._audio_listeners.clear()
+        self._dtmf_listeners.clear()
+
+
+class _Sender:
+    """Sends one talkspurt or event's packets at start + offset, driven by the media clock's callbacks."""
+
+    def __init__(self, endpoint: RtpEndpoint, start: float, timestamp: int, packets: Iterator[_Packet], *,
+                 measure_gaps: bool) -> None:
+        self._endpoint = endpoint
+        self._measure_gaps = measure_gaps  # audio only: key-press updates are 50 ms apart by design
+        self._clock = endpoint._clock
+        self._start = start
+        self._timestamp = timestamp
+        self._packets = packets
+        self._pending = next(packets, None)
+        self._last_sent: float | None = None
+        self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.resume_at = start  # when the packet after the last one sent would be due
+        self.next_timestamp = timestamp
+
+    async def run(self) -> None:
+        if self._pending is None:
+            return
+        self._schedule()
+        await self._done
+
+    def stop(self) -> None:
+        self._pending = None
+        if not self._done.done():
+            self._done.set_result(None)
+
+    def _schedule(self) -> None:
+        assert self._pending is not None
+        self._clock.call_at(self._start + self._pending.offset_s, self._tick)
+
+    def _tick(self) -> None:
+        endpoint = self._endpoint
+        now = self._clock.time()
+        while self._pending is not None:
+            if endpoint.closed:
+                self.stop()
+                return
+            packet = self._pending
+            deadline = self._start + packet.offset_s
+            if deadline > now:
+                self._schedule()
+                return
+            lag = now - deadline
+            if lag > FRAME_S:
+                endpoint._late_packets += 1
+                if lag > _MAX_CATCH_UP_S:  # blocked too long: shift the schedule rather than burst
+                    self._start += lag
+            endpoint._transmit(packet.payload_type, packet.marker, self._timestamp + packet.timestamp_offset,
+                               packet.payload)
+            if self._measure_gaps and self._last_sent is not None:
+                endpoint._gaps.add(now - self._last_sent)
+            self._last_sent = now
+            end = packet.timestamp_offset + packet.span
+            self.resume_at = self._start + end / rtp.CLOCK_RATE
+            self.next_timestamp = (self._timestamp + end) & 0xFFFFFFFF
+            self._pending = next(self._packets, None)
+        self.stop()
+
+
+def _encode_gradually(pcm: bytes | bytearray | memoryview, codec: g711.Codec) -> Iterator[bytes]:
+    """G.711 of `pcm` in chunks of whole frames, encoded as they are needed (see _ENCODE_FRAMES)."""
+    view = memoryview(pcm).cast("B")
+    start, frames = 0, 1
+    while start < len(view):
+        end = start + frames * FRAME_BYTES
+        yield g711.encode(view[start:end], codec)
+        frames = random.randint(1, _ENCODE_FRAMES) if start == 0 else _ENCODE_FRAMES
+        start = end
+
+
+def _where(address: tuple[str, int] | None) -> str:
+    return f"{address[0]}:{address[1]}" if address else "nowhere"
+
+
+def _call(listener: Callable, argument: object) -> None:
+    try:
+        listener(argument)
+    except Exception:  # a consumer's bug must not break reception for the others
+        log.exception("RTP listener %r failed", listener)

@@ -1,0 +1,242 @@
+"""RtpEndpoint against bare UDP peers and against another endpoint: pacing, the RTP timeline, RFC 4733 on the
+wire, symmetric RTP, reception, closing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import statistics
+import struct
+from collections.abc import Awaitable, Callable
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from sip.media import g711, rtp
+from sip.media.endpoint import AudioFrame, RtpEndpoint
+from sip.media.ports import PortPool
+from sip.media.prompt import Prompt
+from sip.media.recorder import WavRecorder
+from sip.media.wav import read_wav
+from tests.media.audio import frequency, tone, write_wav
+from tests.media.peers import PacketSink, free_udp_port, until
+
+Opener = Callable[[], Awaitable[RtpEndpoint]]
+HOST = "127.0.0.1"
+FRAME = 320  # bytes of PCM16 in 20 ms
+
+
+def silence(frames: int) -> bytes:
+    return bytes(FRAME * frames)
+
+
+async def test_pacing_five_seconds_on_absolute_deadlines(endpoints: Opener) -> None:
+    sink = await PacketSink.open()
+    endpoint = await endpoints()
+    endpoint.configure(HOST, sink.port, 0)
+    loop = asyncio.get_running_loop()
+
+    started = loop.time()
+    await endpoint.play(silence(250))
+    took = loop.time() - started
+    await until(lambda: len(sink.arrivals) == 250)
+    sink.close()
+
+    times = [t for t, _ in sink.arrivals]
+    gaps_ms = sorted((b - a) * 1000 for a, b in pairwise(times))
+    p99 = gaps_ms[int(0.99 * len(gaps_ms))]
+    stats = endpoint.stats()
+    print(f"pacing: median {statistics.median(gaps_ms):.2f} ms, p99 {p99:.2f} ms, max {gaps_ms[-1]:.2f} ms, "
+          f"span {times[-1] - times[0]:.4f} s, play() {took:.4f} s; sender: {stats}")
+    assert statistics.median(gaps_ms) == pytest.approx(20, abs=0.5)
+    assert p99 < 30
+    # No drift: 249 gaps of 20 ms, within 1%; play() returns as the last packet leaves.
+    assert times[-1] - times[0] == pytest.approx(4.98, rel=0.01)
+    assert took == pytest.approx(4.98, rel=0.01)
+    assert stats.packets_sent == 250 and stats.bytes_sent == 250 * 160
+    assert stats.p99_send_gap_ms < 30 and stats.median_send_gap_ms == pytest.approx(20, abs=0.5)
+
+
+async def test_plays_share_one_timeline_and_a_cancelled_play_stops_at_once(endpoints: Opener) -> None:
+    sink = await PacketSink.open()
+    endpoint = await endpoints()
+    endpoint.configure(HOST, sink.port, 8)
+
+    await endpoint.play(silence(3))
+    await endpoint.play(silence(2))  # right after: the same talkspurt
+    await asyncio.sleep(0.2)
+    await endpoint.play(silence(1) + b"\x00\x00" * 10)  # after silence: a new one; a partial frame is padded
+    playing = asyncio.create_task(endpoint.play(silence(50)))
+    await asyncio.sleep(0.1)
+    playing.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await playing
+    sent = endpoint.stats().packets_sent
+    await asyncio.sleep(0.1)
+    assert endpoint.stats().packets_sent == sent  # nothing after the cancel
+    await until(lambda: len(sink.arrivals) == sent)
+    sink.close()
+
+    packets = sink.packets
+    assert 3 <= len(packets) - 7 <= 7  # about 100 ms of the cancelled play
+    assert all(p.ssrc == endpoint.ssrc and p.payload_type == 8 for p in packets)
+    assert all((b.sequence - a.sequence) % 65536 == 1 for a, b in pairwise(packets))
+    # A marker where a talkspurt starts: not between back-to-back plays (the cancelled one followed at once).
+    assert [p.marker for p in packets[:9]] == [True, False, False, False, False, True, False, False, False]
+    steps = [(b.timestamp - a.timestamp) % 2**32 for a, b in pairwise(packets)]
+    assert steps[:4] == [160] * 4
+    assert steps[4] == pytest.approx(160 + 0.2 * 8000, abs=160)  # the timestamp ran on through the silence
+    assert steps[5:8] == [160, 160, 160]
+    assert packets[6].payload == b"\xd5" * 160  # padded with A-law silence
+
+
+async def test_a_prompt_sends_what_bytes_send_and_encodes_once(endpoints: Opener) -> None:
+    sink = await PacketSink.open()
+    sender = await endpoints()
+    sender.configure(HOST, sink.port, 0)
+    pcm = b"".join(struct.pack("<h", (i * 997) % 65536 - 32768) for i in range(800))  # 5 frames of every level
+    prompt = Prompt(pcm)
+    await sender.play(pcm)
+    await asyncio.sleep(0.1)
+    await sender.play(prompt)
+    await sender.play(prompt)
+    await until(lambda: len(sink.arrivals) == 15)
+    sink.close()
+    payloads = [p.payload for p in sink.packets]
+    assert payloads[0:5] == payloads[5:10] == payloads[10:15]
+    assert b"".join(payloads[:5]) == g711.encode(pcm, "PCMU") == prompt.encoded("PCMU")
+    assert prompt.encoded("PCMU") is prompt.encoded("PCMU")
+
+
+async def test_dtmf_packets_follow_rfc4733(endpoints: Opener) -> None:
+    sink = await PacketSink.open()
+    endpoint = await endpoints()
+    endpoint.configure(HOST, sink.port, 0, telephone_event_pt=96)
+
+    await endpoint.play(silence(3))
+    await endpoint.send_dtmf("7", duration_ms=160)
+    await endpoint.play(silence(1))
+    await until(lambda: len(sink.arrivals) == 3 + 7 + 1)
+    sink.close()
+
+    times = [t for t, _ in sink.arrivals]
+    audio, events, after = sink.packets[:3], sink.packets[3:10], sink.packets[10]
+    assert all(e.payload_type == 96 for e in events)
+    fields = [struct.unpack("!BBH", e.payload) for e in events]
+    assert [code for code, _, _ in fields] == [7] * 7
+    assert [flags & 0x80 for _, flags, _ in fields] == [0, 0, 0, 0, 0x80, 0x80, 0x80]
+    assert {flags & 0x3F for _, flags, _ in fields} == {10}
+    assert [duration for _, _, duration in fields] == [160, 400, 800, 1200, 1280, 1280, 1280]
+    assert [e.marker for e in events] == [True] + [False] * 6
+    assert {e.timestamp for e in events} == {(audio[-1].timestamp + 160) % 2**32}  # continues the talkspurt
+    offsets_ms = [(t - times[3]) * 1000 for t in times[3:10]]
+    assert offsets_ms == pytest.approx([0, 50, 100, 150, 160, 180, 200], abs=6)
+    assert after.marker and (after.timestamp - events[0].timestamp) % 2**32 >= 1280
+    assert all((b.sequence - a.sequence) % 65536 == 1 for a, b in pairwise(sink.packets))
+
+
+async def test_two_endpoints_audio_digits_and_a_recording(tmp_path: Path, endpoints: Opener) -> None:
+    caller, callee = await endpoints(), await endpoints()
+    caller.configure(*callee.local_address, 8, 101)
+    callee.configure(*caller.local_address, 8, 101)
+    pcm = read_wav(write_wav(tmp_path / "tone.wav", [tone(1000, 16000, 0.5)], 16000, 2))
+    digits: list[str] = []
+    callee.on_dtmf(digits.append)
+    with WavRecorder(tmp_path / "recording.wav") as recorder:
+        callee.listen(lambda frame: recorder.write(frame.pcm))
+        await caller.play(pcm)
+        for digit in "0#":
+            await caller.send_dtmf(digit, duration_ms=60)
+        await until(lambda: callee.stats().packets_received == 25 + 2 * 5)  # 2 updates + 3 ends per digit
+    assert digits == ["0", "#"]
+    recorded = read_wav(tmp_path / "recording.wav")
+    assert len(recorded) == len(pcm)
+    assert frequency(recorded) == pytest.approx(1000, abs=1)
+    assert callee.stats().packets_lost == 0
+
+
+async def test_inbound_audio_decoded_with_arrival_times_and_losses(endpoints: Opener) -> None:
+    peer = await PacketSink.open()
+    endpoint = await endpoints()
+    endpoint.configure(HOST, peer.port, 0)
+    frames: list[AudioFrame] = []
+    broken_calls = []
+
+    def broken(frame: AudioFrame) -> None:
+        broken_calls.append(frame)
+        raise RuntimeError("a consumer's bug")
+
+    endpoint.listen(broken)
+    endpoint.listen(frames.append)
+    payload = bytes(range(160))
+    for sequence in (10, 11, 13, 14):  # 12 is lost
+        peer.send(rtp.pack(8, sequence == 10, sequence, sequence * 160, 99, payload), endpoint.local_address)
+    peer.send(rtp.pack(13, False, 15, 15 * 160, 99, b"\x40"), endpoint.local_address)  # comfort noise: ignored
+    peer.send(b"\x00junk", endpoint.local_address)
+    await until(lambda: endpoint.stats().packets_received == 5)
+
+    assert [f.sequence for f in frames] == [10, 11, 13, 14] and len(broken_calls) == 4
+    assert frames[0].pcm == g711.decode(payload, "PCMA") and frames[0].payload == payload
+    assert frames[0].marker and frames[0].timestamp == 1600 and frames[0].payload_type == 8
+    assert all(a.arrival <= b.arrival for a, b in pairwise(frames))
+    assert endpoint.stats().packets_lost == 1
+    assert endpoint.stats().bytes_received == 4 * 160 + 1
+
+    endpoint.unlisten(frames.append)
+    endpoint.unlisten(broken)
+    peer.send(rtp.pack(8, False, 16, 16 * 160, 99, payload), endpoint.local_address)
+    await until(lambda: endpoint.stats().packets_received == 6)
+    assert len(frames) == 4
+    peer.close()
+
+
+async def test_symmetric_rtp_answers_where_packets_come_from(endpoints: Opener, caplog) -> None:
+    behind_nat = await PacketSink.open()
+    endpoint = await endpoints()
+    endpoint.configure(HOST, free_udp_port(), 0)  # what the SDP said; the packets come from elsewhere
+    caplog.set_level(logging.INFO, logger="sip.media.endpoint")
+    behind_nat.send(rtp.pack(0, True, 1, 0, 5, b"\xff" * 160), endpoint.local_address)
+    await until(lambda: endpoint.stats().packets_received == 1)
+
+    await endpoint.play(silence(2))
+    await until(lambda: len(behind_nat.arrivals) == 2)
+    assert endpoint.remote_address == (HOST, behind_nat.port)
+    assert f"sending to {HOST}:{behind_nat.port} instead of" in caplog.text
+    behind_nat.close()
+
+
+async def test_close_is_idempotent_stops_a_play_and_releases_the_port(endpoints: Opener, pool: PortPool) -> None:
+    sink = await PacketSink.open()
+    endpoint = await endpoints()
+    endpoint.configure(HOST, sink.port, 0)
+    port = endpoint.local_address[1]
+    playing = asyncio.create_task(endpoint.play(silence(100)))
+    await asyncio.sleep(0.05)
+    endpoint.close()
+    await asyncio.wait_for(playing, 0.1)  # ends, without an error, at its next frame
+    endpoint.close()
+    assert endpoint.closed and port not in pool.held
+    await endpoint.play(silence(5))  # the call is gone: nothing to do
+    sent = endpoint.stats().packets_sent
+    await asyncio.sleep(0.05)
+    assert len(sink.arrivals) == sent <= 5
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as again:
+        again.bind((HOST, port))  # the socket is really closed
+    sink.close()
+
+
+async def test_misuse_is_refused(endpoints: Opener) -> None:
+    endpoint = await endpoints()
+    with pytest.raises(RuntimeError, match="configure"):
+        await endpoint.play(silence(1))
+    with pytest.raises(ValueError, match="payload type 18"):
+        endpoint.configure(HOST, 4000, 18)
+    endpoint.configure(HOST, 4000, 0)
+    with pytest.raises(RuntimeError, match="telephone-event"):
+        await endpoint.send_dtmf("1")
+    endpoint.configure(HOST, 4000, 0, 101)
+    with pytest.raises(ValueError, match="not a DTMF digit"):
+        await endpoint.send_dtmf("X")
