@@ -17,6 +17,7 @@ from models import Call, clock
 from models.call_filter import CallFilter, InvalidFilter, restore_plus
 from models.paging import page_request
 from rcml import engine
+from restcomm import runtime
 from sip.destination import InvalidAddress, caller_display, parse_destination
 
 API_VERSION = "2012-04-24"
@@ -89,7 +90,10 @@ async def fetch_call(fmt: Format, AccountSid: str, CallSid: str, user: str):
 
 async def create_call(fmt: Format, AccountSid: str, user: str, body: dict[str, Any]):
     _, account = await authorize(user, AccountSid)
-    call = await engine.create_call(account.sid, call_request(body))
+    try:
+        call = await runtime.current().engine.create_call(account.sid, call_request(body))
+    except engine.UnknownClient as exc:
+        raise errors.bad_request(f"To is invalid: {exc}", Code.TO_INVALID) from None
     return render_item(fmt, "Call", call_fields(call, fmt))
 
 
@@ -102,7 +106,7 @@ async def modify_call(fmt: Format, AccountSid: str, CallSid: str, user: str, bod
             "Nothing to change: give Url, Status, Mute, FallbackUrl or StatusCallback"
         )
     try:
-        call = await engine.modify_call(call, change)
+        call = await runtime.current().engine.modify_call(call, change)
     except engine.CallNotLive as exc:
         raise errors.ApiError(409, Code.CALL_STATE, exc.message) from None
     return render_item(fmt, "Call", call_fields(call, fmt))

@@ -6,6 +6,7 @@ Truncating at write time keeps what is stored, what is shown and what keyset pag
 from __future__ import annotations
 
 import datetime as dt
+from email.utils import format_datetime
 
 
 def now() -> dt.datetime:
@@ -18,3 +19,8 @@ def iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def rfc2822(value: dt.datetime | None) -> str:
+    """`Tue, 08 Jan 2019 10:00:00 +0000`: how Twilio and RestComm write a callback's Timestamp."""
+    return format_datetime((value or now()).astimezone(dt.UTC))

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest
@@ -16,12 +17,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from handlers import errors
 from models.db import close_database, open_database
+from rcml.callbacks import CallbackSender
+from rcml.documents import DocumentFetcher
+from rcml.engine import CallEngine
 from restcomm import runtime
 from restcomm.guard import RequestGuard
 from restcomm.seed import seed_default_account
 from restcomm.settings import Settings
 from restcomm.spec import SPEC_PATH, Spec
 from restcomm.validation import VALIDATOR_MAP
+from restcomm.voice import start_voice
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +46,13 @@ class ActivateRuntime:
 def create_app(settings: Settings, *, manage_database: bool = True) -> AsyncApp:
     """The ASGI app. `manage_database=False` leaves opening the database to the caller (the tests)."""
     spec = Spec.load()
-    state = runtime.Runtime(settings=settings)
+    # One HTTP client for RCML fetches and status callbacks: connection reuse across calls.
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=True,
+                             headers={"User-Agent": "RestComm-Calls"})
+    engine = CallEngine(node=settings.node, base_url=settings.base_url,
+                        fetcher=DocumentFetcher(http, settings.base_url),
+                        callbacks=CallbackSender(http, settings.base_url))
+    state = runtime.Runtime(settings=settings, engine=engine)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -49,9 +60,17 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> AsyncApp:
         if manage_database:
             await open_database(settings.database_url)
             await seed_default_account(settings.admin_password)
+        voice = await start_voice(settings, engine) if settings.sip_enabled else None
+        recovered = await engine.recover()
+        if recovered:
+            log.warning("closed %d call(s) left live by an earlier run of node %s", recovered, engine.node)
         try:
             yield
         finally:
+            await engine.shutdown()
+            if voice is not None:
+                await voice.stop()
+            await http.aclose()
             if manage_database:
                 await close_database()
 

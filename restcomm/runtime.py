@@ -10,12 +10,14 @@ import contextvars
 from dataclasses import dataclass, field
 
 from models.directory import AccountDirectory
+from rcml.engine import CallEngine
 from restcomm.settings import Settings
 
 
 @dataclass
 class Runtime:
     settings: Settings
+    engine: CallEngine
     accounts: AccountDirectory = field(default_factory=AccountDirectory)
 
 

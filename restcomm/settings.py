@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -25,7 +26,20 @@ class Settings:
     http_host: str = field(default="127.0.0.1", metadata={"help": "address the HTTP API listens on"})
     http_port: int = field(default=8080, metadata={"help": "port the HTTP API listens on"})
     sip_host: str = field(default="127.0.0.1", metadata={"help": "address SIP (UDP) listens on"})
-    sip_port: int = field(default=5080, metadata={"help": "UDP port SIP listens on"})
+    sip_port: int = field(default=5080, metadata={"help": "UDP port SIP listens on (0: no SIP; calls stay queued)"})
+    outbound_proxy: str = field(
+        default="",
+        metadata={"help": "[user:password@]host[:port] that numbers (not sip: or client:) are sent to"},
+    )
+    rtp_ports: str = field(default="16000-16999", metadata={"help": "UDP port range for call audio (RTP)"})
+    node_id: str = field(
+        default="",
+        metadata={"help": "this server's name among several sharing a database (default HOSTNAME:SIP_PORT)"},
+    )
+    sip_secret: str = field(
+        default="",
+        metadata={"help": "key signing SIP digest nonces; the same on every node (default: random per start)"},
+    )
     public_url: str = field(
         default="",
         metadata={"help": "how callbacks and RCML URLs reach this server (default http://HTTP_HOST:HTTP_PORT)"},
@@ -39,6 +53,25 @@ class Settings:
         default=False,
         metadata={"help": "check every JSON response against openapi.yaml (costs ~20%% throughput)"},
     )
+
+    @property
+    def node(self) -> str:
+        return self.node_id or f"{socket.gethostname()}:{self.sip_port}"
+
+    @property
+    def sip_enabled(self) -> bool:
+        return self.sip_port != 0
+
+    @property
+    def rtp_port_range(self) -> tuple[int, int]:
+        low, _, high = self.rtp_ports.partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError:
+            raise ValueError(f"RESTCOMM_RTP_PORTS must be FIRST-LAST, not {self.rtp_ports!r}") from None
+        if not 1024 <= first <= last <= 65535:
+            raise ValueError(f"RESTCOMM_RTP_PORTS must lie within 1024-65535, not {self.rtp_ports!r}")
+        return first, last
 
     @property
     def base_url(self) -> str:

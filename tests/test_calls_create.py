@@ -47,7 +47,13 @@ async def test_docs_example_creates_a_queued_call(api):
     assert stored.status_callback_event == "completed"
 
 
+async def make_client(api, login: str) -> None:
+    response = await api.post(f"/Accounts/{ADMIN_SID}/Clients.json", {"Login": login, "Password": "1234"})
+    assert response.status_code == 201
+
+
 async def test_create_in_xml(api):
+    await make_client(api, "bob")
     response = await api.post(CALLS, {"From": "alice", "To": "client:bob", "Url": "/restcomm/demos/hello-play.xml"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/xml"
@@ -103,10 +109,19 @@ async def test_all_options_are_stored(api):
     ("1234", "1234", "1234"),
 ])
 async def test_to_kinds(api, to, shown, destination):
+    await make_client(api, "alice")
     response = await api.post(CALLS + ".json", {**DOC_EXAMPLE, "To": to})
     assert response.status_code == 200, response.text
     assert response.json()["to"] == shown
     assert (await Call.get(sid=response.json()["sid"])).destination == destination
+
+
+async def test_an_unknown_client_is_refused_at_once(api):
+    response = await api.post(CALLS + ".json", {**DOC_EXAMPLE, "To": "client:nobody"})
+    assert response.status_code == 400
+    assert response.json()["code"] == 21211
+    assert "client:nobody is not a client" in response.json()["message"]
+    assert await Call.all().count() == 0
 
 
 async def test_sip_uri_from_shows_its_user(api):

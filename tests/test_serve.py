@@ -47,6 +47,8 @@ def test_docs_curl_examples(server_db):
                                   "-d", "To=sip:alice@127.0.0.1:5060",
                                   "-d", f"Url={base}/restcomm/demos/hello-play.xml"))
         assert created["status"] == "queued" and created["to"] == "alice" and created["from"] == "+16175551212"
+        clients = f"/restcomm/2012-04-24/Accounts/{ADMIN_SID}/Clients.json"
+        curl("-X", "POST", by_sid + clients, "-d", "Login=bob", "-d", "Password=1234")
         client_call = json.loads(curl("-X", "POST", by_sid + calls + ".json", "-d", "From=alice",
                                       "-d", "To=client:bob", "-d", f"Url={base}/restcomm/demos/hello-play.xml"))
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -27,8 +28,9 @@ class Received:
     at: float
 
 
-# What the application answers on a path: a fixed RCML text, or a function of the request (body, status).
-Handler = Callable[[Received], tuple[str, int]]
+# What the application answers on a path: a fixed RCML text, or a function of the request returning
+# (body, status), or a coroutine function doing so (to answer slowly).
+Handler = Callable[[Received], tuple[str, int] | Awaitable[tuple[str, int]]]
 
 
 @dataclass
@@ -69,7 +71,11 @@ class Application:
         answer = self.routes.get(request.url.path)
         if answer is None:
             return Response("not found", status_code=404)
-        body, status = (answer, 200) if isinstance(answer, str) else answer(received)
+        if isinstance(answer, str):
+            body, status = answer, 200
+        else:
+            result = answer(received)
+            body, status = await result if inspect.isawaitable(result) else result
         return Response(body, status_code=status, media_type="application/xml")
 
 

@@ -62,7 +62,7 @@ class Sipp:
             "timeout", "-k", "2", str(self.lifetime_s), SIPP, *target, *source,
             "-i", "127.0.0.1", "-p", str(self.port), "-m", str(self.calls),
             # Media and control ports of its own, so sipp runs never collide with each other.
-            "-mi", "127.0.0.1", "-mp", str(free_port(socket.SOCK_DGRAM)), "-cp", str(free_port(socket.SOCK_DGRAM)),
+            "-mi", "127.0.0.1", "-mp", str(free_media_ports()), "-cp", str(free_port(socket.SOCK_DGRAM)),
             "-nostdin", "-trace_msg", "-message_file", str(self.message_file),
             "-trace_err", "-error_file", str(self.error_file), *self.args,
         ]
@@ -125,6 +125,25 @@ class Sipp:
                 raise RuntimeError(f"sipp exited with {self._process.returncode}\n{self.explain()}")
             await asyncio.sleep(0.01)
         raise TimeoutError(f"sipp did not bind {self.port}\n{self.explain()}")
+
+
+def free_media_ports() -> int:
+    """An even port P with P..P+3 free: sipp binds audio RTP/RTCP at P, P+1 and video at P+2, P+3."""
+    for _ in range(200):
+        base = free_port(socket.SOCK_DGRAM) & ~1
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + 4):
+                probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sockets.append(probe)
+                probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for probe in sockets:
+                probe.close()
+        return base
+    raise RuntimeError("no four consecutive free UDP ports for sipp's media")
 
 
 def udp_port_bound(port: int) -> bool:

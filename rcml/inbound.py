@@ -1,0 +1,97 @@
+"""The owner of a call that came in: ring back, fetch the application, answer when a verb needs it.
+
+The document is fetched while the caller hears ringing, so `<Reject>` can refuse the call without ever
+answering it (603 Decline or 486 Busy Here). Every other verb answers first. `<Hangup>` on a call not yet
+answered answers and hangs up, as Twilio does; only `<Reject>` leaves a call unanswered.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from models import CallStatus
+from rcml.owner import CallEnded, CallOwner
+from rcml.session import Source
+from sip.events import Ended, LegEvent
+from sip.sdp import SdpError
+
+if TYPE_CHECKING:
+    from models import Call
+    from rcml.engine import CallChange, CallEngine
+
+
+class InboundOwner(CallOwner):
+    def __init__(self, engine: CallEngine, call: Call, leg: Any, *, source: Source, callback_url: str | None,
+                 callback_method: str, sip_header_parameters: dict[str, str]) -> None:
+        super().__init__(engine, call, source=source, callback_url=callback_url, callback_method=callback_method,
+                         callback_events=frozenset({"completed"}), sip_header_parameters=sip_header_parameters)
+        self.leg = leg
+        self.media = None
+        self.refused = False
+        self.muted = False
+
+    async def begin(self) -> None:
+        self.leg.set_event_sink(self.sink_for(self.leg))
+        await self.leg.ring(180)
+        self.run_application(self.source)
+
+    async def on_leg_event(self, leg: Any, event: LegEvent) -> None:
+        if isinstance(event, Ended):
+            # The caller hung up: before we answered that is a caller's cancel.
+            await self.finish(CallStatus.COMPLETED if self.answered_at else CallStatus.CANCELED)
+
+    async def hang_up_legs(self) -> None:
+        if not self.refused:
+            await self.leg.hangup()
+        if self.media is not None:
+            self.media.close()
+            self.media = None
+
+    async def answer_call(self) -> None:
+        if self.answered_at is not None:
+            return
+        self.media = await self.engine.media.open()
+        try:
+            answer = self.engine.media.answer(self.media, self.leg.sdp_offer)
+        except SdpError as exc:
+            await self.notify(13227, f"Cannot answer: {exc}")
+            await self._refuse(CallStatus.FAILED, 488, "Not Acceptable Here")
+            raise CallEnded(self.call.status) from None
+        await self.leg.answer(answer)
+        await self.mark_answered()
+
+    async def reject_call(self, code: int, reason: str) -> None:
+        await self._refuse(CallStatus.BUSY, code, reason)
+
+    async def _refuse(self, status: CallStatus, code: int, reason: str) -> None:
+        """Final status first, then the SIP answer: whoever hears the refusal finds the call already ended."""
+        self.refused = True
+        await self.finish(status)
+        await self.leg.reject(code, reason)
+
+    async def hangup_call(self) -> None:
+        if self.answered_at is None:
+            await self.answer_call()
+        await self.finish(CallStatus.COMPLETED)
+
+    async def fail_call(self, reason: str) -> None:
+        if self.answered_at is None:
+            await self._refuse(CallStatus.FAILED, 500, "Server Internal Error")
+        else:
+            await self.finish(CallStatus.COMPLETED)
+
+    async def apply_change(self, change: CallChange) -> None:
+        answered = self.answered_at is not None
+        if change.status == CallStatus.COMPLETED or (change.status == CallStatus.CANCELED and not answered):
+            if not answered:
+                # Not answered yet: the caller gets a final "request terminated" and the call ends canceled.
+                await self.finish(CallStatus.CANCELED)
+            else:
+                await self.finish(CallStatus.COMPLETED)
+            return
+        await self.replace_settings(change)
+        if change.mute is not None:
+            self.muted = change.mute
+        if change.url is not None:
+            self.run_application(Source(change.url, change.method or "POST", self.call.fallback_url,
+                                        self.call.fallback_method))

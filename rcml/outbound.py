@@ -1,0 +1,160 @@
+"""The owner of a call placed through the API: ring the destination, run the application on answer.
+
+A `client:` destination may have several registered devices; each gets its own INVITE (a fork). The
+first to answer wins and the others get CANCEL; if none answers, the call ends with the most telling
+failure (busy before no-answer before failed).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from models import CallStatus
+from rcml.owner import CallOwner, status_for_failure
+from rcml.session import Source
+from sip.events import Answered, Ended, Failed, LegEvent, Ringing
+
+if TYPE_CHECKING:
+    from models import Call
+    from rcml.engine import CallChange, CallEngine, CallRequest, Target
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Fork:
+    target: Target
+    leg: Any = None
+    over: bool = False
+
+
+class OutboundOwner(CallOwner):
+    def __init__(self, engine: CallEngine, call: Call, request: CallRequest) -> None:
+        super().__init__(
+            engine, call,
+            source=Source(call.url, call.method, call.fallback_url, call.fallback_method),
+            callback_url=call.status_callback,
+            callback_method=call.status_callback_method,
+            callback_events=frozenset(call.status_callback_event.split(",")),
+        )
+        self.request = request
+        self.forks: list[Fork] = []
+        self.winner: Fork | None = None
+        self.failure_codes: list[int] = []
+        self.media = None
+        self.muted = False
+
+    async def begin(self) -> None:
+        targets = await self.engine.targets_for(self.call, self.request.to)
+        if not targets:
+            await self.finish(CallStatus.FAILED)
+            return
+        self.media = await self.engine.media.open()
+        offer = self.engine.media.offer(self.media)
+        self.send_callback("initiated")
+        self.start_ring_timer(self.call.timeout)
+        for target in targets:
+            fork = Fork(target)
+            self.forks.append(fork)
+            invite = self.engine.invite_for(self.call, self.request, target, offer)
+            try:
+                fork.leg = await self.engine.stack.invite(invite, self.sink_for(fork))
+            except Exception as exc:  # the stack refused the INVITE (e.g. an unresolvable host)
+                log.warning("call %s: INVITE to %s failed: %s", self.call.sid, target.request_uri, exc)
+                fork.over = True
+                self.failure_codes.append(500)
+                await self.notify(13224, f"Could not send the INVITE to {target.request_uri}: {exc}")
+        if all(fork.over for fork in self.forks):
+            await self.finish(self._status_for_failures())
+
+    def _sink(self, fork: Fork):
+        def on_event(event: LegEvent) -> None:
+            self.post_leg_event(fork, event)
+
+        return on_event
+
+    def post_leg_event(self, fork: Fork, event: LegEvent) -> None:
+        from rcml.owner import _LegEvent
+
+        self.post(_LegEvent(fork, event))
+
+    async def on_leg_event(self, fork: Fork, event: LegEvent) -> None:
+        if isinstance(event, Ringing):
+            if self.call.status == CallStatus.QUEUED and event.code in (180, 183):
+                await self.set_status(CallStatus.RINGING)
+                self.send_callback("ringing")
+        elif isinstance(event, Answered):
+            await self._on_answer(fork, event)
+        elif isinstance(event, Failed):
+            fork.over = True
+            self.failure_codes.append(event.code)
+            if self.winner is None and all(f.over for f in self.forks):
+                await self.finish(self._status_for_failures())
+        elif isinstance(event, Ended):
+            fork.over = True
+            if fork is self.winner:
+                await self.finish(CallStatus.COMPLETED)
+
+    async def _on_answer(self, fork: Fork, event: Answered) -> None:
+        if self.winner is not None:
+            # Two devices answered at once: the later one is hung up at once.
+            await fork.leg.hangup()
+            return
+        self.winner = fork
+        if self.media is not None and event.sdp:
+            self.engine.media.connect(self.media, event.sdp)
+        await self.mark_answered()
+        for other in self.forks:
+            if other is not fork and not other.over and other.leg is not None:
+                await other.leg.hangup()
+        self.run_application(self.source)
+
+    async def on_ring_timeout(self) -> None:
+        if self.winner is None:
+            await self.finish(CallStatus.NO_ANSWER)
+
+    def _status_for_failures(self) -> CallStatus:
+        statuses = {status_for_failure(code) for code in self.failure_codes}
+        for preferred in (CallStatus.BUSY, CallStatus.NO_ANSWER):
+            if preferred in statuses:
+                return preferred
+        return CallStatus.FAILED
+
+    async def hang_up_legs(self) -> None:
+        for fork in self.forks:
+            if fork.leg is not None and not fork.over:
+                await fork.leg.hangup()
+        if self.media is not None:
+            self.media.close()
+            self.media = None
+
+    # --- requests from verbs and the API --------------------------------------------------------------------
+
+    async def answer_call(self) -> None:
+        """An outbound call runs its application only once answered."""
+
+    async def reject_call(self, code: int, reason: str) -> None:
+        await self.hangup_call()
+
+    async def hangup_call(self) -> None:
+        await self.finish(CallStatus.COMPLETED if self.winner is not None else CallStatus.CANCELED)
+
+    async def fail_call(self, reason: str) -> None:
+        await self.hangup_call()
+
+    async def apply_change(self, change: CallChange) -> None:
+        answered = self.winner is not None
+        if change.status == CallStatus.COMPLETED:
+            await self.hangup_call()
+            return
+        if change.status == CallStatus.CANCELED and not answered:
+            await self.finish(CallStatus.CANCELED)
+            return
+        await self.replace_settings(change)
+        if change.mute is not None:
+            self.muted = change.mute
+        if change.url is not None and answered:
+            self.run_application(Source(change.url, change.method or "POST", self.call.fallback_url,
+                                        self.call.fallback_method))

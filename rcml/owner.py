@@ -1,0 +1,397 @@
+"""The owner of one live call leg: the only code that changes the call once it exists.
+
+Everything that can happen to a live call is a message in the owner's inbox: SIP events from its legs,
+commands from the API (hang up, redirect, replace settings), its ring timer, requests from the RCML
+session it runs (answer, reject, hang up). The owner handles them one at a time, so a redirect that
+arrives during the answer waits for the answer, and the call reaches exactly one final status, written
+once, with exactly one `completed` callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from models import Call, CallStatus, LogLevel, clock
+from models.call import LIVE_STATUSES
+from rcml import notifications, verbs
+from rcml.callbacks import Callback
+from rcml.documents import FetchFailed
+from rcml.session import Session, Source
+from sip.events import Answered, Dtmf, Ended, Failed, LegEvent, Ringing
+
+if TYPE_CHECKING:
+    from rcml.engine import CallEngine
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2012-04-24"
+ZERO_PRICE = "0.00"
+PRICE_UNIT = "USD"
+
+
+class Leg:
+    """What the owner needs of a SIP leg (the stack's OutboundLeg and InboundLeg both have it)."""
+
+    call_id: str
+
+    async def hangup(self) -> None: ...
+
+
+@dataclass
+class LegMessage:
+    """A SIP event from one of the owner's legs; `leg` is whatever key the owner gave that leg's sink."""
+
+    leg: Any
+    event: LegEvent
+
+
+@dataclass
+class _Request:
+    """A request from the API or the session; `done` receives the result or the error."""
+
+    action: Callable[[], Awaitable[Any]]
+    done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+@dataclass
+class _RingTimeout:
+    pass
+
+
+@dataclass
+class _SessionOver:
+    session: asyncio.Task
+
+
+# SIP final responses that mean "busy" and "no answer" (contract section 7); anything else is "failed".
+BUSY_CODES = frozenset({486, 600, 603})
+NO_ANSWER_CODES = frozenset({408, 480})
+
+
+def status_for_failure(code: int) -> CallStatus:
+    if code in BUSY_CODES:
+        return CallStatus.BUSY
+    if code in NO_ANSWER_CODES:
+        return CallStatus.NO_ANSWER
+    return CallStatus.FAILED
+
+
+class CallOwner:
+    def __init__(self, engine: CallEngine, call: Call, *, source: Source, callback_url: str | None,
+                 callback_method: str, callback_events: frozenset[str],
+                 sip_header_parameters: dict[str, str] | None = None) -> None:
+        self.engine = engine
+        self.call = call
+        self.source = source
+        self.callback_url = callback_url
+        self.callback_method = callback_method
+        self.callback_events = callback_events
+        self.sip_header_parameters = sip_header_parameters or {}
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.task: asyncio.Task | None = None
+        self.answered_at = None
+        self.document_url = source.url
+        self._sequence = itertools.count()
+        self._session: asyncio.Task | None = None
+        self._ring_timer: asyncio.TimerHandle | None = None
+        self._finished = asyncio.Event()
+
+    # --- the actor ---------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"call {self.call.sid}")
+
+    def post(self, message: object) -> None:
+        if not self._finished.is_set():
+            self.inbox.put_nowait(message)
+
+    async def ask(self, action: Callable[[], Awaitable[Any]]) -> Any:
+        """Run `action` inside the owner, after whatever it is doing now, and return its result.
+
+        Raises CallEnded when the call ended before the action's turn came (the owner fails every request
+        still queued when it stops); an action that itself ends the call still returns normally.
+        """
+        if self._finished.is_set():
+            raise CallEnded(self.call.status)
+        request = _Request(action)
+        self.inbox.put_nowait(request)
+        return await request.done
+
+    def post_hangup(self) -> None:
+        """Ask the owner to hang up, without waiting (server shutdown)."""
+        self.post(_Request(self.hangup_call))
+
+    async def wait_finished(self) -> None:
+        await self._finished.wait()
+
+    async def _run(self) -> None:
+        try:
+            await self.begin()
+            while not self._finished.is_set():
+                message = await self.inbox.get()
+                await self._handle(message)
+        except Exception:
+            log.exception("call %s: owner failed", self.call.sid)
+            await self.finish(CallStatus.FAILED if self.answered_at is None else CallStatus.COMPLETED)
+        finally:
+            await self._release()
+
+    async def _handle(self, message: object) -> None:
+        if isinstance(message, LegMessage):
+            await self.on_leg_event(message.leg, message.event)
+        elif isinstance(message, _Request):
+            try:
+                result = await message.action()
+            except Exception as exc:
+                if not message.done.done():
+                    message.done.set_exception(exc)
+            else:
+                if not message.done.done():
+                    message.done.set_result(result)
+        elif isinstance(message, _RingTimeout):
+            await self.on_ring_timeout()
+        elif isinstance(message, _SessionOver):
+            self._on_session_over(message.session)
+
+    # --- what subclasses define ------------------------------------------------------------------------------
+
+    async def begin(self) -> None:
+        raise NotImplementedError
+
+    async def on_leg_event(self, leg: Any, event: LegEvent) -> None:
+        raise NotImplementedError
+
+    async def on_ring_timeout(self) -> None:
+        """Only outbound legs ring against a timer."""
+
+    async def hang_up_legs(self) -> None:
+        raise NotImplementedError
+
+    # --- SIP events and timers in, as messages ----------------------------------------------------------------
+
+    def sink_for(self, leg: Any) -> Callable[[LegEvent], None]:
+        def on_event(event: LegEvent) -> None:
+            self.post(LegMessage(leg, event))
+
+        return on_event
+
+    def start_ring_timer(self, seconds: float) -> None:
+        self._ring_timer = asyncio.get_running_loop().call_later(seconds, self.post, _RingTimeout())
+
+    def stop_ring_timer(self) -> None:
+        if self._ring_timer is not None:
+            self._ring_timer.cancel()
+            self._ring_timer = None
+
+    # --- state changes (owner only) --------------------------------------------------------------------------
+
+    async def set_status(self, status: CallStatus, **extra: Any) -> None:
+        """A live-to-live transition (ringing, in-progress); final ones go through `finish`."""
+        await self._write(status=status.value, **extra)
+
+    async def mark_answered(self) -> None:
+        self.stop_ring_timer()
+        self.answered_at = clock.now()
+        await self.set_status(CallStatus.IN_PROGRESS)
+        self.send_callback("answered")
+
+    async def finish(self, status: CallStatus) -> None:
+        """The call's one final status: written once, callback sent once, legs and media let go."""
+        if self._finished.is_set():
+            return
+        self._finished.set()
+        self.stop_ring_timer()
+        self._cancel_session()
+        now = clock.now()
+        duration = int((now - self.answered_at).total_seconds()) if self.answered_at else 0
+        await self._write(status=status.value, end_time=now, duration=duration, price=ZERO_PRICE,
+                          price_unit=PRICE_UNIT, live_only=True)
+        self.send_callback("completed", CallDuration=str(duration))
+        with contextlib.suppress(Exception):
+            await self.hang_up_legs()
+
+    async def _write(self, *, live_only: bool = True, **fields: Any) -> None:
+        fields["date_updated"] = clock.now()
+        query = Call.filter(sid=self.call.sid)
+        if live_only:
+            # A call in a final status never changes again, whatever a late message says.
+            query = query.filter(status__in=[s.value for s in LIVE_STATUSES])
+        if await query.update(**fields):
+            for name, value in fields.items():
+                setattr(self.call, name, value)
+
+    async def _release(self) -> None:
+        self._finished.set()
+        self.stop_ring_timer()
+        self._cancel_session()
+        self.engine.forget(self)
+        # Anyone still waiting on a request learns that the call is over.
+        while not self.inbox.empty():
+            message = self.inbox.get_nowait()
+            if isinstance(message, _Request) and not message.done.done():
+                message.done.set_exception(CallEnded(self.call.status))
+
+    # --- the RCML session -----------------------------------------------------------------------------------
+
+    def run_application(self, source: Source) -> None:
+        self._cancel_session()
+        self.source = source
+        session = Session(self.control, self.engine.fetcher)
+        task = asyncio.get_running_loop().create_task(session.run(source), name=f"rcml {self.call.sid}")
+        task.add_done_callback(lambda finished: self.post(_SessionOver(finished)))
+        self._session = task
+
+    def _cancel_session(self) -> None:
+        if self._session is not None and not self._session.done():
+            self._session.cancel()
+        self._session = None
+
+    def _on_session_over(self, task: asyncio.Task) -> None:
+        if task.cancelled() or task is not self._session:
+            return
+        error = task.exception()
+        if error is not None:
+            log.error("call %s: RCML session failed", self.call.sid, exc_info=error)
+            self.post(_Request(lambda: self._end_after_error(str(error))))
+
+    async def _end_after_error(self, reason: str) -> None:
+        await self.notify(12400, f"Internal error running the application: {reason}")
+        await self.hangup_call()
+
+    @property
+    def control(self) -> OwnerControl:
+        return OwnerControl(self)
+
+    # --- what verbs and the API ask for, run inside the owner ---------------------------------------------------
+
+    async def answer_call(self) -> None:
+        raise NotImplementedError
+
+    async def reject_call(self, code: int, reason: str) -> None:
+        raise NotImplementedError
+
+    async def hangup_call(self) -> None:
+        """End the call from our side: BYE when answered, CANCEL or refusal before."""
+        raise NotImplementedError
+
+    async def fail_call(self, reason: str) -> None:
+        """End the call because its application cannot run (refused if not answered yet)."""
+        raise NotImplementedError
+
+    async def apply_change(self, change: Any) -> None:
+        """A live modification from the API (contract section 8), applied inside the owner."""
+        raise NotImplementedError
+
+    async def replace_settings(self, change: Any) -> None:
+        """The application and callback settings a modification replaces, for now and for later."""
+        fields = {name: getattr(change, name) for name in
+                  ("url", "method", "fallback_url", "fallback_method", "status_callback", "status_callback_method")
+                  if getattr(change, name) is not None}
+        if not fields:
+            return
+        await self._write(**fields)
+        self.callback_url = self.call.status_callback
+        self.callback_method = self.call.status_callback_method
+
+    async def notify(self, code: int, message: str, level: LogLevel = LogLevel.ERROR) -> None:
+        await notifications.record(account_sid=self.call.account_sid, call_sid=self.call.sid, code=code,
+                                   message=message, level=level, request_url=self.document_url)
+
+    # --- parameters for the application and the status callback ------------------------------------------------
+
+    def request_parameters(self) -> dict[str, str]:
+        call = self.call
+        parameters = {
+            "CallSid": call.sid,
+            "AccountSid": call.account_sid,
+            "From": call.from_address,
+            "To": call.to_address,
+            "CallStatus": call.status,
+            "ApiVersion": API_VERSION,
+            "Direction": call.direction,
+            "ForwardedFrom": call.forwarded_from or "",
+            "CallerName": call.caller_name or "",
+        }
+        if call.parent_call_sid:
+            parameters["ParentCallSid"] = call.parent_call_sid
+        parameters.update(self.sip_header_parameters)
+        return parameters
+
+    def send_callback(self, event: str, **extra: str) -> None:
+        if not self.callback_url or event not in self.callback_events:
+            return
+        parameters = self.request_parameters()
+        parameters.update(
+            SequenceNumber=str(next(self._sequence)),
+            Timestamp=clock.rfc2822(clock.now()),
+            CallbackSource="call-progress-events",
+            **extra,
+        )
+        self.engine.callbacks.send(Callback(self.call.account_sid, self.call.sid, self.callback_url,
+                                            self.callback_method, parameters))
+
+
+class CallEnded(Exception):
+    """The call reached its final status before the request could run."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"the call has ended ({status})")
+        self.status = status
+
+
+class OwnerControl:
+    """The owner as the RCML session sees it: each request runs inside the owner, in turn."""
+
+    def __init__(self, owner: CallOwner) -> None:
+        self._owner = owner
+
+    @property
+    def answered(self) -> bool:
+        return self._owner.answered_at is not None
+
+    @property
+    def inbound(self) -> bool:
+        return self._owner.call.direction == "inbound"
+
+    @property
+    def document_url(self) -> str:
+        return self._owner.document_url
+
+    def set_document_url(self, url: str) -> None:
+        self._owner.document_url = url
+
+    def request_parameters(self) -> dict[str, str]:
+        return self._owner.request_parameters()
+
+    async def answer(self) -> None:
+        await self._owner.ask(self._owner.answer_call)
+
+    async def reject(self, code: int, reason: str) -> None:
+        await self._owner.ask(lambda: self._owner.reject_call(code, reason))
+
+    async def hangup(self) -> None:
+        with contextlib.suppress(CallEnded):
+            await self._owner.ask(self._owner.hangup_call)
+
+    async def fail(self, reason: str) -> None:
+        with contextlib.suppress(CallEnded):
+            await self._owner.ask(lambda: self._owner.fail_call(reason))
+
+    async def warn(self, code: int, message: str) -> None:
+        await self._owner.notify(code, message, LogLevel.WARNING)
+
+    async def report_problem(self, problem: verbs.Problem) -> None:
+        level = LogLevel.ERROR if problem.is_error else LogLevel.WARNING
+        await self._owner.notify(problem.code, problem.message, level)
+
+    async def report_fetch_failure(self, failure: FetchFailed) -> None:
+        await notifications.record_fetch_failure(self._owner.call.account_sid, self._owner.call.sid, failure)
+
+
+__all__ = ["Answered", "CallEnded", "CallOwner", "Dtmf", "Ended", "Failed", "Ringing", "status_for_failure"]

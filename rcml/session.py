@@ -1,0 +1,103 @@
+"""Running a call's application: fetch its RCML, run the verbs in order, follow redirects.
+
+A session runs inside its call's owner, which may cancel it at any await (a redirect from the API, a
+hangup); everything it changes on the call goes through the owner (`SessionHost`). When the document
+runs out the call is hung up, as Twilio and RestComm do.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from rcml import verbs
+from rcml.documents import DocumentFetcher, Fetched, FetchFailed
+from rcml.parser import Node
+from rcml.verbs.base import CallControl, Continue, Outcome, Redirect, Stop
+
+log = logging.getLogger(__name__)
+
+# After this many <Redirect>s in a row without the call doing anything else, the application is looping.
+MAX_REDIRECTS = 100
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a document comes from: Url and Method, with an optional fallback."""
+
+    url: str
+    method: str = "POST"
+    fallback_url: str | None = None
+    fallback_method: str = "POST"
+
+
+class SessionHost(CallControl, Protocol):
+    """The call's owner, as the session sees it."""
+
+    def request_parameters(self) -> dict[str, str]: ...
+
+    def set_document_url(self, url: str) -> None: ...
+
+    async def report_problem(self, problem: verbs.Problem) -> None: ...
+
+    async def report_fetch_failure(self, failure: FetchFailed) -> None: ...
+
+    async def fail(self, reason: str) -> None:
+        """End the call because its application cannot be run (not answered yet: refuse it)."""
+
+
+class Session:
+    def __init__(self, host: SessionHost, fetcher: DocumentFetcher) -> None:
+        self.host = host
+        self.fetcher = fetcher
+
+    async def run(self, source: Source) -> None:
+        fetched = await self._first_document(source)
+        if fetched is None:
+            await self.host.fail("the application could not be fetched")
+            return
+        redirects = 0
+        while True:
+            self.host.set_document_url(fetched.url)
+            outcome = await self._run_document(fetched.root)
+            if not isinstance(outcome, Redirect):
+                break
+            redirects += 1
+            if redirects > MAX_REDIRECTS:
+                await self.host.report_problem(verbs.Problem(
+                    13400, f"More than {MAX_REDIRECTS} <Redirect>s in a row; hanging up", True))
+                break
+            try:
+                fetched = await self.fetcher.fetch(outcome.url, outcome.method, self.host.request_parameters())
+            except FetchFailed as failure:
+                await self.host.report_fetch_failure(failure)
+                break
+        if not isinstance(outcome, Stop):
+            await self.host.hangup()
+
+    async def _first_document(self, source: Source) -> Fetched | None:
+        try:
+            return await self.fetcher.fetch(source.url, source.method, self.host.request_parameters())
+        except FetchFailed as failure:
+            await self.host.report_fetch_failure(failure)
+        if not source.fallback_url:
+            return None
+        try:
+            return await self.fetcher.fetch(source.fallback_url, source.fallback_method,
+                                            self.host.request_parameters())
+        except FetchFailed as failure:
+            await self.host.report_fetch_failure(failure)
+            return None
+
+    async def _run_document(self, root: Node) -> Outcome:
+        for node in root.children:
+            verb, problems = verbs.build(node)
+            for problem in problems:
+                await self.host.report_problem(problem)
+            if verb is None:
+                continue
+            outcome = await verb.run(self.host)
+            if not isinstance(outcome, Continue):
+                return outcome
+        return Continue()

@@ -1,0 +1,44 @@
+"""Media for a call leg: an RTP endpoint from the port pool, and the SDP that describes it."""
+
+from __future__ import annotations
+
+import logging
+
+from sip import sdp
+from sip.media.endpoint import RtpEndpoint
+from sip.media.ports import PortPool
+
+log = logging.getLogger(__name__)
+
+
+class CallMedia:
+    def __init__(self, pool: PortPool, host: str) -> None:
+        self.pool = pool
+        self.host = host
+
+    async def open(self) -> RtpEndpoint:
+        return await RtpEndpoint.open(self.pool, self.host)
+
+    def offer(self, endpoint: RtpEndpoint) -> str:
+        return sdp.offer(self.host, endpoint.local_address[1])
+
+    def answer(self, endpoint: RtpEndpoint, remote_offer: str | None) -> str:
+        """The SDP answer to `remote_offer` (raises sdp.SdpError when nothing matches); sets the endpoint up.
+
+        Without an offer (a late-offer INVITE) our answer is an offer and the endpoint learns where to send
+        from the first packets it receives (symmetric RTP).
+        """
+        if not remote_offer:
+            return self.offer(endpoint)
+        chosen = sdp.negotiate(sdp.parse(remote_offer))
+        endpoint.configure(chosen.remote_host, chosen.remote_port, chosen.payload_type, chosen.telephone_event_pt)
+        return sdp.answer(self.host, endpoint.local_address[1], chosen)
+
+    def connect(self, endpoint: RtpEndpoint, remote_answer: str) -> None:
+        """Set the endpoint up from the answer to our offer; an unusable answer leaves it learning from packets."""
+        try:
+            chosen = sdp.negotiate(sdp.parse(remote_answer))
+        except sdp.SdpError as exc:
+            log.warning("unusable SDP answer (%s); waiting for the peer's packets", exc)
+            return
+        endpoint.configure(chosen.remote_host, chosen.remote_port, chosen.payload_type, chosen.telephone_event_pt)

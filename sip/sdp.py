@@ -1,0 +1,116 @@
+"""SDP for audio calls (RFC 4566 / 3264): our offer, our answer to an offer, and what a peer's SDP says.
+
+We speak G.711 (PCMU 0, PCMA 8) and RFC 4733 telephone-event. An answer takes the first codec of the
+offer's list that we support, as RFC 3264 asks, and the offer's telephone-event payload type.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+from dataclasses import dataclass, field
+
+TELEPHONE_EVENT_PT = 101
+# Static payload types and the names dynamic ones may carry in an rtpmap.
+_OUR_CODECS = {0: "PCMU", 8: "PCMA"}
+_RTPMAP = re.compile(r"^a=rtpmap:(\d+)\s+([\w.-]+)/(\d+)", re.IGNORECASE)
+_versions = itertools.count(1)
+
+
+class SdpError(ValueError):
+    """The SDP is unreadable, or offers nothing we can speak (488 Not Acceptable Here)."""
+
+
+@dataclass(frozen=True)
+class AudioDescription:
+    """The first audio stream of an SDP: where it wants RTP, and its payload types in preference order."""
+
+    host: str
+    port: int
+    payload_types: tuple[int, ...]
+    rtpmap: dict[int, str] = field(default_factory=dict)
+
+    def codec_name(self, payload_type: int) -> str | None:
+        return self.rtpmap.get(payload_type, _OUR_CODECS.get(payload_type))
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    remote_host: str
+    remote_port: int
+    payload_type: int
+    telephone_event_pt: int | None
+
+
+def parse(text: str) -> AudioDescription:
+    session_host = media_host = None
+    port = None
+    formats: tuple[int, ...] = ()
+    rtpmap: dict[int, str] = {}
+    in_audio = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("m="):
+            if port is not None:
+                break  # only the first audio stream
+            parts = line[2:].split()
+            in_audio = len(parts) >= 4 and parts[0] == "audio"
+            if in_audio:
+                try:
+                    port = int(parts[1])
+                    formats = tuple(int(pt) for pt in parts[3:] if pt.isdigit())
+                except ValueError:
+                    raise SdpError(f"unreadable media line {line!r}") from None
+        elif line.startswith("c="):
+            address = line[2:].split()[-1].split("/")[0]
+            if in_audio:
+                media_host = address
+            elif port is None:
+                session_host = address
+        elif in_audio and (match := _RTPMAP.match(line)):
+            rtpmap[int(match[1])] = f"{match[2]}/{match[3]}".upper()
+    host = media_host or session_host
+    if port is None or host is None:
+        raise SdpError("no audio stream with an address")
+    return AudioDescription(host, port, formats, {pt: name.split("/")[0] for pt, name in rtpmap.items()})
+
+
+def negotiate(remote: AudioDescription) -> Negotiated:
+    """Our choice from a peer's SDP: its first G.711 codec, and its telephone-event type if any."""
+    codec = next((pt for pt in remote.payload_types if remote.codec_name(pt) in ("PCMU", "PCMA")), None)
+    if codec is None:
+        raise SdpError("the offer has neither PCMU nor PCMA")
+    events = next((pt for pt in remote.payload_types if remote.codec_name(pt) == "TELEPHONE-EVENT"), None)
+    # A dynamic payload type for PCMU/PCMA is legal; RTP is sent with the static type our encoder knows.
+    payload_type = 0 if remote.codec_name(codec) == "PCMU" else 8
+    return Negotiated(remote.host, remote.port, payload_type, events)
+
+
+def offer(host: str, port: int) -> str:
+    formats = [*_OUR_CODECS, TELEPHONE_EVENT_PT]
+    lines = [*_session_lines(host), f"m=audio {port} RTP/AVP {' '.join(map(str, formats))}"]
+    lines += [f"a=rtpmap:{pt} {name}/8000" for pt, name in _OUR_CODECS.items()]
+    lines += [f"a=rtpmap:{TELEPHONE_EVENT_PT} telephone-event/8000", f"a=fmtp:{TELEPHONE_EVENT_PT} 0-15"]
+    return _text([*lines, "a=ptime:20", "a=sendrecv"])
+
+
+def answer(host: str, port: int, chosen: Negotiated) -> str:
+    formats = [chosen.payload_type] + ([chosen.telephone_event_pt] if chosen.telephone_event_pt is not None else [])
+    lines = [*_session_lines(host), f"m=audio {port} RTP/AVP {' '.join(map(str, formats))}",
+             f"a=rtpmap:{chosen.payload_type} {_OUR_CODECS[chosen.payload_type]}/8000"]
+    if chosen.telephone_event_pt is not None:
+        lines += [f"a=rtpmap:{chosen.telephone_event_pt} telephone-event/8000",
+                  f"a=fmtp:{chosen.telephone_event_pt} 0-15"]
+    return _text([*lines, "a=ptime:20", "a=sendrecv"])
+
+
+def _session_lines(host: str) -> list[str]:
+    family = "IP6" if ":" in host else "IP4"
+    session = secrets.randbelow(2**31)
+    return ["v=0", f"o=RestComm {session} {next(_versions)} IN {family} {host}", "s=RestComm",
+            f"c=IN {family} {host}", "t=0 0"]
+
+
+def _text(lines: list[str]) -> str:
+    return "\r\n".join(lines) + "\r\n"

@@ -1,0 +1,118 @@
+"""A whole server in the test process: HTTP API on a free port, SIP on a free UDP port, the test database.
+
+One server per test module (sippy allows one SIP stack per process); each test starts from empty tables,
+the default account, and a stand-in customer application that serves RCML and receives callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from tortoise import Tortoise
+
+from models import Call
+from restcomm.app import create_app
+from restcomm.seed import seed_default_account
+from restcomm.settings import Settings
+from tests.conftest import ADMIN_SID, ADMIN_TOKEN, BASE
+from tests.support.application import Application, running_application
+from tests.support.processes import free_port
+
+# Callbacks retried quickly, so "the receiver failed twice" takes a fraction of a second.
+RETRY_DELAYS = (0.1, 0.2, 0.4)
+
+
+@dataclass
+class Voice:
+    """The running server as a test drives it."""
+
+    base_url: str
+    sip: tuple[str, int]
+    http: httpx.AsyncClient
+    app: object
+
+    @property
+    def engine(self):
+        return self.app.runtime.engine
+
+    async def post(self, path: str, data: dict) -> httpx.Response:
+        return await self.http.post(BASE + path, data=data)
+
+    async def get(self, path: str) -> httpx.Response:
+        return await self.http.get(BASE + path)
+
+    async def place(self, to: str, url: str, **extra: str) -> dict:
+        response = await self.post(f"/Accounts/{ADMIN_SID}/Calls.json", {"From": "+16175551212", "To": to,
+                                                                          "Url": url, **extra})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def wait_status(self, sid: str, *statuses: str, within: float = 15.0) -> Call:
+        """Polls the call row until it is in one of `statuses` (the database is what the API shows)."""
+        async with asyncio.timeout(within):
+            while True:
+                call = await Call.get(sid=sid)
+                if call.status in statuses:
+                    return call
+                await asyncio.sleep(0.05)
+
+    async def idle(self, within: float = 10.0) -> None:
+        """Until no call is live on the server and every callback went out."""
+        async with asyncio.timeout(within):
+            while self.engine.owners:  # noqa: ASYNC110 - owners leave the registry as they finish; no event
+                await asyncio.sleep(0.05)
+        await self.engine.callbacks.drain(within)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def voice(database: str) -> AsyncIterator[Voice]:
+    http_port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
+    settings = Settings(http_port=http_port, sip_port=sip_port, validate_responses=True,
+                        rtp_ports="30000-30999", node_id=f"test-{sip_port}")
+    app = create_app(settings, manage_database=False)
+    app.runtime.engine.callbacks.retry_delays = RETRY_DELAYS
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=http_port, log_level="warning"))
+    task = asyncio.get_running_loop().create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    async with httpx.AsyncClient(auth=(ADMIN_SID, ADMIN_TOKEN), base_url=f"http://127.0.0.1:{http_port}",
+                                 timeout=20) as http:
+        try:
+            yield Voice(f"http://127.0.0.1:{http_port}", ("127.0.0.1", sip_port), http, app)
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(task, 20)
+
+
+@pytest_asyncio.fixture
+async def server(voice: Voice) -> AsyncIterator[Voice]:
+    """The module's server with empty tables and no call left over from the previous test."""
+    await voice.idle()
+    connection = Tortoise.get_connection("default")
+    for model in Tortoise.apps["models"].values():
+        await connection.execute_script(f'DELETE FROM "{model._meta.db_table}"')
+    voice.app.runtime.accounts.clear()
+    await seed_default_account()
+    yield voice
+    await voice.idle()
+
+
+@pytest_asyncio.fixture
+async def application() -> AsyncIterator[Application]:
+    async with running_application() as app:
+        yield app
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
