@@ -54,7 +54,7 @@ def call_fields(call: Call, fmt: Format) -> Fields:
 
 
 async def find_call(account_sid: str, call_sid: str) -> Call:
-    call = await Call.get_or_none(sid=call_sid, account_sid=account_sid)
+    call = await Call.of_account(call_sid, account_sid)
     if call is None:
         raise errors.not_found(f"Call {call_sid} was not found")
     return call

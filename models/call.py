@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from tortoise import fields
+from tortoise import connections, fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from models import sids
+from models import inline_reads, sids
 
 
 class CallStatus(StrEnum):
@@ -94,3 +94,20 @@ class Call(Model):
     @property
     def is_live(self) -> bool:
         return CallStatus(self.status) in LIVE_STATUSES
+
+    @classmethod
+    async def of_account(cls, sid: str, account_sid: str) -> Call | None:
+        """The call `sid` if it belongs to `account_sid`: the API's hottest query, so its SQL is built once.
+
+        Building it with the query builder on every request costs more than running it.
+        """
+        connection = connections.get(cls._meta.default_connection or "default")
+        sql = _ONE_CALL_SQL.get(connection.capabilities.dialect)
+        if sql is None:
+            sql = cls.filter(sid="", account_sid="").limit(1).sql()
+            _ONE_CALL_SQL[connection.capabilities.dialect] = sql
+        row = await inline_reads.fetch_one(connection, sql, [sid, account_sid, 1])
+        return cls._init_from_db(**row) if row is not None else None
+
+
+_ONE_CALL_SQL: dict[str, str] = {}

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connection
 from tortoise.migrations.executor import MigrationExecutor
+
+from models import inline_reads
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +25,28 @@ MODEL_MODULES = [
 ]
 
 
+class _NoResetConnection(asyncpg.Connection):
+    """A pooled connection returned to the pool as it is.
+
+    asyncpg resets every connection it takes back (advisory locks, cursors, LISTEN, settings): one more
+    round trip per query. This server never leaves such session state behind, so the reset is pure cost.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+def _connection(database_url: str) -> str | dict:
+    config = expand_db_url(database_url)
+    if config["engine"] != "tortoise.backends.asyncpg":
+        return database_url
+    config["credentials"]["connection_class"] = _NoResetConnection
+    return config
+
+
 def tortoise_config(database_url: str) -> dict:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -52,6 +75,7 @@ async def open_database(database_url: str, *, apply_migrations: bool = True) -> 
 
 
 async def close_database() -> None:
+    inline_reads.close_all()
     await Tortoise.close_connections()
     # Tortoise caches each model's INSERT/DELETE SQL by connection name and keeps it after closing; a
     # process that then opens another kind of database (the tests do) would send SQLite's SQL to PostgreSQL.

@@ -33,7 +33,7 @@ BASE = "/restcomm/2012-04-24"
 
 @pytest_asyncio.fixture(scope="session", params=["sqlite", "postgres"])
 async def database(request) -> AsyncIterator[str]:
-    """Opens one database for the session: `sqlite` (in memory) or `postgres` (a throwaway database)."""
+    """Opens one database for the session: `sqlite` (a temporary file) or `postgres` (a throwaway database)."""
     async with database_urls.session_database(request.param) as url:
         if url is None:
             pytest.skip(database_urls.skip_reason())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -58,7 +59,9 @@ async def drop_database(url: str) -> None:
 @contextlib.asynccontextmanager
 async def session_database(kind: str) -> AsyncIterator[str | None]:
     if kind == "sqlite":
-        yield "sqlite://:memory:"
+        # A file, as the server's default is: in-memory SQLite would skip the inline-read path.
+        with tempfile.TemporaryDirectory(prefix="restcomm-test-") as directory:
+            yield f"sqlite://{directory}/test.sqlite3"
         return
     url = await create_database()
     try:

@@ -1,0 +1,54 @@
+"""One-row reads on an SQLite file without the trip through aiosqlite's thread.
+
+aiosqlite runs every statement in a thread of its own; for a lookup by primary key the hand-over costs
+far more than the query (measured: 1.1-1.3 ms of CPU per API request through it, 0.64 ms without). An
+SQLite database in WAL mode lets a second connection read the last committed state while the first one
+writes, so these lookups run on the event loop through a read-only connection of their own. Only
+bounded, indexed single-row reads belong here: anything that scans keeps going through Tortoise, off the
+loop. An in-memory database cannot be shared this way, and other databases have no thread to skip; both
+go through Tortoise.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from tortoise import BaseDBAsyncClient
+
+_readers: dict[str, sqlite3.Connection] = {}
+
+
+async def fetch_one(connection: BaseDBAsyncClient, sql: str, parameters: list[Any]) -> dict[str, Any] | None:
+    reader = _reader_for(connection)
+    if reader is not None:
+        try:
+            row = reader.execute(sql, parameters).fetchone()
+        except sqlite3.OperationalError:
+            # Not in WAL mode and a write holds the lock: never wait on the loop, take the normal way.
+            pass
+        else:
+            return dict(row) if row is not None else None
+    rows = await connection.execute_query_dict(sql, parameters)
+    return rows[0] if rows else None
+
+
+def _reader_for(connection: BaseDBAsyncClient) -> sqlite3.Connection | None:
+    if connection.capabilities.dialect != "sqlite":
+        return None
+    filename = getattr(connection, "filename", ":memory:")
+    if filename == ":memory:" or "mode=memory" in filename:
+        return None
+    reader = _readers.get(filename)
+    if reader is None:
+        # Read-only, and a busy timeout of 0: this connection must never make the event loop wait.
+        reader = sqlite3.connect(f"file:{filename}?mode=ro", uri=True, timeout=0, isolation_level=None)
+        reader.row_factory = sqlite3.Row
+        _readers[filename] = reader
+    return reader
+
+
+def close_all() -> None:
+    for reader in _readers.values():
+        reader.close()
+    _readers.clear()
