@@ -14,6 +14,7 @@ from handlers.errors import Code
 from handlers.lists import API_PREFIX, respond_with_page
 from handlers.render import Field, Fields, Format, render_item, twins
 from models import Call, clock
+from models.call_count import total_calls
 from models.call_filter import CallFilter, InvalidFilter, restore_plus
 from models.paging import page_request
 from rcml import engine
@@ -76,6 +77,7 @@ async def list_calls(fmt: Format, AccountSid: str, user: str, Page: int = 0, Pag
         filtered=call_filter.apply(scope),
         request=page_request(Page, PageSize, AfterSid),
         filters=call_filter.given,
+        count=(lambda: total_calls(account.sid, call_filter.status)) if call_filter.counted_by_status_only else None,
         json_key="calls",
         xml_list_name="Calls",
         xml_item_name="Call",

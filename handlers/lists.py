@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlencode
 
 from handlers import errors
@@ -53,9 +53,10 @@ async def respond_with_page(
     xml_list_name: str,
     xml_item_name: str,
     fields_of: Callable[[object, Format], Fields],
+    count: Callable[[], Awaitable[int]] | None = None,
 ):
     try:
-        page = await fetch_page(scope, filtered, request)
+        page = await fetch_page(scope, filtered, request, count)
     except UnknownAnchor:
         raise errors.bad_request(f"AfterSid {request.after_sid} is not an item of this list") from None
     last_sid = page.items[-1].sid if page.items else None

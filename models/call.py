@@ -47,7 +47,7 @@ class Call(Model):
     date_created = fields.DatetimeField()
     date_updated = fields.DatetimeField()
     # What the API shows as `to`/`from`: a number, a client name, or the user part of a SIP URI.
-    to_address = fields.CharField(max_length=256)
+    to_address = fields.CharField(max_length=1024)
     from_address = fields.CharField(max_length=256)
     # Where the call goes, as given (`sip:alice@host:5060`, `client:alice`, `+1555...`), without headers.
     destination = fields.CharField(max_length=1024, default="")
@@ -86,6 +86,11 @@ class Call(Model):
             Index(fields=("account_sid", "from_address", "date_created", "sid"), name="calls_account_from"),
             Index(fields=("account_sid", "to_address", "date_created", "sid"), name="calls_account_to"),
             Index(fields=("account_sid", "status", "date_created", "sid"), name="calls_account_status"),
+            # From (or To) with Status: the count reads the index alone, without visiting the table.
+            Index(fields=("account_sid", "from_address", "status", "date_created", "sid"),
+                  name="calls_account_from_status"),
+            Index(fields=("account_sid", "to_address", "status", "date_created", "sid"),
+                  name="calls_account_to_status"),
             Index(fields=("account_sid", "start_time"), name="calls_account_start"),
             Index(fields=("account_sid", "end_time"), name="calls_account_end"),
             Index(fields=("parent_call_sid", "date_created", "sid"), name="calls_parent"),

@@ -99,6 +99,11 @@ class CallFilter:
             given=tuple(normalized.items()),
         )
 
+    @property
+    def counted_by_status_only(self) -> bool:
+        """No filter but (maybe) Status: the maintained per-status counters give the total."""
+        return self.to is None and self.from_ is None and self.parent_call_sid is None and not self.times
+
     def apply(self, query: QuerySet[Call]) -> QuerySet[Call]:
         conditions: dict[str, object] = {}
         if self.to is not None:

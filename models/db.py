@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 MODEL_MODULES = [
     "models.account",
     "models.call",
+    "models.call_count",
     "models.recording",
     "models.notification",
     "models.client",

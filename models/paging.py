@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -52,8 +53,11 @@ class UnknownAnchor(LookupError):
     """`AfterSid` names no item of the list's scope."""
 
 
-async def fetch_page(scope: QuerySet[M], filtered: QuerySet[M], request: PageRequest) -> Page[M]:
+async def fetch_page(scope: QuerySet[M], filtered: QuerySet[M], request: PageRequest,
+                     count: Callable[[], Awaitable[int]] | None = None) -> Page[M]:
     """One page of `filtered` (a subset of `scope`), with the total count of `filtered`.
+
+    `count`, when given, is a cheaper way to the same total (a maintained counter).
 
     The `AfterSid` item is looked up in `scope`, not in `filtered`: a client may keep paging after an
     item that has since stopped matching (a call that changed status), and must not page after an item
@@ -68,7 +72,7 @@ async def fetch_page(scope: QuerySet[M], filtered: QuerySet[M], request: PageReq
     else:
         rows_query = ordered.offset(request.page * request.page_size)
     # One row more than the page tells whether another page follows, even while rows are being added.
-    total, rows = await asyncio.gather(filtered.count(), rows_query.limit(request.page_size + 1))
+    total, rows = await asyncio.gather(count() if count else filtered.count(), rows_query.limit(request.page_size + 1))
     return Page(rows[: request.page_size], total, len(rows) > request.page_size, request)
 
 

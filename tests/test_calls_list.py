@@ -245,3 +245,26 @@ async def test_xml_list_carries_the_call_fields(api):
     assert element.findtext("CallerName") == "Alice & <Bob>"
     assert element.findtext("EndTime") == "2024-01-01T00:00:00.000+00:00"
     assert element.find("ParentCallSid").text is None
+
+
+async def test_totals_follow_every_change_to_the_calls_table(api):
+    """The unfiltered and Status totals come from trigger-kept counters; they must equal COUNT(*)."""
+    from models import Call
+
+    other = await make_account("other@company.com")
+    calls = [await make_call(status="queued") for _ in range(4)] + [await make_call(other.sid, status="busy")]
+    await Call.filter(sid=calls[0].sid).update(status="ringing")
+    await Call.filter(sid=calls[1].sid).update(status="completed", end_time=utc(2024, 1, 1))
+    await Call.filter(sid=calls[2].sid).update(account_sid=other.sid)
+    await Call.filter(sid=calls[3].sid).delete()
+    cancel = await api.post(CALLS + ".json", {"From": "a", "To": "sip:b@127.0.0.1", "Url": "/x"})
+    await api.post(f"{CALLS}/{cancel.json()['sid']}.json", {"Status": "canceled"})
+
+    for account_sid in (ADMIN_SID, other.sid):
+        path = f"/Accounts/{account_sid}/Calls.json"
+        listed = (await api.get(path)).json()
+        assert listed["total"] == await Call.filter(account_sid=account_sid).count()
+        for status in ("queued", "ringing", "completed", "busy", "canceled"):
+            by_status = (await api.get(path, params={"Status": status})).json()
+            assert by_status["total"] == await Call.filter(account_sid=account_sid, status=status).count()
+            assert by_status["total"] == len(by_status["calls"])
