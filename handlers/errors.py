@@ -111,6 +111,8 @@ def from_problem(exc: ProblemException) -> ApiError:
         return ApiError(415, Code.UNSUPPORTED_MEDIA_TYPE,
                         "Send the parameters as application/x-www-form-urlencoded")
     if status == 400:
+        if first_line == "RequestBody is required":
+            return bad_request("The request has no parameters: send them form-encoded in the body")
         return bad_request(_shorten(first_line) or "The request is malformed")
     return ApiError(status, _code_for_status(status), first_line or "Request failed")
 

@@ -58,7 +58,7 @@ async def respond_with_page(
     try:
         page = await fetch_page(scope, filtered, request, count)
     except UnknownAnchor:
-        raise errors.bad_request(f"AfterSid {request.after_sid} is not an item of this list") from None
+        raise errors.not_found(f"AfterSid {request.after_sid} is not an item of this list") from None
     last_sid = page.items[-1].sid if page.items else None
     return render_list(
         fmt,

@@ -26,8 +26,12 @@ class TimeBound:
     value: dt.datetime
 
 
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+_LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
 def parse_moment(name: str, raw: str) -> tuple[dt.datetime, bool]:
-    """(start of the day or the instant, whether it was a whole day)."""
+    """(start of the day or the instant, in UTC; whether it was a whole day)."""
     try:
         if _DAY.match(raw):
             day = dt.date.fromisoformat(raw)
@@ -37,20 +41,26 @@ def parse_moment(name: str, raw: str) -> tuple[dt.datetime, bool]:
         raise InvalidFilter(f"{name} must be a date (YYYY-MM-DD) or a date-time, not {raw!r}") from None
     if instant.tzinfo is None:
         raise InvalidFilter(f"{name} needs a UTC offset (Z or +hh:mm) when it gives a time")
-    return instant.astimezone(dt.UTC), False
+    try:
+        return instant.astimezone(dt.UTC), False
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 is before the first representable UTC instant, 9999-12-31T23:59-01:00 after.
+        return (_EARLIEST if instant.year == 1 else _LATEST), False
 
 
 def bounds(name: str, raw: str, relation: str) -> list[TimeBound]:
     """`relation` is "=", ">=" or "<="; a day covers [00:00, next 00:00), an instant only itself."""
     moment, whole_day = parse_moment(name, raw)
-    day_after = moment + dt.timedelta(days=1)
+    if whole_day:
+        # The end of a day is the next day's start; 9999-12-31 has none, so it ends with time itself.
+        end = TimeBound("lt", moment + dt.timedelta(days=1)) if moment.date() < dt.date.max else None
+    else:
+        end = TimeBound("lte", moment)
     if relation == "=":
-        if whole_day:
-            return [TimeBound("gte", moment), TimeBound("lt", day_after)]
-        return [TimeBound("gte", moment), TimeBound("lte", moment)]
+        return [TimeBound("gte", moment), *([end] if end else [])]
     if relation == ">=":
         return [TimeBound("gte", moment)]
-    return [TimeBound("lt", day_after)] if whole_day else [TimeBound("lte", moment)]
+    return [end] if end else []
 
 
 def restore_plus(value: str) -> str:

@@ -25,7 +25,7 @@ from rcml.inbound import InboundOwner
 from rcml.outbound import OutboundOwner
 from rcml.owner import API_VERSION, PRICE_UNIT, ZERO_PRICE, CallEnded, CallOwner
 from rcml.session import Source
-from sip.destination import Destination, DestinationKind, caller_display, parse_sip_uri
+from sip.destination import Destination, DestinationKind, caller_display, parse_sip_uri, sip_user_part
 from sip.legs import OutboundInvite
 
 log = logging.getLogger(__name__)
@@ -216,14 +216,10 @@ class CallEngine:
     def invite_for(self, call: Call, request: CallRequest, target: Target, sdp_offer: str) -> OutboundInvite:
         headers = [("X-RestComm-CallSid", call.sid), ("X-RestComm-AccountSid", call.account_sid),
                    ("X-RestComm-ApiVersion", API_VERSION), *request.to.headers]
-        from_user = request.from_
-        with contextlib.suppress(ValueError):
-            if from_user.lower().startswith(("sip:", "sips:")):
-                from_user = parse_sip_uri(from_user).user or from_user
         return OutboundInvite(
             request_uri=target.request_uri,
             to_uri=target.to_uri,
-            from_user=from_user,
+            from_user=sip_user_part(request.from_),
             from_display=None,
             sdp_offer=sdp_offer,
             headers=tuple(headers),

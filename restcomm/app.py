@@ -83,7 +83,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> AsyncApp:
     )
     app.add_middleware(ActivateRuntime, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime_=state)
     app.add_middleware(RequestGuard, position=MiddlewarePosition.BEFORE_SWAGGER,
-                       repeatable=spec.repeatable_parameters)
+                       declared=spec.declared_parameters, repeatable=spec.repeatable_parameters)
     _register_error_handlers(app, spec)
     app.runtime = state  # type: ignore[attr-defined]
     return app

@@ -2,15 +2,16 @@
 
 - `/restcomm/20120424/...` (the docs' other spelling) is rewritten to `/restcomm/2012-04-24/...`.
 - Bodies are capped (413), so a client cannot make the server buffer megabytes.
-- Parameters, in the query and in form bodies, must be UTF-8 without control characters, and may not be
-  repeated unless the spec declares them as arrays: connexion would silently join repeated values with
-  a comma (`From=a&From=b` becomes `"a,b"`).
+- Parameters, in the query and in form bodies, must be UTF-8 without control characters. A parameter the
+  operation declares may not be repeated unless the spec declares it as an array: connexion would
+  silently join repeated values with a comma (`From=a&From=b` becomes `"a,b"`). Unknown parameters are
+  ignored, repeated or not.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,9 +26,15 @@ _CONTROL = re.compile("[\x00-\x1f\x7f]")
 _FORM = "application/x-www-form-urlencoded"
 
 
+# The parameters an operation declares, by (path, method); None when no operation matches.
+Declared = Callable[[str, str], frozenset[str] | None]
+
+
 class RequestGuard:
-    def __init__(self, app: ASGIApp, repeatable: Iterable[str] = (), max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, declared: Declared, repeatable: Iterable[str] = (),
+                 max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
+        self.declared = declared
         self.repeatable = frozenset(repeatable)
         self.max_body = max_body
 
@@ -36,15 +43,16 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         scope = _rewrite_alias(scope)
-        self._check_parameters(_decode(scope.get("query_string", b"")))
+        declared = self.declared(scope["path"], scope["method"]) or frozenset()
+        self._check_parameters(_decode(scope.get("query_string", b"")), declared)
         headers = {name.lower(): value for name, value in scope.get("headers", [])}
-        declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
             raise _too_large(self.max_body)
         if scope["method"] in ("POST", "PUT", "PATCH"):
             body = await self._read_body(receive)
             if headers.get(b"content-type", b"").split(b";")[0].strip().lower() == _FORM.encode():
-                self._check_parameters(_decode(body))
+                self._check_parameters(_decode(body), declared)
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
 
@@ -64,7 +72,7 @@ class RequestGuard:
                 break
         return b"".join(chunks)
 
-    def _check_parameters(self, text: str) -> None:
+    def _check_parameters(self, text: str, declared: frozenset[str]) -> None:
         if not text:
             return
         try:
@@ -73,9 +81,10 @@ class RequestGuard:
             raise bad_request("Parameters must be UTF-8 (percent-encoded)") from None
         seen: set[str] = set()
         for name, value in pairs:
-            if _CONTROL.search(name) or _CONTROL.search(value):
+            # Values only: a parameter name with a control character names nothing and is ignored as unknown.
+            if _CONTROL.search(value):
                 raise bad_request(f"Parameter {_printable(name)} contains a control character")
-            if name in seen and name not in self.repeatable:
+            if name in seen and name in declared and name not in self.repeatable:
                 raise bad_request(f"Parameter {_printable(name)} is given more than once")
             seen.add(name)
 

@@ -34,9 +34,7 @@ class Spec:
             methods = [m.upper() for m in HTTP_METHODS if m in item]
             if "GET" in methods and "HEAD" not in methods:
                 methods.insert(methods.index("GET") + 1, "HEAD")
-            pattern = re.escape(self.base_path + template)
-            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
-            table.append((re.compile(f"^{pattern}$"), ", ".join(methods)))
+            table.append((self._path_pattern(template), ", ".join(methods)))
         return table
 
     def allowed_methods(self, path: str) -> str | None:
@@ -44,6 +42,34 @@ class Spec:
             if pattern.match(path):
                 return allow
         return None
+
+    @cached_property
+    def _declared(self) -> list[tuple[re.Pattern[str], dict[str, frozenset[str]]]]:
+        table = []
+        for template, item in self.document["paths"].items():
+            per_method: dict[str, frozenset[str]] = {}
+            for method in HTTP_METHODS:
+                operation = item.get(method)
+                if not operation:
+                    continue
+                parameters = [*item.get("parameters", []), *operation.get("parameters", [])]
+                names = {self.resolve(parameter)["name"] for parameter in parameters}
+                for media in operation.get("requestBody", {}).get("content", {}).values():
+                    names.update(self.resolve(media.get("schema", {})).get("properties", {}))
+                per_method[method.upper()] = frozenset(names)
+            table.append((self._path_pattern(template), per_method))
+        return table
+
+    def declared_parameters(self, path: str, method: str) -> frozenset[str] | None:
+        """The query and form parameters the operation at (`path`, `method`) declares; None if there is none."""
+        for pattern, per_method in self._declared:
+            if pattern.match(path):
+                return per_method.get(method.upper())
+        return None
+
+    def _path_pattern(self, template: str) -> re.Pattern[str]:
+        pattern = re.escape(self.base_path + template)
+        return re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern) + "$")
 
     @cached_property
     def repeatable_parameters(self) -> frozenset[str]:

@@ -120,6 +120,10 @@ class ClearFormDataValidator(FormDataValidator):
         error = best_match(self._validator.iter_errors(body))
         if error is None:
             return None
+        if error.validator == "anyOf" and not error.path:
+            # The update schemas require one of their parameters: anyOf of one `required` each.
+            choices = [name for option in error.validator_value for name in option.get("required", [])]
+            raise bad_request("Nothing to change: give " + ", ".join(choices[:-1]) + " or " + choices[-1])
         if error.validator == "required":
             # jsonschema words it "'To' is a required property"; the name is the first quoted word.
             raise missing(str(error.message).split("'")[1])

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from enum import Enum
-from urllib.parse import parse_qsl
+from urllib.parse import quote
 
 
 class DestinationKind(Enum):
@@ -31,7 +31,7 @@ _SIP_URI = re.compile(
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _CLIENT_NAME = re.compile(r"^[A-Za-z0-9._~+-]{1,64}$")
 _NUMBER_SEPARATORS = re.compile(r"[\s().-]")
-_NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
+_NUMBER = re.compile(r"^\+?[0-9*#]{1,40}$")
 # RFC 3261 token characters; only X- headers may be added, so a caller cannot rewrite routing headers.
 _HEADER_NAME = re.compile(r"^X-[A-Za-z0-9.!%*_+`'~-]+$")
 
@@ -89,14 +89,17 @@ class Destination:
 
 
 def parse_headers(text: str) -> tuple[tuple[str, str], ...]:
+    """`X-A=1&X-B=2` as written (no percent-decoding: the form body was decoded once already)."""
     if not text:
         return ()
-    pairs = parse_qsl(text, keep_blank_values=True)
-    for name, value in pairs:
-        if not _HEADER_NAME.match(name):
-            raise InvalidAddress(f"extra header {name!r} must be named X-something")
-        if any(ch in value for ch in "\r\n"):
-            raise InvalidAddress(f"extra header {name} has a line break in its value")
+    pairs = []
+    for item in text.split("&"):
+        name, equals, value = item.partition("=")
+        if not _HEADER_NAME.match(name) or not equals:
+            raise InvalidAddress(f"extra header {name!r} must be written X-Name=value")
+        if any(ord(ch) < 0x20 or ch == "\x7f" for ch in value):
+            raise InvalidAddress(f"extra header {name} has a control character in its value")
+        pairs.append((name, value))
     return tuple(pairs)
 
 
@@ -120,8 +123,24 @@ def parse_destination(to: str) -> Destination:
 
 
 def caller_display(from_: str) -> str:
-    """What the Call shows as `from`: the user part when From is a SIP URI, else From as given."""
+    """What the Call shows as `from`: the user part when From is a SIP URI, else From as given.
+
+    From is free text (a number, a name); one that merely starts with "sip:" is shown as it is.
+    """
     if from_.lower().startswith(("sip:", "sips:")):
-        uri = parse_sip_uri(from_)
+        try:
+            uri = parse_sip_uri(from_)
+        except InvalidAddress:
+            return from_
         return uri.user or uri.host
     return from_
+
+
+# RFC 3261's user part: unreserved and user-unreserved characters stand as they are, the rest is escaped.
+_USER_SAFE = "-_.!~*'()&=+$,;?/"
+
+
+def sip_user_part(from_: str) -> str:
+    """From as the user part of our From URI: a SIP URI's user, or the text, escaped so any text is valid."""
+    user = caller_display(from_)
+    return quote(user, safe=_USER_SAFE)

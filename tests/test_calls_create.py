@@ -129,6 +129,13 @@ async def test_sip_uri_from_shows_its_user(api):
     assert response.json()["from"] == "+15126002188"
 
 
+async def test_from_is_free_text(api):
+    for caller_id in ("Front Desk", "sip:@", "<alice>"):
+        response = await api.post(CALLS + ".json", {**DOC_EXAMPLE, "From": caller_id})
+        assert response.status_code == 200
+        assert response.json()["from"] == caller_id
+
+
 async def test_event_list_accepts_commas_spaces_and_repeats(api):
     for events in ("ringing,answered", "ringing answered", ["ringing", "answered"]):
         response = await api.post(CALLS + ".json", {**DOC_EXAMPLE, "StatusCallbackEvent": events})
@@ -147,7 +154,7 @@ BAD_REQUESTS = [
     ({"From": "a", "To": "sip:alice@host:70000", "Url": "/x"}, 21211, None),
     ({"From": "a", "To": "client:", "Url": "/x"}, 21211, None),
     ({"From": "a", "To": "sip:a@b?Route=sip:evil", "Url": "/x"}, 21211, None),
-    ({"From": "sip:@", "To": "sip:a@b", "Url": "/x"}, 21212, None),
+    ({"From": "   ", "To": "sip:a@b", "Url": "/x"}, 21212, None),
     ({"From": "a", "To": "sip:a@b", "Url": "relative.xml"}, 21205,
      "Url must be an http(s) URL or a path starting with /"),
     ({"From": "a", "To": "sip:a@b", "Url": "ftp://host/x"}, 21205, None),

@@ -104,6 +104,14 @@ async def test_start_time_with_an_instant(api, timed_calls):
     assert {c["sid"] for c in response.json()["calls"]} == {timed_calls[3].sid, timed_calls["live"].sid}
 
 
+@pytest.mark.parametrize("query", ["StartTime=9999-12-31", "StartTime<=9999-12-31", "StartTime>=0001-01-01",
+                                   "StartTime<=0001-01-01T00:00:00%2B01:00", "EndTime>=9999-12-31T23:59-01:00"])
+async def test_dates_at_the_ends_of_time_are_answered(api, timed_calls, query):
+    response = await api.get(f"{CALLS}.json?{query}")
+    assert response.status_code == 200
+    assert response.json()["total"] == len(response.json()["calls"])
+
+
 async def test_end_time_filters_never_match_live_calls(api, timed_calls):
     assert set(await sids(api, EndTime="2024-01-02")) == {timed_calls[2].sid}
     response = await api.get(CALLS + ".json?EndTime<=2024-01-03")
@@ -206,7 +214,7 @@ async def test_after_sid_must_name_a_call_of_this_account(api):
     foreign = await make_call(other.sid)
     for sid in (foreign.sid, "CA" + "0" * 32):
         response = await api.get(CALLS + ".json", params={"AfterSid": sid})
-        assert response.status_code == 400
+        assert response.status_code == 404
         assert "AfterSid" in response.json()["message"]
 
 
@@ -216,7 +224,9 @@ async def test_after_sid_must_name_a_call_of_this_account(api):
     ({"PageSize": "x"}, "PageSize must be an integer"),
     ({"Page": "-1"}, "Page must be at least 0"),
     ({"Status": "QUEUED"}, None),
-    ({"StartTime": "2024-02-30"}, "StartTime must be a date (YYYY-MM-DD) or a date-time, not '2024-02-30'"),
+    ({"StartTime": "2024-02-30"}, "StartTime must be a date (YYYY-MM-DD) or an ISO 8601 date-time with an offset"),
+    ({"StartTime": "2023-02-29"}, None),
+    ({"EndTime>": "2024-01-01T24:00Z"}, None),
     ({"StartTime": "yesterday"}, None),
     ({"EndTime<": "2024-01-01T10:00"}, None),
     ({"ParentCallSid": "CA123"}, "ParentCallSid must be a call SID (CA followed by 32 lowercase hex digits)"),
