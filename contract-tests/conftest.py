@@ -1,0 +1,54 @@
+"""Fixtures of the contract run: every contract test runs over SQLite and over PostgreSQL; a tally at the end."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from harness import APP, DATABASES, TALLY, Run, throwaway_database, unreachable_reason
+
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The app serves from a database of this kind (PostgreSQL: one created for the run, dropped after).
+
+    Module scope: pytest runs all the tests of one kind, then all of the other, opening each once.
+    """
+    kind: str = request.param
+    with throwaway_database(kind) as url:
+        if url is None:
+            pytest.skip(unreachable_reason())
+        with APP.use_database(url):
+            Run.database = kind
+            try:
+                yield kind
+            finally:
+                Run.database = "none"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many test cases each operation got, per phase, and what the app answered."""
+    if not TALLY:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("contract run: test cases per operation and phase")
+    phases = [*PHASES, *sorted({phase for (_, phase, _) in TALLY} - set(PHASES))]
+    for kind in DATABASES:
+        labels = sorted({label for (database, _, label) in TALLY if database == kind},
+                        key=lambda label: (label.split(" ", 1)[1], label))
+        if not labels:
+            continue
+        total = sum(sum(counts.values()) for (database, _, _), counts in TALLY.items() if database == kind)
+        width = max(len(label) for label in labels)
+        write(f"{kind}: {total} test cases")
+        write(f"  {'operation':<{width}}" + "".join(f"{phase:>9}" for phase in phases) + "    statuses (all phases)")
+        for label in labels:
+            per_phase = [sum(TALLY.get((kind, phase, label), Counter()).values()) for phase in phases]
+            statuses: Counter[int] = Counter()
+            for phase in phases:
+                statuses.update(TALLY.get((kind, phase, label), Counter()))
+            write(f"  {label:<{width}}" + "".join(f"{n:>9}" for n in per_phase)
+                  + "    " + " ".join(f"{status}:{n}" for status, n in sorted(statuses.items())))
