@@ -65,9 +65,10 @@ def bounds(name: str, raw: str, relation: str) -> list[TimeBound]:
 
 def restore_plus(value: str) -> str:
     """A `+` written unencoded in a URL or form arrives as a space: `+1617...` must not become ` 1617...`."""
-    if len(value) > 1 and value[0] == " " and value[1].isdigit():
+    if len(value) > 1 and value[0] == " " and value[1] in "0123456789":
         return "+" + value[1:]
-    return value.strip()
+    # Only the ASCII space: str.strip() would also eat characters such as U+0085 that a value may hold.
+    return value.strip(" ")
 
 
 # Query keys as clients send them: `StartTime>=2013-10-01` arrives as key `StartTime>`, value `2013-10-01`.

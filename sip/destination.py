@@ -24,8 +24,10 @@ class InvalidAddress(ValueError):
 
 
 _SIP_URI = re.compile(
-    r"^(?P<scheme>sips?):(?:(?P<user>[^@\s]+)@)?(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)"
-    r"(?::(?P<port>\d{1,5}))?(?P<params>;[^?\s]*)?$",
+    # The user part as RFC 3261 writes it: unreserved and user-unreserved characters, or %-escapes.
+    r"^(?P<scheme>sips?):(?:(?P<user>(?:[A-Za-z0-9_.!~*'()&=+$,/-]|%[0-9A-Fa-f]{2})+)@)?"
+    r"(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)"
+    r"(?::(?P<port>\d{1,5}))?(?P<params>;[^?\x00-\x20\x7f]*)?$",
     re.IGNORECASE,
 )
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
