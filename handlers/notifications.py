@@ -1,11 +1,14 @@
-"""Notifications: the per-call list now; the account-wide list comes with the media engine."""
+"""Notifications (contract section 9): what went wrong in an account's calls, per call and per account."""
 
 from __future__ import annotations
 
+from connexion import request
+
+from handlers import errors
 from handlers.auth import authorize
 from handlers.calls import API_VERSION, find_call
 from handlers.lists import API_PREFIX, respond_with_page
-from handlers.render import Field, Fields, Format, twins
+from handlers.render import Field, Fields, Format, render_item, twins
 from models import Notification, clock
 from models.paging import page_request
 
@@ -51,4 +54,40 @@ async def list_for_call(fmt: Format, AccountSid: str, CallSid: str, user: str, P
     )
 
 
+async def list_notifications(fmt: Format, AccountSid: str, user: str, Page: int = 0, PageSize: int = 50,
+                             AfterSid: str | None = None, Log: int | None = None, ErrorCode: int | None = None):
+    _, account = await authorize(user, AccountSid)
+    scope = Notification.filter(account_sid=account.sid)
+    filtered = scope
+    if Log is not None:
+        filtered = filtered.filter(log=Log)
+    if ErrorCode is not None:
+        filtered = filtered.filter(error_code=ErrorCode)
+    if "CallSid" in request.query_params:
+        filtered = filtered.filter(call_sid=request.query_params["CallSid"])
+    given = [(key, request.query_params[key]) for key in ("Log", "ErrorCode", "CallSid") if key in request.query_params]
+    return await respond_with_page(
+        fmt,
+        path=f"/Accounts/{account.sid}/Notifications",
+        scope=scope,
+        filtered=filtered,
+        request=page_request(Page, PageSize, AfterSid),
+        filters=given,
+        json_key="notifications",
+        xml_list_name="Notifications",
+        xml_item_name="Notification",
+        fields_of=notification_fields,
+    )
+
+
+async def fetch_notification(fmt: Format, AccountSid: str, NotificationSid: str, user: str):
+    _, account = await authorize(user, AccountSid)
+    notification = await Notification.get_or_none(sid=NotificationSid, account_sid=account.sid)
+    if notification is None:
+        raise errors.not_found(f"Notification {NotificationSid} was not found")
+    return render_item(fmt, "Notification", notification_fields(notification, fmt))
+
+
 list_for_call_json, list_for_call_xml = twins(list_for_call)
+list_json, list_xml = twins(list_notifications)
+fetch_json, fetch_xml = twins(fetch_notification)

@@ -2,66 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tortoise.queryset import QuerySet
 
 from models.call import Call
+from models.time_filter import InvalidFilter, TimeBound, apply_bounds, keys_for, time_bounds
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class InvalidFilter(ValueError):
-    """A filter value the spec's pattern let through but that names no real day or instant."""
-
-
-@dataclass(frozen=True)
-class TimeBound:
-    """One condition on a timestamp column: `op` is a Tortoise lookup (gte, lt, lte)."""
-
-    op: str
-    value: dt.datetime
-
-
-_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
-_LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
-
-
-def parse_moment(name: str, raw: str) -> tuple[dt.datetime, bool]:
-    """(start of the day or the instant, in UTC; whether it was a whole day)."""
-    try:
-        if _DAY.match(raw):
-            day = dt.date.fromisoformat(raw)
-            return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC), True
-        instant = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidFilter(f"{name} must be a date (YYYY-MM-DD) or a date-time, not {raw!r}") from None
-    if instant.tzinfo is None:
-        raise InvalidFilter(f"{name} needs a UTC offset (Z or +hh:mm) when it gives a time")
-    try:
-        return instant.astimezone(dt.UTC), False
-    except OverflowError:
-        # 0001-01-01T00:00+01:00 is before the first representable UTC instant, 9999-12-31T23:59-01:00 after.
-        return (_EARLIEST if instant.year == 1 else _LATEST), False
-
-
-def bounds(name: str, raw: str, relation: str) -> list[TimeBound]:
-    """`relation` is "=", ">=" or "<="; a day covers [00:00, next 00:00), an instant only itself."""
-    moment, whole_day = parse_moment(name, raw)
-    if whole_day:
-        # The end of a day is the next day's start; 9999-12-31 has none, so it ends with time itself.
-        end = TimeBound("lt", moment + dt.timedelta(days=1)) if moment.date() < dt.date.max else None
-    else:
-        end = TimeBound("lte", moment)
-    if relation == "=":
-        return [TimeBound("gte", moment), *([end] if end else [])]
-    if relation == ">=":
-        return [TimeBound("gte", moment)]
-    return [end] if end else []
-
+__all__ = ["CallFilter", "InvalidFilter", "restore_plus"]
 
 def restore_plus(value: str) -> str:
     """A `+` written unencoded in a URL or form arrives as a space: `+1617...` must not become ` 1617...`."""
@@ -72,14 +21,7 @@ def restore_plus(value: str) -> str:
 
 
 # Query keys as clients send them: `StartTime>=2013-10-01` arrives as key `StartTime>`, value `2013-10-01`.
-_TIME_KEYS = {
-    "StartTime": ("start_time", "="),
-    "StartTime>": ("start_time", ">="),
-    "StartTime<": ("start_time", "<="),
-    "EndTime": ("end_time", "="),
-    "EndTime>": ("end_time", ">="),
-    "EndTime<": ("end_time", "<="),
-}
+_TIME_KEYS = {**keys_for("StartTime", "start_time"), **keys_for("EndTime", "end_time")}
 FILTER_KEYS = ("To", "From", "Status", "ParentCallSid", *_TIME_KEYS)
 
 
@@ -97,10 +39,7 @@ class CallFilter:
     def from_query(cls, query: Mapping[str, str]) -> CallFilter:
         normalized = {key: restore_plus(query[key]) if key in ("To", "From") else query[key]
                       for key in FILTER_KEYS if key in query}
-        times: dict[str, list[TimeBound]] = {}
-        for key, (column, relation) in _TIME_KEYS.items():
-            if key in query:
-                times.setdefault(column, []).extend(bounds(key, query[key], relation))
+        times = time_bounds(query, _TIME_KEYS)
         return cls(
             to=normalized.get("To"),
             from_=normalized.get("From"),
@@ -125,7 +64,5 @@ class CallFilter:
             conditions["status"] = self.status
         if self.parent_call_sid is not None:
             conditions["parent_call_sid"] = self.parent_call_sid
-        for column, column_bounds in self.times.items():
-            for bound in column_bounds:
-                query = query.filter(**{f"{column}__{bound.op}": bound.value})
+        query = apply_bounds(query, self.times)
         return query.filter(**conditions) if conditions else query

@@ -11,7 +11,8 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.call_filter import bounds, restore_plus
+from models.call_filter import restore_plus
+from models.time_filter import bounds
 from rcml.documents import absolute
 from restcomm.spec import Spec
 from sip.destination import caller_display, parse_destination, sip_user_part
