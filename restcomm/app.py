@@ -17,10 +17,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from handlers import errors
 from models.db import close_database, open_database
+from rcml.audio import AudioLibrary
 from rcml.callbacks import CallbackSender
 from rcml.documents import DocumentFetcher
 from rcml.engine import CallEngine
-from restcomm import runtime
+from rcml.recordings import RecordingStore
+from restcomm import demos, runtime
 from restcomm.guard import RequestGuard
 from restcomm.seed import seed_default_account
 from restcomm.settings import Settings
@@ -51,7 +53,9 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> AsyncApp:
                              headers={"User-Agent": "RestComm-Calls"})
     engine = CallEngine(node=settings.node, base_url=settings.base_url,
                         fetcher=DocumentFetcher(http, settings.base_url),
-                        callbacks=CallbackSender(http, settings.base_url))
+                        callbacks=CallbackSender(http, settings.base_url),
+                        audio=AudioLibrary(http, settings.base_url),
+                        recordings=RecordingStore(settings.recordings_dir))
     state = runtime.Runtime(settings=settings, engine=engine)
 
     @asynccontextmanager
@@ -83,7 +87,10 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> AsyncApp:
     )
     app.add_middleware(ActivateRuntime, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime_=state)
     app.add_middleware(RequestGuard, position=MiddlewarePosition.BEFORE_SWAGGER,
-                       declared=spec.declared_parameters, repeatable=spec.repeatable_parameters)
+                       declared=spec.declared_parameters, allowed=spec.allowed_methods,
+                       repeatable=spec.repeatable_parameters)
+    # POST too: a call's Url is requested with POST unless its Method says otherwise.
+    app.add_url_rule(demos.ROUTE, "demos", demos.serve, methods=["GET", "HEAD", "POST"])
     _register_error_handlers(app, spec)
     app.runtime = state  # type: ignore[attr-defined]
     return app

@@ -28,13 +28,16 @@ _FORM = "application/x-www-form-urlencoded"
 
 # The parameters an operation declares, by (path, method); None when no operation matches.
 Declared = Callable[[str, str], frozenset[str] | None]
+# The methods of the first path template of the spec that matches a path ("GET, HEAD, POST"), or None.
+Allowed = Callable[[str], str | None]
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, declared: Declared, repeatable: Iterable[str] = (),
+    def __init__(self, app: ASGIApp, declared: Declared, allowed: Allowed, repeatable: Iterable[str] = (),
                  max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.declared = declared
+        self.allowed = allowed
         self.repeatable = frozenset(repeatable)
         self.max_body = max_body
 
@@ -43,6 +46,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         scope = _rewrite_alias(scope)
+        self._check_method(scope)
         declared = self.declared(scope["path"], scope["method"]) or frozenset()
         self._check_parameters(_decode(scope.get("query_string", b"")), declared)
         headers = {name.lower(): value for name, value in scope.get("headers", [])}
@@ -55,6 +59,17 @@ class RequestGuard:
                 self._check_parameters(_decode(body), declared)
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
+
+    def _check_method(self, scope: Scope) -> None:
+        """405 when the path's resource lacks the method, decided by the spec's first matching template.
+
+        The router alone would let `DELETE .../Recordings/RE...wav` reach the DELETE of
+        `.../Recordings/{RecordingSid}` (with RecordingSid "RE....wav") and answer a confusing 400.
+        """
+        allowed = self.allowed(scope["path"])
+        if allowed is not None and scope["method"] not in allowed.split(", "):
+            raise ApiError(405, Code.METHOD_NOT_ALLOWED, "This method is not allowed on this resource",
+                           {"Allow": allowed})
 
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
