@@ -115,10 +115,11 @@ class ContractApp:
                 self._running = None
                 self.database_url = None
 
-    def ensure_client(self, account_sid: str, login: str) -> None:
-        """A client with this login in the account, from the test's thread (see before_call)."""
+    def ensure_client(self, account_sid: str, login: str) -> str:
+        """The login of a client of the account: `login` (created if need be), or another if `login` is taken
+        by another account's client. From the test's thread (see before_call)."""
         assert self._loop is not None, "the app has not started"
-        asyncio.run_coroutine_threadsafe(_isolated(_ensure_client(account_sid, login)), self._loop).result()
+        return asyncio.run_coroutine_threadsafe(_isolated(_ensure_client(account_sid, login)), self._loop).result()
 
     def reset(self) -> None:
         """Empty the database and seed the default account, from the test's thread."""
@@ -198,13 +199,18 @@ async def _isolated(coroutine: Coroutine[Any, Any, T]) -> T:
     return await asyncio.create_task(coroutine, context=contextvars.Context())
 
 
-async def _ensure_client(account_sid: str, login: str) -> None:
-    if not await Client.exists(login=login):
+async def _ensure_client(account_sid: str, login: str) -> str:
+    existing = await Client.get_or_none(login=login)
+    if existing is not None and existing.account_sid != account_sid:
+        login = f"contract-{uuid.uuid4().hex[:12]}"
+        existing = None
+    if existing is None:
         now = clock.now()
         client = Client(sid=sids.new_sid(sids.CLIENT), account_sid=account_sid, login=login, friendly_name=login,
                         date_created=now, date_updated=now)
         client.set_password("contract-test")
         await client.save(force_create=True)
+    return login
 
 
 async def _empty_database() -> None:
@@ -346,7 +352,11 @@ def _create_the_client_a_call_names(_context: schemathesis.HookContext, case: sc
     account_sid = (case.path_parameters or {}).get("AccountSid")
     match = _CLIENT_TO.match(to) if isinstance(to, str) else None
     if match and account_sid == ADMIN_SID:
-        APP.ensure_client(ADMIN_SID, match[1])
+        login = APP.ensure_client(ADMIN_SID, match[1])
+        if login != match[1]:
+            # The name belongs to another account's client (logins are unique on the server): call one of
+            # this account instead, still a valid `To`.
+            case.body["To"] = f"client:{login}" + to[match.end(1):]
 
 
 ACCOUNT_UPDATE_PATHS = ("/Accounts/{AccountSid}.json", "/Accounts/{AccountSid}")

@@ -19,11 +19,13 @@ from models.call import LIVE_STATUSES
 from models.client import ClientStatus
 from models.phone_number import number_variants
 from rcml import notifications
+from rcml.audio import AudioLibrary
 from rcml.callbacks import Callback, CallbackSender
 from rcml.documents import DocumentFetcher
 from rcml.inbound import InboundOwner
 from rcml.outbound import OutboundOwner
 from rcml.owner import API_VERSION, PRICE_UNIT, ZERO_PRICE, CallEnded, CallOwner
+from rcml.recordings import RecordingStore
 from rcml.session import Source
 from sip.destination import Destination, DestinationKind, caller_display, parse_sip_uri, sip_user_part
 from sip.legs import OutboundInvite
@@ -112,9 +114,12 @@ class OutboundProxy:
 
 class CallEngine:
     def __init__(self, *, node: str, base_url: str, fetcher: DocumentFetcher, callbacks: CallbackSender,
-                 stack: Any = None, media: Any = None, outbound_proxy: OutboundProxy | None = None,
-                 registrar: Any = None) -> None:
+                 audio: AudioLibrary, recordings: RecordingStore, stack: Any = None, media: Any = None,
+                 outbound_proxy: OutboundProxy | None = None, registrar: Any = None) -> None:
         self.node = node
+        self.audio = audio
+        self.recordings = recordings
+        self._background: set[asyncio.Task] = set()
         self.base_url = base_url
         self.fetcher = fetcher
         self.callbacks = callbacks
@@ -178,6 +183,12 @@ class CallEngine:
     def _adopt(self, owner: CallOwner) -> None:
         self.owners[owner.call.sid] = owner
         owner.start()
+
+    def spawn(self, coroutine: Any) -> None:
+        """Run work that outlives the task that started it (the loop keeps only weak task references)."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def forget(self, owner: CallOwner) -> None:
         if self.owners.get(owner.call.sid) is owner:
@@ -313,6 +324,8 @@ class CallEngine:
                 owner.post_hangup()
         if owners:
             await asyncio.wait([asyncio.ensure_future(o.wait_finished()) for o in owners], timeout=within)
+        if self._background:
+            await asyncio.wait(list(self._background), timeout=within)
         await self.callbacks.close(within)
 
 

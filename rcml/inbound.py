@@ -51,6 +51,7 @@ class InboundOwner(CallOwner):
         if self.answered_at is not None:
             return
         self.media = await self.engine.media.open()
+        self.attach_media(self.media)
         try:
             answer = self.engine.media.answer(self.media, self.leg.sdp_offer)
         except SdpError as exc:

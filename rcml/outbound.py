@@ -52,6 +52,7 @@ class OutboundOwner(CallOwner):
             await self.finish(CallStatus.FAILED)
             return
         self.media = await self.engine.media.open()
+        self.attach_media(self.media)
         offer = self.engine.media.offer(self.media)
         self.send_callback("initiated")
         self.start_ring_timer(self.call.timeout)

@@ -101,6 +101,8 @@ class CallOwner:
         self._session: asyncio.Task | None = None
         self._ring_timer: asyncio.TimerHandle | None = None
         self._finished = asyncio.Event()
+        # Key presses, from RTP (RFC 4733) and SIP INFO alike, for <Gather> and <Record> to take.
+        self.digits: asyncio.Queue[str] = asyncio.Queue()
 
     # --- the actor ---------------------------------------------------------------------------------------
 
@@ -144,7 +146,10 @@ class CallOwner:
 
     async def _handle(self, message: object) -> None:
         if isinstance(message, LegMessage):
-            await self.on_leg_event(message.leg, message.event)
+            if isinstance(message.event, Dtmf):
+                self.digits.put_nowait(message.event.digit)
+            else:
+                await self.on_leg_event(message.leg, message.event)
         elif isinstance(message, _Request):
             try:
                 result = await message.action()
@@ -188,6 +193,10 @@ class CallOwner:
         if self._ring_timer is not None:
             self._ring_timer.cancel()
             self._ring_timer = None
+
+    def attach_media(self, endpoint: Any) -> None:
+        """A new RTP endpoint's key presses join the call's digits."""
+        endpoint.on_dtmf(self.digits.put_nowait)
 
     # --- state changes (owner only) --------------------------------------------------------------------------
 
@@ -362,6 +371,55 @@ class OwnerControl:
     @property
     def document_url(self) -> str:
         return self._owner.document_url
+
+    @property
+    def call_sid(self) -> str:
+        return self._owner.call.sid
+
+    @property
+    def account_sid(self) -> str:
+        return self._owner.call.account_sid
+
+    @property
+    def media(self) -> Any:
+        """The call's RTP endpoint once answered (None before)."""
+        return self._owner.media if self.answered else None
+
+    @property
+    def audio(self) -> Any:
+        return self._owner.engine.audio
+
+    @property
+    def recordings(self) -> Any:
+        return self._owner.engine.recordings
+
+    def clear_digits(self) -> None:
+        while not self._owner.digits.empty():
+            self._owner.digits.get_nowait()
+
+    async def next_digit(self, within: float) -> str | None:
+        """The next key pressed, or None after `within` seconds without one."""
+        try:
+            async with asyncio.timeout(within):
+                return await self._owner.digits.get()
+        except TimeoutError:
+            return None
+
+    def absolute_url(self, path: str) -> str:
+        """A path on this server as the application can reach it (RESTCOMM_PUBLIC_URL)."""
+        return self._owner.engine.base_url + path
+
+    async def report(self, url: str, method: str, parameters: dict[str, str]) -> None:
+        """Request `url` with the call's parameters and `parameters`, for a call that has ended: the
+        application learns the outcome (a recording cut by the hang-up); whatever it answers is not run."""
+        try:
+            await self._owner.engine.fetcher.fetch(url, method, {**self.request_parameters(), **parameters})
+        except FetchFailed as failure:
+            await self.report_fetch_failure(failure)
+
+    def background(self, coroutine: Any) -> None:
+        """Work that must finish even if the call ends now (saving a recording)."""
+        self._owner.engine.spawn(coroutine)
 
     def set_document_url(self, url: str) -> None:
         self._owner.document_url = url

@@ -69,7 +69,8 @@ class Session:
                     13400, f"More than {MAX_REDIRECTS} <Redirect>s in a row; hanging up", True))
                 break
             try:
-                fetched = await self.fetcher.fetch(outcome.url, outcome.method, self.host.request_parameters())
+                parameters = {**self.host.request_parameters(), **outcome.parameters}
+                fetched = await self.fetcher.fetch(outcome.url, outcome.method, parameters)
             except FetchFailed as failure:
                 await self.host.report_fetch_failure(failure)
                 break

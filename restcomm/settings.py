@@ -48,6 +48,9 @@ class Settings:
         default="",
         metadata={"help": "password of the default administrator account, applied when it is first created"},
     )
+    recordings_dir: str = field(
+        default="recordings", metadata={"help": "directory recordings are written to (relative: to the working dir)"},
+    )
     log_level: str = field(default="info", metadata={"help": "debug, info, warning or error"})
     validate_responses: bool = field(
         default=False,

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from rcml.parser import Node
 from rcml.verbs.base import Verb, read_attributes
 from rcml.verbs.control import Hangup, Pause, RedirectVerb, Reject
 
-VERBS: dict[str, type[Verb]] = {verb.name: verb for verb in (Hangup, Reject, Pause, RedirectVerb)}
-
 # RestComm verbs this build recognises but cannot run yet; the document goes on without them.
-NOT_YET_SUPPORTED = frozenset({"Play", "Say", "Gather", "Record", "Dial", "Sms", "Email", "Fax", "Enqueue",
-                               "Leave"})
+NOT_YET_SUPPORTED = frozenset({"Dial", "Sms", "Email", "Fax", "Enqueue", "Leave"})
+
+
+@functools.cache
+def _verb_classes() -> dict[str, type[Verb]]:
+    # Imported here: <Gather> builds its nested verbs through this module.
+    from rcml.verbs.audio import Play, Say
+    from rcml.verbs.gather import Gather
+    from rcml.verbs.record import Record
+
+    return {verb.name: verb for verb in (Hangup, Reject, Pause, RedirectVerb, Play, Say, Gather, Record)}
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,7 @@ class Problem:
 
 def build(node: Node) -> tuple[Verb | None, list[Problem]]:
     """The verb for `node`, or None with the reason when it cannot run."""
-    verb_class = VERBS.get(node.name)
+    verb_class = _verb_classes().get(node.name)
     if verb_class is None:
         if node.name in NOT_YET_SUPPORTED:
             return None, [Problem(12200, f"<{node.name}> is not supported by this server yet; skipped", True)]

@@ -60,8 +60,11 @@ class Stop(Outcome):
 
 @dataclass(frozen=True)
 class Redirect(Outcome):
+    """Fetch `url` (with the call's parameters and `parameters`) and run that document instead."""
+
     url: str
     method: str
+    parameters: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -73,10 +73,11 @@ class Voice:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def voice(database: str) -> AsyncIterator[Voice]:
+async def voice(database: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Voice]:
     http_port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
     settings = Settings(http_port=http_port, sip_port=sip_port, validate_responses=True,
-                        rtp_ports="30000-30999", node_id=f"test-{sip_port}")
+                        rtp_ports="30000-30999", node_id=f"test-{sip_port}",
+                        recordings_dir=str(tmp_path_factory.mktemp("recordings")))
     app = create_app(settings, manage_database=False)
     app.runtime.engine.callbacks.retry_delays = RETRY_DELAYS
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=http_port, log_level="warning"))

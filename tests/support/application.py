@@ -28,22 +28,23 @@ class Received:
     at: float
 
 
-# What the application answers on a path: a fixed RCML text, or a function of the request returning
-# (body, status), or a coroutine function doing so (to answer slowly).
-Handler = Callable[[Received], tuple[str, int] | Awaitable[tuple[str, int]]]
+# What the application answers on a path: a fixed body (RCML text, or the bytes of a WAV file), or a
+# function of the request returning (body, status), or a coroutine function doing so (to answer slowly).
+Body = str | bytes
+Handler = Callable[[Received], tuple[Body, int] | Awaitable[tuple[Body, int]]]
 
 
 @dataclass
 class Application:
     base_url: str = ""
-    routes: dict[str, str | Handler] = field(default_factory=dict)
+    routes: dict[str, Body | Handler] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def on(self, path: str, answer: str | Handler) -> str:
+    def on(self, path: str, answer: Body | Handler) -> str:
         self.routes[path] = answer
         return self.url(path)
 
@@ -71,12 +72,13 @@ class Application:
         answer = self.routes.get(request.url.path)
         if answer is None:
             return Response("not found", status_code=404)
-        if isinstance(answer, str):
+        if isinstance(answer, str | bytes):
             body, status = answer, 200
         else:
             result = answer(received)
             body, status = await result if inspect.isawaitable(result) else result
-        return Response(body, status_code=status, media_type="application/xml")
+        media_type = "audio/wav" if request.url.path.endswith(".wav") else "application/xml"
+        return Response(body, status_code=status, media_type=media_type)
 
 
 @contextlib.asynccontextmanager

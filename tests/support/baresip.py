@@ -60,6 +60,9 @@ class Baresip:
             f"module_path {MODULES}",
             "module g711.so",
             "module aufile.so",
+            # sndfile writes what the phone heard (dump-<time>-dec.wav) and sent (-enc.wav) into snd_path.
+            "module sndfile.so",
+            f"snd_path {self.directory}",
             "module_app account.so",
             "module_app menu.so",
             "",
@@ -114,6 +117,13 @@ class Baresip:
 
     def output(self) -> str:
         return "\n".join(self.lines)
+
+    def heard(self) -> Path:
+        """The WAV file of what the phone received in its (last) call."""
+        dumps = sorted(self.directory.glob("dump-*-dec.wav"))
+        if not dumps:
+            raise FileNotFoundError(f"baresip wrote no dump-*-dec.wav in {self.directory}")
+        return dumps[-1]
 
     async def _read(self) -> None:
         assert self._process is not None and self._process.stdout is not None

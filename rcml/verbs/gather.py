@@ -1,0 +1,99 @@
+"""<Gather>: collect key presses while (optionally) playing prompts, then hand them to the application.
+
+Nested <Say>, <Play> and <Pause> run in order and stop at the first key. After them the caller has
+`timeout` seconds for each further key. Gathering ends at `numDigits` keys, at `finishOnKey` (not part
+of the digits), or at the timeout. With digits, the application's `action` (by default the current
+document) is requested with `Digits` and its document runs; without, the document goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import ClassVar
+from urllib.parse import urljoin
+
+from rcml import verbs as verb_table
+from rcml.verbs.base import (
+    Attribute,
+    CallControl,
+    Continue,
+    Outcome,
+    Redirect,
+    Verb,
+    http_method,
+    non_negative_int,
+    positive_int,
+)
+
+NESTABLE = ("Say", "Play", "Pause")
+_KEYS = set("0123456789*#")
+
+
+def finish_keys(raw: str) -> str:
+    # "" means no finishing key; otherwise any of the keys, each ending the input.
+    if any(ch not in _KEYS for ch in raw):
+        raise ValueError("must be keys among 0-9, * and #")
+    return raw
+
+
+class Gather(Verb):
+    name: ClassVar[str] = "Gather"
+    attributes: ClassVar[tuple[Attribute, ...]] = (
+        Attribute("action", str, default=None, error_code=13310),
+        Attribute("method", http_method, default="POST", error_code=13312),
+        Attribute("timeout", non_negative_int, default=5, error_code=13313),
+        Attribute("finishOnKey", finish_keys, default="#", error_code=13314),
+        Attribute("numDigits", positive_int, default=None, error_code=13315),
+    )
+
+    async def run(self, call: CallControl) -> Outcome:
+        await call.answer()
+        call.clear_digits()
+        digits = await self._prompt_until_first_key(call)
+        finished = digits is not None and digits in self.values["finishOnKey"]
+        collected = "" if digits is None or finished else digits
+        while not finished and not self._enough(collected):
+            key = await call.next_digit(self.values["timeout"])
+            if key is None:
+                break
+            if key in self.values["finishOnKey"]:
+                finished = True
+            else:
+                collected += key
+        if not collected:
+            return Continue()
+        action = urljoin(call.document_url, self.values["action"] or call.document_url)
+        return Redirect(action, self.values["method"], {"Digits": collected})
+
+    def _enough(self, collected: str) -> bool:
+        wanted = self.values["numDigits"]
+        return wanted is not None and len(collected) >= wanted
+
+    async def _prompt_until_first_key(self, call: CallControl) -> str | None:
+        """Run the nested verbs; the first key pressed stops them and is returned (None if none was)."""
+        prompts = asyncio.ensure_future(self._run_nested(call))
+        first_key = asyncio.ensure_future(call.next_digit(float("inf")))
+        try:
+            await asyncio.wait({prompts, first_key}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (prompts, first_key):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+        if first_key.done() and not first_key.cancelled():
+            return first_key.result()
+        prompts.result()  # a nested verb's own error, if it had one
+        return None
+
+    async def _run_nested(self, call: CallControl) -> None:
+        for child in self.node.children:
+            if child.name not in NESTABLE:
+                await call.warn(13320, f"<{child.name}> cannot be nested in <Gather>; skipped")
+                continue
+            verb, problems = verb_table.build(child)
+            for problem in problems:
+                await call.warn(problem.code, problem.message)
+            if verb is not None:
+                await verb.run(call)
