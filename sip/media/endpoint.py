@@ -38,6 +38,12 @@ _DTMF_END_REPEATS = 3
 Audio = bytes | bytearray | memoryview | Prompt
 AudioListener = Callable[["AudioFrame"], None]
 DtmfListener = Callable[[str], None]
+EventListener = Callable[[rtp.RtpPacket], None]
+# forward(): a source whose timestamps and the wall clock disagree by more than this between two packets has
+# restarted or stalled (a hold, a new SSRC); its timeline is mapped afresh instead of copied.
+_FORWARD_SLIP_S = 0.200
+# forward(): this long with nothing sent is a gap in the stream; the next packet carries the marker bit.
+_FORWARD_GAP_S = 0.060
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,7 @@ class AudioFrame:
     sequence: int
     timestamp: int
     arrival: float  # time.monotonic() when the datagram was read (the event loop's time base)
+    ssrc: int = 0  # the sender's stream: a relay maps each source's timeline onto its own
 
 
 class _Packet(NamedTuple):  # a tuple: built for every packet sent, so cheap to make
@@ -94,11 +101,16 @@ class RtpEndpoint:
         self._sequence = secrets.randbits(16)
         self._timestamp = secrets.randbits(32)  # the timestamp of the next packet if sending continues
         self._resume_at: float | None = None  # when that next packet would be due
+        # forward(): the source timeline being mapped onto ours (see there), by a fixed timestamp offset.
+        self._origin: object = None
+        self._origin_offset = 0
+        self._origin_last: tuple[float, int] = (0.0, 0)  # when its last packet was sent, and its timestamp
         self._send_lock = asyncio.Lock()
         self._sender: _Sender | None = None
         # Receiving.
         self._audio_listeners: list[AudioListener] = []
         self._dtmf_listeners: list[DtmfListener] = []
+        self._event_listeners: list[EventListener] = []
         self._dtmf_in = DtmfReceiver()
         self._loss = LossCounter()
         # Counters.
@@ -144,6 +156,20 @@ class RtpEndpoint:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def payload_type(self) -> int:
+        """The negotiated audio payload type: 0 (PCMU) or 8 (PCMA)."""
+        return self._payload_type
+
+    @property
+    def codec(self) -> g711.Codec:
+        return self._codec
+
+    @property
+    def telephone_event_pt(self) -> int | None:
+        """The negotiated RFC 4733 payload type, or None when the peer did not offer telephone-event."""
+        return self._event_payload_type
+
     def listen(self, listener: AudioListener) -> None:
         """Calls `listener(frame)` for every audio packet received, in arrival order (no jitter buffer)."""
         self._audio_listeners.append(listener)
@@ -159,6 +185,15 @@ class RtpEndpoint:
     def off_dtmf(self, listener: DtmfListener) -> None:
         if listener in self._dtmf_listeners:
             self._dtmf_listeners.remove(listener)
+
+    def on_telephone_event(self, listener: EventListener) -> None:
+        """Calls `listener(packet)` for every RFC 4733 packet received, repeats included (a relay forwards them
+        all, so the far end sees the key press's real duration); on_dtmf still reports each press once."""
+        self._event_listeners.append(listener)
+
+    def off_telephone_event(self, listener: EventListener) -> None:
+        if listener in self._event_listeners:
+            self._event_listeners.remove(listener)
 
     # --- sending -----------------------------------------------------------------------------------------
 
@@ -193,13 +228,8 @@ class RtpEndpoint:
             return
         if self._remote is None:
             raise RuntimeError("RTP endpoint has no remote address: call configure() first")
-        now = self._clock.time()
-        resume_at = self._resume_at
-        if resume_at is not None and now <= resume_at + FRAME_S:
-            start, timestamp, new_talkspurt = resume_at, self._timestamp, False
-        else:  # silence since the last packet: the timestamp moves on with the clock (RFC 3550 section 5.1)
-            gap = round((now - resume_at) * rtp.CLOCK_RATE) if resume_at is not None else 0
-            start, timestamp, new_talkspurt = now, self._timestamp + gap, True
+        start, timestamp, new_talkspurt = self._continuation(self._clock.time())
+        self._origin = None  # a forward() after this play maps its source afresh
         sender = _Sender(self, start, timestamp, packets(new_talkspurt), measure_gaps=audio)
         self._sender = sender
         try:
@@ -209,6 +239,63 @@ class RtpEndpoint:
             self._sender = None
             self._resume_at = sender.resume_at
             self._timestamp = sender.next_timestamp
+
+    def _continuation(self, now: float) -> tuple[float, int, bool]:
+        """Where a send starting `now` goes on the timeline: (when its first packet is due, its timestamp,
+        whether it starts a new talkspurt). Within a frame of the end of the last packet sent, it continues
+        that talkspurt; otherwise the timestamp has moved on with the clock (RFC 3550 section 5.1)."""
+        resume_at = self._resume_at
+        if resume_at is not None and now <= resume_at + FRAME_S:
+            return resume_at, self._timestamp, False
+        gap = round((now - resume_at) * rtp.CLOCK_RATE) if resume_at is not None else 0
+        return now, (self._timestamp + gap) & 0xFFFFFFFF, True
+
+    def forward(self, payload: bytes, *, origin: object, timestamp: int, marker: bool = False,
+                event: bool = False) -> bool:
+        """Sends one packet at once, unpaced, on this endpoint's own RTP timeline: for a relay or a mixer, whose
+        source or clock already paces the stream. Audio is G.711 in the negotiated codec (one byte a sample);
+        `event` sends an RFC 4733 payload with the negotiated telephone-event type instead.
+
+        `timestamp` is on the timeline of `origin` (a relayed stream's SSRC, a mixer's frame counter) and is
+        mapped onto this endpoint's by a fixed offset, so the source's spacing, talkspurts (`marker`) and
+        events (all packets of a key press share one timestamp) carry over. The offset is set afresh, by the
+        play() rule (continue the talkspurt a play() just ended, or start a new one with the marker bit and a
+        timestamp moved on with the clock), on the first packet, when `origin` changes, after a play() or
+        send_dtmf(), and when the source's timestamps and the clock disagree by more than 200 ms (it restarted,
+        or was on hold). After 60 ms with nothing sent the next packet carries the marker bit. A play() or
+        send_dtmf() that follows continues the timeline as after its own packets.
+
+        Returns False, sending nothing, when the endpoint is closed, while a play() or send_dtmf() is sending
+        (it has the line), and for an event when no telephone-event type was negotiated.
+        """
+        if self._closed or self._transport is None or self._sender is not None:
+            return False
+        if self._remote is None:
+            raise RuntimeError("RTP endpoint has no remote address: call configure() first")
+        if event:
+            payload_type = self._event_payload_type
+            if payload_type is None:
+                return False
+        else:
+            payload_type = self._payload_type
+        now = self._clock.time()
+        last_sent, last_timestamp = self._origin_last
+        slip = ((timestamp - last_timestamp + 0x80000000) & 0xFFFFFFFF) - 0x80000000  # signed, in samples
+        if origin != self._origin or abs(slip / rtp.CLOCK_RATE - (now - last_sent)) > _FORWARD_SLIP_S:
+            _, ours, new_talkspurt = self._continuation(now)
+            self._origin, self._origin_offset = origin, ours - timestamp
+            marker = marker or new_talkspurt
+        elif self._resume_at is not None and now - self._resume_at > _FORWARD_GAP_S:
+            marker = True
+        self._origin_last = (now, timestamp)
+        mapped = (timestamp + self._origin_offset) & 0xFFFFFFFF
+        self._transmit(payload_type, marker, mapped, payload)
+        # Where a play(), or a source mapped afresh, continues: after this packet's audio, or after the key press
+        # so far (an event's duration field; all its packets share the timestamp of its start).
+        span = len(payload) if not event else int.from_bytes(payload[2:4], "big") if len(payload) >= 4 else 0
+        self._timestamp = (mapped + span) & 0xFFFFFFFF
+        self._resume_at = now + (span / rtp.CLOCK_RATE if not event else 0.0)
+        return True
 
     def _audio_packets(self, audio: Audio, new_talkspurt: bool) -> Iterator[_Packet]:
         pt, codec = self._payload_type, self._codec
@@ -269,6 +356,8 @@ class RtpEndpoint:
         self._bytes_received += len(packet.payload)
         self._loss.update(packet.ssrc, packet.sequence)
         if packet.payload_type == self._event_payload_type:
+            for event_listener in tuple(self._event_listeners):
+                _call(event_listener, packet)
             digit = self._dtmf_in.feed(packet.ssrc, packet.timestamp, packet.payload)
             if digit is not None:
                 for dtmf_listener in tuple(self._dtmf_listeners):
@@ -278,7 +367,7 @@ class RtpEndpoint:
         if codec is None or not self._audio_listeners:  # comfort noise, video, unknown: ignored
             return
         frame = AudioFrame(g711.decode(packet.payload, codec), packet.payload, packet.payload_type, packet.marker,
-                           packet.sequence, packet.timestamp, self._clock.time())
+                           packet.sequence, packet.timestamp, self._clock.time(), packet.ssrc)
         for audio_listener in tuple(self._audio_listeners):
             _call(audio_listener, frame)
 
@@ -304,6 +393,7 @@ class RtpEndpoint:
         self._pool.release(self.local_address[1])
         self._audio_listeners.clear()
         self._dtmf_listeners.clear()
+        self._event_listeners.clear()
 
 
 class _Sender:
