@@ -3,6 +3,7 @@
 from models.account import Account, AccountRole, AccountStatus
 from models.call import Call, CallStatus, Direction, HttpMethod
 from models.client import Client, ClientStatus, Registration
+from models.conference import Conference, ConferenceStatus, Participant
 from models.notification import LogLevel, Notification
 from models.phone_number import IncomingPhoneNumber
 from models.recording import Recording
@@ -15,11 +16,14 @@ __all__ = [
     "CallStatus",
     "Client",
     "ClientStatus",
+    "Conference",
+    "ConferenceStatus",
     "Direction",
     "HttpMethod",
     "IncomingPhoneNumber",
     "LogLevel",
     "Notification",
+    "Participant",
     "Recording",
     "Registration",
 ]

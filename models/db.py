@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "models.notification",
     "models.client",
     "models.phone_number",
+    "models.conference",
 ]
 
 

@@ -21,6 +21,8 @@ from models.phone_number import number_variants
 from rcml import notifications
 from rcml.audio import AudioLibrary
 from rcml.callbacks import Callback, CallbackSender
+from rcml.conference import Rooms
+from rcml.dial_leg import DialLegOwner, Report
 from rcml.documents import DocumentFetcher
 from rcml.inbound import InboundOwner
 from rcml.outbound import OutboundOwner
@@ -120,6 +122,7 @@ class CallEngine:
         self.audio = audio
         self.recordings = recordings
         self._background: set[asyncio.Task] = set()
+        self.rooms = Rooms(node)
         self.base_url = base_url
         self.fetcher = fetcher
         self.callbacks = callbacks
@@ -135,10 +138,25 @@ class CallEngine:
         if request.to.kind is DestinationKind.CLIENT and not await Client.exists(
                 login=request.to.target, account_sid=account_sid):
             raise UnknownClient(f"client:{request.to.target} is not a client of account {account_sid}")
+        call = await self._new_call(account_sid, request, Direction.OUTBOUND_API)
+        if self.stack is not None:
+            self._adopt(OutboundOwner(self, call, request))
+        return call
+
+    async def dial_leg(self, parent: Call, request: CallRequest, report: Report) -> DialLegOwner:
+        """A leg of `parent`'s <Dial>: a call of its own (outbound-dial), placed now."""
+        call = await self._new_call(parent.account_sid, request, Direction.OUTBOUND_DIAL, parent_call_sid=parent.sid)
+        owner = DialLegOwner(self, call, request, report)
+        self._adopt(owner)
+        return owner
+
+    async def _new_call(self, account_sid: str, request: CallRequest, direction: Direction,
+                        parent_call_sid: str | None = None) -> Call:
         now = clock.now()
         call = Call(
             sid=sids.new_sid(sids.CALL),
             account_sid=account_sid,
+            parent_call_sid=parent_call_sid,
             date_created=now,
             date_updated=now,
             to_address=request.to.display,
@@ -147,7 +165,7 @@ class CallEngine:
             sip_headers=request.to.header_text,
             status=CallStatus.QUEUED.value,
             start_time=now,
-            direction=Direction.OUTBOUND_API.value,
+            direction=direction.value,
             url=request.url,
             method=request.method,
             fallback_url=request.fallback_url,
@@ -159,8 +177,6 @@ class CallEngine:
             owner_node=self.node if self.stack is not None else None,
         )
         await call.save(force_create=True)
-        if self.stack is not None:
-            self._adopt(OutboundOwner(self, call, request))
         return call
 
     async def modify_call(self, call: Call, change: CallChange) -> Call:
@@ -314,6 +330,7 @@ class CallEngine:
             if call.status_callback and "completed" in call.status_callback_event.split(","):
                 self.callbacks.send(Callback(call.account_sid, call.sid, call.status_callback,
                                              call.status_callback_method, _recovered_parameters(call)))
+        await self.rooms.recover()
         return len(leftovers)
 
     async def shutdown(self, within: float = 5.0) -> None:
@@ -326,6 +343,7 @@ class CallEngine:
             await asyncio.wait([asyncio.ensure_future(o.wait_finished()) for o in owners], timeout=within)
         if self._background:
             await asyncio.wait(list(self._background), timeout=within)
+        await self.rooms.close_all()
         await self.callbacks.close(within)
 
 

@@ -70,17 +70,6 @@ class OutboundOwner(CallOwner):
         if all(fork.over for fork in self.forks):
             await self.finish(self._status_for_failures())
 
-    def _sink(self, fork: Fork):
-        def on_event(event: LegEvent) -> None:
-            self.post_leg_event(fork, event)
-
-        return on_event
-
-    def post_leg_event(self, fork: Fork, event: LegEvent) -> None:
-        from rcml.owner import _LegEvent
-
-        self.post(_LegEvent(fork, event))
-
     async def on_leg_event(self, fork: Fork, event: LegEvent) -> None:
         if isinstance(event, Ringing):
             if self.call.status == CallStatus.QUEUED and event.code in (180, 183):
@@ -110,6 +99,10 @@ class OutboundOwner(CallOwner):
         for other in self.forks:
             if other is not fork and not other.over and other.leg is not None:
                 await other.leg.hangup()
+        await self.on_connected()
+
+    async def on_connected(self) -> None:
+        """A call placed through the API runs its application once answered."""
         self.run_application(self.source)
 
     async def on_ring_timeout(self) -> None:

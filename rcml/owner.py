@@ -26,7 +26,7 @@ from rcml.session import Session, Source
 from sip.events import Answered, Dtmf, Ended, Failed, LegEvent, Ringing
 
 if TYPE_CHECKING:
-    from rcml.engine import CallEngine
+    from rcml.engine import CallChange, CallEngine
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,10 @@ class CallOwner:
     def post_hangup(self) -> None:
         """Ask the owner to hang up, without waiting (server shutdown)."""
         self.post(_Request(self.hangup_call))
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
 
     async def wait_finished(self) -> None:
         await self._finished.wait()
@@ -293,7 +297,7 @@ class CallOwner:
         """End the call because its application cannot run (refused if not answered yet)."""
         raise NotImplementedError
 
-    async def apply_change(self, change: Any) -> None:
+    async def apply_change(self, change: CallChange) -> None:
         """A live modification from the API (contract section 8), applied inside the owner."""
         raise NotImplementedError
 
@@ -416,6 +420,21 @@ class OwnerControl:
             await self._owner.engine.fetcher.fetch(url, method, {**self.request_parameters(), **parameters})
         except FetchFailed as failure:
             await self.report_fetch_failure(failure)
+
+    @property
+    def call(self) -> Any:
+        """The call's row as its owner last wrote it (read-only for verbs)."""
+        return self._owner.call
+
+    async def place_dial_leg(self, request: Any, report: Any) -> Any:
+        """A leg of this call's <Dial>: a call of its own, placed now; `report` hears of its progress."""
+        return await self._owner.engine.dial_leg(self._owner.call, request, report)
+
+    async def conference_room(self, name: str) -> Any:
+        return await self._owner.engine.rooms.room(self._owner.call.account_sid, name)
+
+    async def fetch_document(self, url: str, method: str) -> Any:
+        return await self._owner.engine.fetcher.fetch(url, method, self.request_parameters())
 
     def background(self, coroutine: Any) -> None:
         """Work that must finish even if the call ends now (saving a recording)."""

@@ -49,6 +49,9 @@ class Voice:
     async def get(self, path: str) -> httpx.Response:
         return await self.http.get(BASE + path)
 
+    async def delete(self, path: str) -> httpx.Response:
+        return await self.http.delete(BASE + path)
+
     async def place(self, to: str, url: str, **extra: str) -> dict:
         response = await self.post(f"/Accounts/{ADMIN_SID}/Calls.json", {"From": "+16175551212", "To": to,
                                                                           "Url": url, **extra})

@@ -29,13 +29,17 @@ MODULES = "/usr/lib/baresip/modules"
 
 class Baresip:
     def __init__(self, workdir: Path, *, registrar: tuple[str, int], user: str = "alice",
-                 password: str | None = None, lifetime_s: float = 30, tone_s: float = 1.0) -> None:
+                 password: str | None = None, lifetime_s: float = 30, tone_s: float = 1.0,
+                 tone_hz: float = 440.0, dial: str | None = None) -> None:
         self.port = free_port(socket.SOCK_DGRAM)
         self.user = user
         self.directory = workdir / f"baresip-{self.port}"
         self.lifetime_s = lifetime_s
         # baresip hangs up when its audio file ends: the tone's length bounds how long it stays in a call.
         self.tone_s = tone_s
+        # Each peer of a test sends its own frequency, so analysis tells who was heard by whom.
+        self.tone_hz = tone_hz
+        self.dial = dial  # a SIP URI the phone calls as soon as it starts
         self.lines: list[str] = []
         self._registrar = registrar
         self._password = password
@@ -46,7 +50,7 @@ class Baresip:
     def _write_config(self) -> None:
         self.directory.mkdir(parents=True)
         tone = self.directory / "tone.wav"
-        _write_tone(tone, seconds=self.tone_s)
+        _write_tone(tone, hz=self.tone_hz, seconds=self.tone_s)
         rtp = free_port(socket.SOCK_DGRAM)
         (self.directory / "config").write_text("\n".join([
             f"sip_listen 127.0.0.1:{self.port}",
@@ -76,8 +80,9 @@ class Baresip:
     async def start(self) -> Baresip:
         _require(BARESIP, "apt-get install -y --no-install-recommends baresip-core")
         self._write_config()
+        commands = ["-e", f"/dial {self.dial}"] if self.dial else []
         self._process = await asyncio.create_subprocess_exec(
-            "timeout", "-k", "2", str(self.lifetime_s), BARESIP, "-f", str(self.directory),
+            "timeout", "-k", "2", str(self.lifetime_s), BARESIP, "-f", str(self.directory), *commands,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             start_new_session=True)
         self._reader = asyncio.get_running_loop().create_task(self._read())

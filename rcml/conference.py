@@ -1,0 +1,210 @@
+"""Conference rooms: calls that `<Dial><Conference>` the same name (per account) hear each other.
+
+A room lives on the node its first caller is on, with a Mixer that sends each participant the sum of the
+others. Until a participant with startConferenceOnEnter joins, the room waits: nobody hears anybody, and
+each waiting participant hears the waitUrl's audio. A participant with endConferenceOnExit ends the room
+when it leaves; so does the last one leaving. The rows (Conference, Participant) mirror this for the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from models import Conference, ConferenceStatus, Participant, clock, sids
+from sip.media.mixer import Mixer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JoinOptions:
+    muted: bool = False
+    beep: bool = True
+    start_conference_on_enter: bool = True
+    end_conference_on_exit: bool = False
+    max_participants: int = 40
+    wait_audio: tuple[Any, ...] = ()  # Prompts played, in a loop, while the room waits to start
+
+
+@dataclass
+class Member:
+    call_sid: str
+    endpoint: Any
+    options: JoinOptions
+    muted: bool
+    participant: Any = None
+    # The mixer's handle on this member (its muted flag decides whether the others hear it).
+    mix: Any = None
+    # Set when the API removes the participant: its <Dial> ends and its document goes on.
+    removed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class RoomFull(Exception):
+    pass
+
+
+class RoomEnded(Exception):
+    """The room ended between finding it and joining it: the caller starts a new one."""
+
+
+class ConferenceRoom:
+    def __init__(self, rooms: Rooms, conference: Conference) -> None:
+        self.rooms = rooms
+        self.conference = conference
+        self.mixer = Mixer()
+        self.members: dict[str, Member] = {}
+        self.ended = asyncio.Event()
+        self._waiting_music: dict[str, asyncio.Task] = {}
+
+    @property
+    def started(self) -> bool:
+        return self.conference.status == ConferenceStatus.IN_PROGRESS
+
+    async def attend(self, call_sid: str, endpoint: Any, options: JoinOptions, beep: Any) -> str:
+        """Until the call leaves: "removed" (by the API), "ended" (the room ended); cancelled on hang-up."""
+        if self.ended.is_set():
+            raise RoomEnded(self.conference.sid)
+        if len(self.members) >= options.max_participants:
+            raise RoomFull(f"conference {self.conference.friendly_name} is full ({options.max_participants})")
+        # In the room (and in the mixer, unheard until the room starts) before the first await, so that a
+        # caller starting the room meanwhile finds every member complete.
+        member = Member(call_sid, endpoint, options, options.muted, mix=self.mixer.add(endpoint, muted=True))
+        self.members[call_sid] = member
+        try:
+            now = clock.now()
+            member.participant = await Participant.create(
+                sid=call_sid, conference_sid=self.conference.sid, account_sid=self.conference.account_sid,
+                muted=options.muted, start_conference_on_enter=options.start_conference_on_enter,
+                end_conference_on_exit=options.end_conference_on_exit, date_created=now, date_updated=now)
+            if options.start_conference_on_enter and not self.started:
+                await self._start()
+            elif self.started:
+                self._unmute_if_allowed(member)
+            else:
+                self._play_while_waiting(member)
+            if options.beep and beep is not None:
+                self.mixer.play(beep)
+            removed = asyncio.ensure_future(member.removed.wait())
+            ended = asyncio.ensure_future(self.ended.wait())
+            try:
+                done, _ = await asyncio.wait({removed, ended}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                removed.cancel()
+                ended.cancel()
+            return "removed" if removed in done else "ended"
+        finally:
+            await self._leave(member, beep)
+
+    async def set_muted(self, call_sid: str, muted: bool) -> Participant | None:
+        member = self.members.get(call_sid)
+        if member is None or member.participant is None:  # not in the room, or its row not written yet
+            return None
+        member.muted = muted
+        if self.started:
+            member.mix.muted = muted
+        member.participant.muted = muted
+        member.participant.date_updated = clock.now()
+        await member.participant.save(update_fields=["muted", "date_updated"])
+        return member.participant
+
+    def remove(self, call_sid: str) -> bool:
+        member = self.members.get(call_sid)
+        if member is None:
+            return False
+        member.removed.set()
+        return True
+
+    async def _start(self) -> None:
+        await self._set_status(ConferenceStatus.IN_PROGRESS)
+        for member in self.members.values():
+            self._stop_waiting_music(member)
+            self._unmute_if_allowed(member)
+
+    def _unmute_if_allowed(self, member: Member) -> None:
+        member.mix.muted = member.muted
+
+    def _play_while_waiting(self, member: Member) -> None:
+        if not member.options.wait_audio:
+            return
+
+        async def loop() -> None:
+            while True:
+                for prompt in member.options.wait_audio:
+                    await self.mixer.play_to(member.endpoint, prompt)
+
+        self._waiting_music[member.call_sid] = asyncio.ensure_future(loop())
+
+    def _stop_waiting_music(self, member: Member) -> None:
+        task = self._waiting_music.pop(member.call_sid, None)
+        if task is not None:
+            task.cancel()
+
+    async def _leave(self, member: Member, beep: Any) -> None:
+        self._stop_waiting_music(member)
+        self.members.pop(member.call_sid, None)
+        self.mixer.remove(member.endpoint)
+        with contextlib.suppress(Exception):
+            await Participant.filter(sid=member.call_sid).delete()
+        if member.options.end_conference_on_exit or not self.members:
+            await self.end()
+        elif member.options.beep and beep is not None:
+            self.mixer.play(beep)
+
+    async def end(self) -> None:
+        if self.ended.is_set():
+            return
+        self.ended.set()
+        self.rooms.forget(self)
+        self.mixer.close()
+        await self._set_status(ConferenceStatus.COMPLETED)
+
+    async def _set_status(self, status: ConferenceStatus) -> None:
+        self.conference.status = status.value
+        self.conference.date_updated = clock.now()
+        await self.conference.save(update_fields=["status", "date_updated"])
+
+
+class Rooms:
+    """The live rooms of this node, by (account, name) and by conference SID."""
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+        self._by_name: dict[tuple[str, str], ConferenceRoom] = {}
+        self._lock = asyncio.Lock()
+
+    async def room(self, account_sid: str, name: str) -> ConferenceRoom:
+        async with self._lock:  # two callers joining a new room at once must find the same one
+            room = self._by_name.get((account_sid, name))
+            if room is None:
+                now = clock.now()
+                conference = await Conference.create(
+                    sid=sids.new_sid(sids.CONFERENCE), account_sid=account_sid, friendly_name=name,
+                    status=ConferenceStatus.INIT.value, date_created=now, date_updated=now, owner_node=self.node)
+                room = ConferenceRoom(self, conference)
+                self._by_name[(account_sid, name)] = room
+            return room
+
+    def by_sid(self, conference_sid: str) -> ConferenceRoom | None:
+        return next((room for room in self._by_name.values() if room.conference.sid == conference_sid), None)
+
+    def forget(self, room: ConferenceRoom) -> None:
+        key = (room.conference.account_sid, room.conference.friendly_name)
+        if self._by_name.get(key) is room:
+            del self._by_name[key]
+
+    async def recover(self) -> None:
+        """Rooms this node left open when it stopped abruptly are over, and nobody is in them."""
+        left_open = await Conference.filter(owner_node=self.node, status__not=ConferenceStatus.COMPLETED.value
+                                            ).values_list("sid", flat=True)
+        if left_open:
+            await Participant.filter(conference_sid__in=left_open).delete()
+            await Conference.filter(sid__in=left_open).update(status=ConferenceStatus.COMPLETED.value,
+                                                               date_updated=clock.now())
+
+    async def close_all(self) -> None:
+        for room in list(self._by_name.values()):
+            await room.end()

@@ -1,0 +1,35 @@
+"""A leg placed by <Dial>: a call of its own (its row, status, callbacks), connected by its parent's Dial.
+
+It rings like a call placed through the API, but on answer it runs no application: it tells the Dial
+verb of its parent call, which bridges the two. Its progress goes to the Dial verb as reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from models import CallStatus
+from rcml.outbound import OutboundOwner
+
+if TYPE_CHECKING:
+    from models import Call
+    from rcml.engine import CallEngine, CallRequest
+
+# What a dialled leg reports to its Dial: "answered", then "ended" (its final status is on its call row).
+Report = Callable[["DialLegOwner", str], None]
+
+
+class DialLegOwner(OutboundOwner):
+    def __init__(self, engine: CallEngine, call: Call, request: CallRequest, report: Report) -> None:
+        super().__init__(engine, call, request)
+        self.report = report
+
+    async def on_connected(self) -> None:
+        self.report(self, "answered")
+
+    async def finish(self, status: CallStatus) -> None:
+        if self.finished:
+            return
+        await super().finish(status)
+        self.report(self, "ended")

@@ -1,0 +1,141 @@
+"""One <Dial> to one or more destinations: ring them all, connect the first to answer, until one side ends.
+
+The legs are calls of their own, each with its owner (rcml/dial_leg.py); this module only links them to
+the calling call: it asks legs to hang up (messages to their owners) and bridges the media of the leg that
+answered with the caller's. Whatever ends the Dial (either side hanging up, the time limit, `*` with
+hangupOnStar, the caller's call being redirected), every leg still live is hung up on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from models import CallStatus
+from rcml.dial_leg import DialLegOwner
+from rcml.owner import CallEnded
+from sip.media.bridge import Bridge
+from sip.media.recorder import WavRecorder
+
+log = logging.getLogger(__name__)
+
+# The best failure among the legs when none answered, as Twilio reports DialCallStatus.
+_FAILURE_ORDER = (CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.CANCELED, CallStatus.FAILED)
+
+
+@dataclass
+class DialResult:
+    status: str  # DialCallStatus: completed, busy, no-answer, failed, canceled
+    call_sid: str | None = None
+    duration: int = 0
+    recording: Any = None
+
+
+class DialAttempt:
+    def __init__(self, control: Any, requests: list[Any]) -> None:
+        self.control = control
+        self.requests = requests
+        self.legs: list[DialLegOwner] = []
+        self._reports: asyncio.Queue[tuple[DialLegOwner, str]] = asyncio.Queue()
+        self._bridge: Bridge | None = None
+        self._recorder: WavRecorder | None = None
+        self._recording_sid: str | None = None
+        self.connected: DialLegOwner | None = None
+
+    async def run(self, *, time_limit: float, hangup_on_star: bool, record: bool) -> DialResult:
+        try:
+            for request in self.requests:
+                self.legs.append(await self.control.place_dial_leg(request, self._report))
+            winner = await self._first_answer()
+            if winner is None:
+                return await self._none_answered()
+            self.connected = winner
+            for leg in self.legs:
+                if leg is not winner:
+                    await _hang_up(leg)
+            ended_by = await self._connected_until_done(winner, time_limit, hangup_on_star, record)
+            log.debug("dial from %s to %s ended by %s", self.control.call_sid, winner.call.sid, ended_by)
+            await _hang_up(winner)
+            await winner.wait_finished()
+            recording = await self._save_recording()
+            return DialResult(CallStatus.COMPLETED.value, winner.call.sid, winner.call.duration or 0, recording)
+        finally:
+            self._stop_media()
+            for leg in self.legs:
+                if not leg.finished:
+                    leg.post_hangup()
+            if self._recorder is not None and self._recording_sid is not None:
+                # Cancelled (the caller hung up or was redirected): keep what was recorded.
+                self.control.background(self._save_recording())
+
+    def _report(self, leg: DialLegOwner, what: str) -> None:
+        self._reports.put_nowait((leg, what))
+
+    async def _first_answer(self) -> DialLegOwner | None:
+        """The first leg to answer, or None once every leg has ended unanswered (each rings its own timeout)."""
+        ended: set[DialLegOwner] = {leg for leg in self.legs if leg.finished}
+        while len(ended) < len(self.legs):
+            leg, what = await self._reports.get()
+            if what == "answered":
+                return leg
+            ended.add(leg)
+        return None
+
+    async def _none_answered(self) -> DialResult:
+        statuses = []
+        for leg in self.legs:
+            await leg.wait_finished()
+            statuses.append(leg.call.status)
+        status = next((s.value for s in _FAILURE_ORDER if s.value in statuses), CallStatus.FAILED.value)
+        return DialResult(status, self.legs[-1].call.sid if self.legs else None)
+
+    async def _connected_until_done(self, winner: DialLegOwner, time_limit: float, hangup_on_star: bool,
+                                    record: bool) -> str:
+        star = asyncio.Event()
+
+        def on_dtmf(side: str, digit: str) -> None:
+            if hangup_on_star and side == "a" and digit == "*":
+                star.set()
+
+        self._bridge = Bridge(self.control.media, winner.media, on_dtmf=on_dtmf)
+        if record:
+            self._recording_sid, path = self.control.recordings.new_file()
+            self._recorder = WavRecorder(path)
+            self._bridge.record(self._recorder)
+        self._bridge.start()
+        leg_ended = asyncio.ensure_future(winner.wait_finished())
+        starred = asyncio.ensure_future(star.wait())
+        try:
+            done, _ = await asyncio.wait({leg_ended, starred}, timeout=time_limit,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (leg_ended, starred):
+                task.cancel()
+        if leg_ended in done:
+            return "leg hung up"
+        return "star" if starred in done else "time limit"
+
+    def _stop_media(self) -> None:
+        if self._bridge is not None:
+            self._bridge.stop()
+            self._bridge = None
+        if self._recorder is not None and not self._recorder.closed:
+            self._recorder.close()
+
+    async def _save_recording(self) -> Any:
+        recorder, sid = self._recorder, self._recording_sid
+        if recorder is None or sid is None:
+            return None
+        self._recording_sid = None  # saved once, whichever path gets here first
+        if not recorder.closed:
+            recorder.close()
+        return await self.control.recordings.save(sid, recorder.path, account_sid=self.control.account_sid,
+                                                  call_sid=self.control.call_sid, duration=recorder.duration_s)
+
+
+async def _hang_up(leg: DialLegOwner) -> None:
+    with contextlib.suppress(CallEnded):
+        await leg.ask(leg.hangup_call)

@@ -1,0 +1,101 @@
+"""<Dial><Conference>: join a conference room of this account, until leaving it (rcml/conference.py).
+
+Attributes of <Conference>: muted, beep, startConferenceOnEnter, endConferenceOnExit, waitUrl (Play/Say
+audio, or a WAV file, looped while the room waits to start), maxParticipants. When the caller leaves the
+room (removed through the API, or the room ended) the Dial's `action` is requested, or the document goes on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urljoin
+
+from rcml.audio import AudioError
+from rcml.conference import JoinOptions, RoomEnded, RoomFull
+from rcml.documents import FetchFailed
+from rcml.parser import Node
+from rcml.verbs.base import (
+    Attribute,
+    CallControl,
+    Continue,
+    Outcome,
+    Redirect,
+    http_method,
+    positive_int,
+    read_attributes,
+)
+from rcml.verbs.record import boolean
+
+MAX_PARTICIPANTS = 250
+CONFERENCE_ATTRIBUTES = (
+    Attribute("muted", boolean, default=False, error_code=13231),
+    Attribute("beep", boolean, default=True, error_code=13232),
+    Attribute("startConferenceOnEnter", boolean, default=True, error_code=13233),
+    Attribute("endConferenceOnExit", boolean, default=False, error_code=13234),
+    Attribute("waitUrl", str, default=None, error_code=13235),
+    Attribute("waitMethod", http_method, default="POST", error_code=13236),
+    Attribute("maxParticipants", lambda raw: min(positive_int(raw), MAX_PARTICIPANTS), default=40,
+              error_code=13237),
+)
+
+
+async def join(call: CallControl, noun: Node, dial: dict[str, Any]) -> Outcome:
+    values, problems = read_attributes(noun, CONFERENCE_ATTRIBUTES)
+    for code, message in problems:
+        await call.warn(code, message)
+    name = noun.text.strip()
+    if not name:
+        await call.warn(13230, "<Conference> has no room name; the document goes on")
+        return Continue()
+    await call.answer()
+    options = JoinOptions(
+        muted=values["muted"], beep=values["beep"],
+        start_conference_on_enter=values["startConferenceOnEnter"],
+        end_conference_on_exit=values["endConferenceOnExit"], max_participants=values["maxParticipants"],
+        wait_audio=await _wait_audio(call, values["waitUrl"], values["waitMethod"]),
+    )
+    while True:
+        room = await call.conference_room(name)
+        try:
+            left = await room.attend(call.call_sid, call.media, options, call.audio.beep)
+        except RoomEnded:
+            continue  # its last participant left as this one arrived; the next lookup opens a new room
+        except RoomFull as exc:
+            await call.warn(13238, str(exc))
+            left = "full"
+        break
+    if not dial["action"]:
+        return Continue()
+    status = "completed" if left != "full" else "failed"
+    return Redirect(urljoin(call.document_url, dial["action"]), dial["method"],
+                    {"DialCallStatus": status, "DialCallSid": "", "DialCallDuration": "0",
+                     "ConferenceSid": room.conference.sid})
+
+
+async def _wait_audio(call: CallControl, wait_url: str | None, method: str) -> tuple[Any, ...]:
+    """The prompts of waitUrl: a WAV file, or an RCML document whose <Play> and <Say> are taken in order."""
+    if not wait_url:
+        return ()
+    url = urljoin(call.document_url, wait_url)
+    if url.lower().split("?", 1)[0].endswith(".wav"):
+        try:
+            return (await call.audio.fetch(url),)
+        except AudioError as exc:
+            await call.warn(exc.code, f"waitUrl skipped: {exc}")
+            return ()
+    try:
+        document = await call.fetch_document(url, method)
+    except FetchFailed as failure:
+        await call.report_fetch_failure(failure)
+        return ()
+    prompts = []
+    for verb in document.root.children:
+        try:
+            if verb.name == "Play" and verb.text:
+                prompts.append(await call.audio.fetch(urljoin(url, verb.text)))
+            elif verb.name == "Say" and verb.text:
+                prompts.append(await call.audio.speak(verb.text, verb.attributes.get("voice", "woman"),
+                                                      verb.attributes.get("language", "en")))
+        except AudioError as exc:
+            await call.warn(exc.code, f"waitUrl audio skipped: {exc}")
+    return tuple(prompts)

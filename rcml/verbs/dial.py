@@ -1,0 +1,123 @@
+"""<Dial>: connect the call to another party: numbers, clients and SIP URIs ring at once, first answer wins.
+
+Nouns: <Number> (through the outbound proxy), <Client>, <Sip> (with username/password for a digest
+challenge), plain text (a number), and <Conference> (rcml/verbs/conference.py). Each noun may carry its
+own statusCallback. Afterwards the `action` URL gets DialCallSid, DialCallStatus and DialCallDuration (and
+RecordingUrl when recorded); without an action the document goes on.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from urllib.parse import urljoin
+
+from rcml.dialing import DialAttempt
+from rcml.engine import CallRequest
+from rcml.parser import Node
+from rcml.verbs.base import (
+    Attribute,
+    CallControl,
+    Continue,
+    Outcome,
+    Redirect,
+    Verb,
+    http_method,
+    one_of,
+    positive_int,
+)
+from rcml.verbs.record import boolean
+from sip.destination import InvalidAddress, parse_destination
+
+MAX_TIMEOUT_S = 600
+MAX_TIME_LIMIT_S = 4 * 3600
+_EVENTS = ("initiated", "ringing", "answered", "completed")
+
+
+def ring_seconds(raw: str) -> int:
+    return min(positive_int(raw), MAX_TIMEOUT_S)
+
+
+def limit_seconds(raw: str) -> int:
+    return min(positive_int(raw), MAX_TIME_LIMIT_S)
+
+
+def record_mode(raw: str) -> bool:
+    # RestComm takes true/false; Twilio also writes record-from-answer (what recording from the bridge is).
+    return one_of("true", "false", "record-from-answer", "do-not-record")(raw) in ("true", "record-from-answer")
+
+
+class Dial(Verb):
+    name: ClassVar[str] = "Dial"
+    attributes: ClassVar[tuple[Attribute, ...]] = (
+        Attribute("action", str, default=None, error_code=13210),
+        Attribute("method", http_method, default="POST", error_code=13211),
+        Attribute("timeout", ring_seconds, default=30, error_code=13212),
+        Attribute("timeLimit", limit_seconds, default=MAX_TIME_LIMIT_S, error_code=13213),
+        Attribute("callerId", str, default=None, error_code=13214),
+        Attribute("record", record_mode, default=False, error_code=13215),
+        Attribute("hangupOnStar", boolean, default=False, error_code=13216),
+    )
+
+    async def run(self, call: CallControl) -> Outcome:
+        conference = next((node for node in self.node.children if node.name == "Conference"), None)
+        if conference is not None:
+            from rcml.verbs.conference import join
+
+            return await join(call, conference, self.values)
+        requests = await self._requests(call)
+        if not requests:
+            await call.warn(13221, "<Dial> has no number, client or SIP URI to call; the document goes on")
+            return Continue()
+        await call.answer()
+        result = await DialAttempt(call, requests).run(
+            time_limit=self.values["timeLimit"], hangup_on_star=self.values["hangupOnStar"],
+            record=self.values["record"])
+        if not self.values["action"]:
+            return Continue()
+        parameters = {"DialCallStatus": result.status, "DialCallSid": result.call_sid or "",
+                      "DialCallDuration": str(result.duration)}
+        if result.recording is not None:
+            parameters["RecordingUrl"] = call.absolute_url(
+                f"/restcomm/2012-04-24/Accounts/{call.account_sid}/Recordings/{result.recording.sid}.wav")
+        return Redirect(urljoin(call.document_url, self.values["action"]), self.values["method"], parameters)
+
+    async def _requests(self, call: CallControl) -> list[CallRequest]:
+        caller_id = self.values["callerId"] or _default_caller_id(call)
+        nouns = list(self.node.children) or ([Node("Number", text=self.node.text)] if self.node.text else [])
+        requests = []
+        for noun in nouns:
+            try:
+                requests.append(self._request(noun, caller_id))
+            except (InvalidAddress, ValueError) as exc:
+                await call.warn(13223, f"<Dial><{noun.name}>{noun.text}</{noun.name}> skipped: {exc}")
+        return requests
+
+    def _request(self, noun: Node, caller_id: str) -> CallRequest:
+        text = noun.text.strip()
+        if noun.name == "Number":
+            to = text
+        elif noun.name == "Client":
+            to = f"client:{text}"
+        elif noun.name == "Sip":
+            if not text.lower().startswith(("sip:", "sips:")):
+                raise ValueError("a <Sip> noun holds a sip: URI")
+            to = text
+        else:
+            raise ValueError(f"<{noun.name}> is not a noun of <Dial>")
+        events = [e for e in noun.attributes.get("statusCallbackEvent", "").replace(",", " ").split() if e in _EVENTS]
+        return CallRequest(
+            from_=caller_id,
+            to=parse_destination(to),
+            url="",
+            status_callback=noun.attributes.get("statusCallback") or None,
+            status_callback_method=http_method(noun.attributes.get("statusCallbackMethod", "POST")),
+            status_callback_events=tuple(events) or ("completed",),
+            timeout=self.values["timeout"],
+            username=noun.attributes.get("username") or None,
+            password=noun.attributes.get("password") or None,
+        )
+
+
+def _default_caller_id(call: CallControl) -> str:
+    # The party on the other end of the calling call: who called in, or whom the API called.
+    return call.call.from_address if call.inbound else call.call.to_address
