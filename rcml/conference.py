@@ -168,6 +168,27 @@ class ConferenceRoom:
         await self.conference.save(update_fields=["status", "date_updated"])
 
 
+class Seat:
+    """A call's place in a room as its connection (rcml/connection.py): Mute on the call mutes it in the room.
+
+    Nothing moves with it (MoveConnectedCallLeg has no partner in a conference), and a redirect needs nothing
+    from the room: the call's <Dial> is cancelled and leaves the room on its way out.
+    """
+
+    def __init__(self, room: ConferenceRoom, call_sid: str) -> None:
+        self.room = room
+        self.call_sid = call_sid
+
+    async def set_muted(self, owner: Any, muted: bool) -> None:
+        await self.room.set_muted(self.call_sid, muted)
+
+    def partner_of(self, owner: Any) -> None:
+        return None
+
+    def release(self, owner: Any) -> None:
+        pass
+
+
 class Rooms:
     """The live rooms of this node, by (account, name) and by conference SID."""
 

@@ -14,9 +14,10 @@ from rcml.outbound import OutboundOwner
 
 if TYPE_CHECKING:
     from models import Call
-    from rcml.engine import CallEngine, CallRequest
+    from rcml.engine import CallChange, CallEngine, CallRequest
 
-# What a dialled leg reports to its Dial: "answered", then "ended" (its final status is on its call row).
+# What a dialled leg reports to its Dial: "answered", then "ended" (its final status is on its call row);
+# or "left" when a redirect from the API took it out of the Dial while it was still ringing.
 Report = Callable[["DialLegOwner", str], None]
 
 
@@ -24,9 +25,21 @@ class DialLegOwner(OutboundOwner):
     def __init__(self, engine: CallEngine, call: Call, request: CallRequest, report: Report) -> None:
         super().__init__(engine, call, request)
         self.report = report
+        self.left_dial = False
 
     async def on_connected(self) -> None:
-        self.report(self, "answered")
+        if self.left_dial:
+            self.run_application(self.source)
+        else:
+            self.report(self, "answered")
+
+    async def apply_change(self, change: CallChange) -> None:
+        if change.url is not None and change.status is None and self.winner is None and not self.left_dial:
+            # Redirected while ringing: it leaves the Dial (which goes on ringing the others) and runs the new
+            # document when it answers, as a call placed through the API would.
+            self.left_dial = True
+            self.report(self, "left")
+        await super().apply_change(change)
 
     async def finish(self, status: CallStatus) -> None:
         if self.finished:

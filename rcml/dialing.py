@@ -3,7 +3,12 @@
 The legs are calls of their own, each with its owner (rcml/dial_leg.py); this module only links them to
 the calling call: it asks legs to hang up (messages to their owners) and bridges the media of the leg that
 answered with the caller's. Whatever ends the Dial (either side hanging up, the time limit, `*` with
-hangupOnStar, the caller's call being redirected), every leg still live is hung up on the way out.
+hangupOnStar, the caller's call being redirected), every leg still live is hung up on the way out, but
+for a leg that a live modification took out of the Dial (redirected itself, or moved along with the
+caller by MoveConnectedCallLeg): it runs its new document instead.
+
+While the two legs are bridged the Dial is both calls' connection (rcml/connection.py): Mute on either
+call mutes its side of the bridge.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from models import CallStatus
+from models import CallStatus, clock
 from rcml.dial_leg import DialLegOwner
-from rcml.owner import CallEnded
+from rcml.owner import CallEnded, CallOwner
 from sip.media.bridge import Bridge
 from sip.media.recorder import WavRecorder
 
@@ -44,6 +49,9 @@ class DialAttempt:
         self._recorder: WavRecorder | None = None
         self._recording_sid: str | None = None
         self.connected: DialLegOwner | None = None
+        # Legs taken out of the Dial by a live modification: never hung up by it.
+        self._released: set[CallOwner] = set()
+        self._connected_left = asyncio.Event()
 
     async def run(self, *, time_limit: float, hangup_on_star: bool, record: bool) -> DialResult:
         try:
@@ -58,14 +66,18 @@ class DialAttempt:
                     await _hang_up(leg)
             ended_by = await self._connected_until_done(winner, time_limit, hangup_on_star, record)
             log.debug("dial from %s to %s ended by %s", self.control.call_sid, winner.call.sid, ended_by)
-            await _hang_up(winner)
-            await winner.wait_finished()
+            if winner in self._released:
+                duration = int((clock.now() - winner.answered_at).total_seconds()) if winner.answered_at else 0
+            else:
+                await _hang_up(winner)
+                await winner.wait_finished()
+                duration = winner.call.duration or 0
             recording = await self._save_recording()
-            return DialResult(CallStatus.COMPLETED.value, winner.call.sid, winner.call.duration or 0, recording)
+            return DialResult(CallStatus.COMPLETED.value, winner.call.sid, duration, recording)
         finally:
             self._stop_media()
             for leg in self.legs:
-                if not leg.finished:
+                if not leg.finished and leg not in self._released:
                     leg.post_hangup()
             if self._recorder is not None and self._recording_sid is not None:
                 # Cancelled (the caller hung up or was redirected): keep what was recorded.
@@ -79,16 +91,22 @@ class DialAttempt:
         ended: set[DialLegOwner] = {leg for leg in self.legs if leg.finished}
         while len(ended) < len(self.legs):
             leg, what = await self._reports.get()
-            if what == "answered":
+            if what == "answered" and leg not in self._released:
                 return leg
+            if what == "left":
+                self._released.add(leg)
             ended.add(leg)
         return None
 
     async def _none_answered(self) -> DialResult:
         statuses = []
         for leg in self.legs:
+            if leg in self._released:
+                continue  # it rings on, outside this Dial
             await leg.wait_finished()
             statuses.append(leg.call.status)
+        if not statuses:  # every leg was taken out of the Dial by a redirect
+            return DialResult(CallStatus.CANCELED.value, self.legs[-1].call.sid if self.legs else None)
         status = next((s.value for s in _FAILURE_ORDER if s.value in statuses), CallStatus.FAILED.value)
         return DialResult(status, self.legs[-1].call.sid if self.legs else None)
 
@@ -105,20 +123,47 @@ class DialAttempt:
             self._recording_sid, path = self.control.recordings.new_file()
             self._recorder = WavRecorder(path)
             self._bridge.record(self._recorder)
+        self._bridge.mute("a", self.control.muted)
+        self._bridge.mute("b", winner.muted)
         self._bridge.start()
+        self.control.connect(self)
+        winner.connection = self
         leg_ended = asyncio.ensure_future(winner.wait_finished())
         starred = asyncio.ensure_future(star.wait())
+        left = asyncio.ensure_future(self._connected_left.wait())
         try:
-            done, _ = await asyncio.wait({leg_ended, starred}, timeout=time_limit,
+            done, _ = await asyncio.wait({leg_ended, starred, left}, timeout=time_limit,
                                          return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (leg_ended, starred):
+            for task in (leg_ended, starred, left):
                 task.cancel()
+        if left in done:
+            return "redirected"
         if leg_ended in done:
             return "leg hung up"
         return "star" if starred in done else "time limit"
 
+    # --- the Connection of both calls while bridged (rcml/connection.py) ------------------------------------
+
+    async def set_muted(self, owner: CallOwner, muted: bool) -> None:
+        if self._bridge is not None:
+            self._bridge.mute("b" if owner is self.connected else "a", muted)
+
+    def partner_of(self, owner: CallOwner) -> CallOwner | None:
+        # The caller's redirect can take the leg it dialled along; the dialled leg's redirect ends the Dial
+        # and the caller goes on with its document, as when that leg hangs up.
+        return self.connected if owner is self.control.owner else None
+
+    def release(self, owner: CallOwner) -> None:
+        self._stop_media()
+        if owner is self.connected:
+            self._released.add(owner)
+            self._connected_left.set()
+
     def _stop_media(self) -> None:
+        self.control.disconnect(self)
+        if self.connected is not None and self.connected.connection is self:
+            self.connected.connection = None
         if self._bridge is not None:
             self._bridge.stop()
             self._bridge = None

@@ -28,7 +28,6 @@ class InboundOwner(CallOwner):
         self.leg = leg
         self.media = None
         self.refused = False
-        self.muted = False
 
     async def begin(self) -> None:
         self.leg.set_event_sink(self.sink_for(self.leg))
@@ -81,6 +80,10 @@ class InboundOwner(CallOwner):
         else:
             await self.finish(CallStatus.COMPLETED)
 
+    @property
+    def runs_before_answer(self) -> bool:
+        return True
+
     async def apply_change(self, change: CallChange) -> None:
         answered = self.answered_at is not None
         if change.status == CallStatus.COMPLETED or (change.status == CallStatus.CANCELED and not answered):
@@ -90,9 +93,4 @@ class InboundOwner(CallOwner):
             else:
                 await self.finish(CallStatus.COMPLETED)
             return
-        await self.replace_settings(change)
-        if change.mute is not None:
-            self.muted = change.mute
-        if change.url is not None:
-            self.run_application(Source(change.url, change.method or "POST", self.call.fallback_url,
-                                        self.call.fallback_method))
+        await self.change_live_call(change, answered=answered)

@@ -44,7 +44,6 @@ class OutboundOwner(CallOwner):
         self.winner: Fork | None = None
         self.failure_codes: list[int] = []
         self.media = None
-        self.muted = False
 
     async def begin(self) -> None:
         targets = await self.engine.targets_for(self.call, self.request.to)
@@ -146,9 +145,4 @@ class OutboundOwner(CallOwner):
         if change.status == CallStatus.CANCELED and not answered:
             await self.finish(CallStatus.CANCELED)
             return
-        await self.replace_settings(change)
-        if change.mute is not None:
-            self.muted = change.mute
-        if change.url is not None and answered:
-            self.run_application(Source(change.url, change.method or "POST", self.call.fallback_url,
-                                        self.call.fallback_method))
+        await self.change_live_call(change, answered=answered)

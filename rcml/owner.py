@@ -26,6 +26,7 @@ from rcml.session import Session, Source
 from sip.events import Answered, Dtmf, Ended, Failed, LegEvent, Ringing
 
 if TYPE_CHECKING:
+    from rcml.connection import Connection
     from rcml.engine import CallChange, CallEngine
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,9 @@ class CallOwner:
         self._finished = asyncio.Event()
         # Key presses, from RTP (RFC 4733) and SIP INFO alike, for <Gather> and <Record> to take.
         self.digits: asyncio.Queue[str] = asyncio.Queue()
+        # Set by the API (Mute): the parties this leg is connected to, now or later, do not hear it.
+        self.muted = False
+        self.connection: Connection | None = None
 
     # --- the actor ---------------------------------------------------------------------------------------
 
@@ -301,6 +305,51 @@ class CallOwner:
         """A live modification from the API (contract section 8), applied inside the owner."""
         raise NotImplementedError
 
+    async def change_live_call(self, change: CallChange, *, answered: bool) -> None:
+        """What every kind of call does with the settings, `Mute` and `Url` of a modification.
+
+        A call not answered yet keeps the new document for its answer; one already running RCML stops it
+        and runs the new one at once.
+        """
+        await self.replace_settings(change)
+        if change.mute is not None:
+            await self.set_muted(change.mute)
+        if change.url is not None:
+            source = Source(change.url, change.method or "POST", self.call.fallback_url, self.call.fallback_method)
+            if answered or self.runs_before_answer:
+                self.redirect(source, move_partner=bool(change.move_connected_leg))
+            else:
+                self.source = source
+
+    @property
+    def runs_before_answer(self) -> bool:
+        """Whether the call runs RCML before it is answered (an inbound call does; an outbound one waits)."""
+        return False
+
+    async def set_muted(self, muted: bool) -> None:
+        self.muted = muted
+        if self.connection is not None:
+            await self.connection.set_muted(self, muted)
+
+    def redirect(self, source: Source, *, move_partner: bool = False) -> None:
+        """Stop the current RCML and run `source`; the leg connected to this one is hung up by the verb that
+        connected them, unless `move_partner` moves it to `source` too."""
+        partner = None
+        connection = self.connection
+        if connection is not None:
+            partner = connection.partner_of(self) if move_partner else None
+            if partner is not None:
+                connection.release(partner)
+            connection.release(self)
+        self.run_application(source)
+        if partner is not None:
+            moved = partner
+
+            async def move() -> None:
+                moved.redirect(source)
+
+            partner.post(_Request(move))
+
     async def replace_settings(self, change: Any) -> None:
         """The application and callback settings a modification replaces, for now and for later."""
         fields = {name: getattr(change, name) for name in
@@ -429,6 +478,23 @@ class OwnerControl:
     async def place_dial_leg(self, request: Any, report: Any) -> Any:
         """A leg of this call's <Dial>: a call of its own, placed now; `report` hears of its progress."""
         return await self._owner.engine.dial_leg(self._owner.call, request, report)
+
+    @property
+    def owner(self) -> CallOwner:
+        """The owner itself, for a connection to tell this call's leg from the leg it connects it to."""
+        return self._owner
+
+    @property
+    def muted(self) -> bool:
+        return self._owner.muted
+
+    def connect(self, connection: Connection) -> None:
+        """From now on, Mute and redirects of this call also concern `connection`."""
+        self._owner.connection = connection
+
+    def disconnect(self, connection: Connection) -> None:
+        if self._owner.connection is connection:
+            self._owner.connection = None
 
     async def conference_room(self, name: str) -> Any:
         return await self._owner.engine.rooms.room(self._owner.call.account_sid, name)

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from rcml.audio import AudioError
-from rcml.conference import JoinOptions, RoomEnded, RoomFull
+from rcml.conference import JoinOptions, RoomEnded, RoomFull, Seat
 from rcml.documents import FetchFailed
 from rcml.parser import Node
 from rcml.verbs.base import (
@@ -49,13 +49,15 @@ async def join(call: CallControl, noun: Node, dial: dict[str, Any]) -> Outcome:
         return Continue()
     await call.answer()
     options = JoinOptions(
-        muted=values["muted"], beep=values["beep"],
+        muted=values["muted"] or call.muted, beep=values["beep"],
         start_conference_on_enter=values["startConferenceOnEnter"],
         end_conference_on_exit=values["endConferenceOnExit"], max_participants=values["maxParticipants"],
         wait_audio=await _wait_audio(call, values["waitUrl"], values["waitMethod"]),
     )
     while True:
         room = await call.conference_room(name)
+        seat = Seat(room, call.call_sid)
+        call.connect(seat)
         try:
             left = await room.attend(call.call_sid, call.media, options, call.audio.beep)
         except RoomEnded:
@@ -63,6 +65,8 @@ async def join(call: CallControl, noun: Node, dial: dict[str, Any]) -> Outcome:
         except RoomFull as exc:
             await call.warn(13238, str(exc))
             left = "full"
+        finally:
+            call.disconnect(seat)
         break
     if not dial["action"]:
         return Continue()
