@@ -4,10 +4,13 @@ and a leg that is busy or does not answer gives its DialCallStatus to the action
 from __future__ import annotations
 
 from models import Call, Recording
+from rcml.engine import OutboundProxy
 from sip.media.wav import read_wav
 from tests.calls.test_inbound import NUMBER, add_number
+from tests.calls.test_media import play_media
 from tests.conftest import ADMIN_SID
 from tests.media.tones import level_dbfs
+from tests.sip.test_outbound import CHALLENGE_401, CHALLENGE_407, digest_is_valid
 from tests.support.baresip import Baresip
 from tests.support.sipp import Sipp
 
@@ -118,3 +121,60 @@ async def test_without_action_the_document_goes_on_after_the_dial(server, applic
     await application.wait_for("/next")
     [leg] = await Call.filter(parent_call_sid=call["sid"])
     assert leg.status in ("no-answer", "failed")
+
+
+async def test_a_number_noun_goes_through_the_proxy_with_caller_id_and_its_own_callbacks(
+        server, application, workdir):
+    leg_status = application.on("/leg-status", "")
+    document = ('<Response><Dial timeLimit="1" callerId="+15550001111">'
+                f'<Number statusCallback="{leg_status}" statusCallbackEvent="initiated answered completed">'
+                "+1 555 123 4567?X-Ticket=42</Number></Dial></Response>")  # the proxy's scenario checks X-Ticket
+    async with (Sipp("uas_challenge.xml", workdir, fill=CHALLENGE_407) as proxy,
+                Sipp("uas_answer.xml", workdir) as caller):
+        server.engine.outbound_proxy = OutboundProxy("127.0.0.1", proxy.port, "alice", "s3cret")
+        try:
+            call = await server.place(f"sip:alice@{caller.uri_host}", application.on("/dial", document))
+            await server.wait_status(call["sid"], "completed", within=20)
+            assert await proxy.wait() == 0, proxy.explain()
+        finally:
+            server.engine.outbound_proxy = None
+    first, _, second, *_ = proxy.received()
+    assert first.startswith(f"INVITE sip:+15551234567@127.0.0.1:{proxy.port} SIP/2.0")
+    assert "From: <sip:+15550001111@" in first or "From: sip:+15550001111@" in first, first
+    [line] = [line for line in second.splitlines() if line.startswith("Proxy-Authorization: ")]
+    assert digest_is_valid(line, "s3cret")
+    [leg] = await Call.filter(parent_call_sid=call["sid"])
+    assert (leg.to_address, leg.from_address, leg.status) == ("+15551234567", "+15550001111", "completed")
+    await server.idle()
+    reports = application.requests_to("/leg-status")
+    assert [r.params["CallStatus"] for r in reports] == ["queued", "in-progress", "completed"]
+    assert {(r.params["CallSid"], r.params["ParentCallSid"]) for r in reports} == {(leg.sid, call["sid"])}
+
+
+async def test_a_sip_noun_answers_the_callees_challenge_with_its_credentials(server, application, workdir):
+    after = application.on("/after", "<Response><Hangup/></Response>")
+    async with (Sipp("uas_challenge.xml", workdir, fill=CHALLENGE_401) as callee,
+                Sipp("uas_answer.xml", workdir) as caller):
+        document = (f'<Response><Dial timeLimit="1" action="{after}"><Sip username="alice" password="s3cret">'
+                    f"sip:alice@{callee.uri_host}?X-Ticket=42</Sip></Dial></Response>")
+        call = await server.place(f"sip:bob@{caller.uri_host}", application.on("/dial", document))
+        await server.wait_status(call["sid"], "completed", within=20)
+        assert await callee.wait() == 0, callee.explain()
+    [action] = await application.wait_for("/after")
+    assert action.params["DialCallStatus"] == "completed"
+
+
+async def test_star_hangs_up_the_dialled_leg_with_hangup_on_star(server, application, workdir):
+    after = application.on("/after", "<Response><Hangup/></Response>")
+    async with (Sipp("uas_answer.xml", workdir) as callee,
+                Sipp("uas_answer_media.xml", workdir, fill=play_media("g711a.pcap", "dtmf_2833_star.pcap"))
+                as caller):
+        document = (f'<Response><Dial hangupOnStar="true" action="{after}"><Sip>sip:bob@{callee.uri_host}</Sip>'
+                    "</Dial></Response>")
+        call = await server.place(f"sip:alice@{caller.uri_host}", application.on("/dial", document))
+        assert await callee.wait() == 0, callee.explain()  # its BYE, sent when the caller pressed *
+        [action] = await application.wait_for("/after", seconds=20)
+        await server.wait_status(call["sid"], "completed")
+    assert action.params["DialCallStatus"] == "completed"
+    [leg] = await Call.filter(parent_call_sid=call["sid"])
+    assert leg.status == "completed" and leg.end_time is not None
