@@ -170,3 +170,23 @@ async def test_a_room_waits_for_its_moderator_with_music(server, application, wo
     assert level_dbfs(waiting, 700) > HEARD_DBFS
     talking = b"".join(pcm for arrival, pcm in echoed if arrival > started + 0.5)
     assert len(talking) > 8000 and level_dbfs(talking, 700) < ABSENT_DBFS
+
+
+async def test_a_full_room_turns_the_next_caller_away_and_muted_joins_muted(server, application, workdir):
+    after = application.on("/after", "<Response><Hangup/></Response>")
+    document = (f'<Response><Dial action="{after}"><Conference beep="false" muted="true" maxParticipants="1">'
+                "small</Conference></Dial></Response>")
+    async with Sipp("uas_answer.xml", workdir) as one, Sipp("uas_answer.xml", workdir) as two:
+        first = await server.place(f"sip:one@{one.uri_host}", application.on("/room", document))
+        sid, [member] = await wait_participants(server, 1)
+        assert member["call_sid"] == first["sid"] and member["muted"] is True
+        second = await server.place(f"sip:two@{two.uri_host}", application.url("/room"))
+        [turned_away] = await application.wait_for("/after")
+        assert turned_away.params["CallSid"] == second["sid"]
+        assert turned_away.params["DialCallStatus"] == "failed"
+        await server.wait_status(second["sid"], "completed")
+        assert [m["call_sid"] for m in await participants(server, sid)] == [first["sid"]]
+        await server.post(f"/Accounts/{ADMIN_SID}/Calls/{first['sid']}", {"Status": "completed"})
+        await server.wait_status(first["sid"], "completed")
+    notes = (await server.get(f"/Accounts/{ADMIN_SID}/Calls/{second['sid']}/Notifications.json")).json()
+    assert any("full" in note["message_text"] for note in notes["notifications"]), notes
