@@ -18,6 +18,7 @@ MAX_DEPTH = 10
 LINEAGE_SEPARATOR = "/"
 # The same rules openapi.yaml states for the Password parameter; checked here for the command line.
 PASSWORD_LENGTH = (8, 128)
+FRIENDLY_NAME_LENGTH = 64
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
@@ -51,7 +52,7 @@ class Account(Model):
     sid = fields.CharField(max_length=sids.SID_LENGTH, primary_key=True)
     date_created = fields.DatetimeField()
     date_updated = fields.DatetimeField()
-    friendly_name = fields.CharField(max_length=64)
+    friendly_name = fields.CharField(max_length=FRIENDLY_NAME_LENGTH)
     # Stored lower-cased: logins by e-mail are case-insensitive, and the unique index must agree.
     email_address = fields.CharField(max_length=254, unique=True)
     status = fields.CharField(max_length=16, default=AccountStatus.ACTIVE.value)
@@ -144,7 +145,8 @@ async def create_account(
         raise AccountError(f"accounts may be nested at most {MAX_DEPTH} deep")
     email_address = email_address.strip()
     account = Account.build(
-        friendly_name=friendly_name or email_address,
+        # The default name is the address, cut to the 64 characters a name has (an address may have 254).
+        friendly_name=friendly_name or email_address[:FRIENDLY_NAME_LENGTH],
         email_address=email_address,
         password=password,
         parent=parent,

@@ -68,6 +68,15 @@ async def test_create_sub_account_xml(api):
     assert account.findtext("ParentSid") == ADMIN_SID
 
 
+async def test_default_name_of_a_long_address_is_its_first_64_characters(api):
+    # An address may have 254 characters, a name 64: the default name is cut, not a 500 (found by schemathesis).
+    email = "a" * 70 + "@example.com"
+    response = await api.post("/Accounts.json", {"EmailAddress": email, "Password": "long-enough"})
+    assert response.status_code == 201, response.text
+    assert response.json()["friendly_name"] == email[:64]
+    assert response.json()["email_address"] == email
+
+
 async def test_create_with_taken_email_is_a_conflict_and_creates_nothing(api):
     before = await Account.all().count()
     response = await api.post("/Accounts.json", {"EmailAddress": "ADMINISTRATOR@company.com",
