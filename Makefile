@@ -1,10 +1,14 @@
 # The two commands a new user needs: `make run` (the server on the embedded defaults) and `make test`.
 # Each creates the virtual environment in .venv and installs the project into it on first use.
+# `make lint` and `make test` also install the node tools of sdk-tests/ (the spec linter, the TypeScript SDK
+# generator, the browser driver of the docs test) with `npm ci`: they need Node.js >= 20.19 and npm.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+NODE_TOOLS := sdk-tests/node_modules
+NODE_INSTALLED := $(NODE_TOOLS)/.installed
 
 .PHONY: run test lint bench clean
 
@@ -14,12 +18,21 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(INSTALLED)
 
+$(NODE_INSTALLED): sdk-tests/package.json sdk-tests/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "error: node and npm are required (Node.js >= 20.19): the spec linter and the SDK tests run on them" >&2; exit 1; }
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' || \
+		{ echo "error: Node.js >= 20.19 is required, found $$(node --version)" >&2; exit 1; }
+	cd sdk-tests && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_INSTALLED)
+
 run: $(INSTALLED)
 	$(BIN)/restcomm serve
 
-lint: $(INSTALLED)
+lint: $(INSTALLED) $(NODE_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/openapi-spec-validator openapi.yaml
+	$(NODE_TOOLS)/.bin/spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
 
 test: lint
 	$(BIN)/pytest
@@ -28,4 +41,4 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench.api
 
 clean:
-	rm -rf $(VENV) .hypothesis .schemathesis *.egg-info
+	rm -rf $(VENV) .hypothesis .schemathesis *.egg-info $(NODE_TOOLS) sdk-tests/generated
