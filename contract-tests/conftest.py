@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -9,6 +10,7 @@ import pytest
 from harness import APP, DATABASES, TALLY, Run, throwaway_database, unreachable_reason
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
+ELAPSED: dict[str, float] = {}  # seconds each database's run took, from its first test to its last
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -23,9 +25,11 @@ def database(request: pytest.FixtureRequest) -> Iterator[str]:
             pytest.skip(unreachable_reason())
         with APP.use_database(url):
             Run.database = kind
+            started = time.monotonic()
             try:
                 yield kind
             finally:
+                ELAPSED[kind] = time.monotonic() - started
                 Run.database = "none"
 
 
@@ -43,7 +47,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             continue
         total = sum(sum(counts.values()) for (database, _, _), counts in TALLY.items() if database == kind)
         width = max(len(label) for label in labels)
-        write(f"{kind}: {total} test cases")
+        per_phase_total = {phase: sum(sum(counts.values()) for (database, p, _), counts in TALLY.items()
+                                      if database == kind and p == phase) for phase in phases}
+        write(f"{kind}: {total} test cases in {ELAPSED.get(kind, 0):.1f} s; per phase: "
+              + ", ".join(f"{phase} {n}" for phase, n in per_phase_total.items()))
         write(f"  {'operation':<{width}}" + "".join(f"{phase:>9}" for phase in phases) + "    statuses (all phases)")
         for label in labels:
             per_phase = [sum(TALLY.get((kind, phase, label), Counter()).values()) for phase in phases]

@@ -30,8 +30,9 @@ from tortoise import Tortoise
 from tortoise import context as tortoise_context
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from models import Client, clock, sids
+from models import Call, CallStatus, Client, Direction, clock, sids
 from models.account import auth_token_for
+from models.conference import Conference, ConferenceStatus, Participant
 from restcomm.app import create_app
 from restcomm.seed import DEFAULT_ACCOUNT_SID, DEFAULT_PASSWORD, seed_default_account
 from restcomm.settings import Settings
@@ -129,6 +130,7 @@ class ContractApp:
     async def _reset(self) -> None:
         await _empty_database()
         await seed_default_account()
+        await _seed_a_conference()
         self.app.runtime.accounts.clear()  # type: ignore[attr-defined]  # accounts cached before the reset
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -211,6 +213,25 @@ async def _ensure_client(account_sid: str, login: str) -> str:
         client.set_password("contract-test")
         await client.save(force_create=True)
     return login
+
+
+async def _seed_a_conference() -> None:
+    """A room of the default account with one participant, as `<Dial><Conference>` leaves them in the database.
+
+    The API cannot create conferences (only RCML does, over SIP, which is off here): without one, the links
+    from the conference and participant lists would never lead to their item routes. The room is not live
+    on this node, so muting or removing its participant answers the documented 409.
+    """
+    now = clock.now()
+    call = await Call.create(sid=sids.new_sid(sids.CALL), account_sid=ADMIN_SID, date_created=now, date_updated=now,
+                             to_address="standup", from_address="+15550001", destination="client:standup",
+                             status=CallStatus.IN_PROGRESS.value, start_time=now,
+                             direction=Direction.OUTBOUND_API.value, url="/restcomm/demos/conference.xml")
+    conference = await Conference.create(sid=sids.new_sid(sids.CONFERENCE), account_sid=ADMIN_SID,
+                                         friendly_name="standup", status=ConferenceStatus.IN_PROGRESS.value,
+                                         date_created=now, date_updated=now, owner_node="elsewhere")
+    await Participant.create(sid=call.sid, conference_sid=conference.sid, account_sid=ADMIN_SID,
+                             date_created=now, date_updated=now)
 
 
 async def _empty_database() -> None:
@@ -336,7 +357,7 @@ _CLIENT_TO = re.compile(r"^[cC][lL][iI][eE][nN][tT]:([A-Za-z0-9._~+-]{1,64})(\?|
 
 
 @schemathesis.hook("before_call")  # schemathesis allows this hook only at global scope
-def _create_the_client_a_call_names(_context: schemathesis.HookContext, case: schemathesis.Case,
+def create_the_client_a_call_names(_context: schemathesis.HookContext | None, case: schemathesis.Case,
                                     _kwargs: dict[str, Any]) -> None:
     """Give a generated `To=client:<name>` a client called <name>, before the call is created.
 
