@@ -8,6 +8,9 @@ recorded says whom it heard, and when.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from models import Call, CallStatus, Recording
 from models.call import LIVE_STATUSES
@@ -56,6 +59,42 @@ async def inbound_call(caller: Baresip, within: float = 20.0) -> Call:
         raise AssertionError(f"no inbound call in progress; the caller said:\n{caller.output()}") from None
 
 
+@dataclass
+class Connected:
+    """Carol's call to the number, connected to Bob by the number's <Dial>; `others` are more phones."""
+
+    carol: Baresip
+    bob: Baresip
+    others: dict[str, Baresip]
+    incoming: Call
+    bob_leg: Call
+
+
+@contextlib.asynccontextmanager
+async def carol_connected_to_bob(server, application, workdir, *, bob_s: float, carol_s: float,
+                                 others: dict[str, tuple[float, float]] | None = None
+                                 ) -> AsyncIterator[Connected]:
+    """Registers Bob (and `others`: login -> (tone Hz, seconds)); Carol calls the number, whose RCML dials
+    Bob; yields once Bob's leg is in progress. Each phone hangs up when its tone of so many seconds ends."""
+    others = others or {}
+    for login in ("bob", "carol", *others):
+        await add_client(server, login)
+    await add_number(server, application.on("/voice", "<Response><Dial><Client>bob</Client></Dial></Response>"))
+    host, port = server.sip
+    async with contextlib.AsyncExitStack() as stack:
+        async def phone(user: str, hz: float, seconds: float, dial: str | None = None) -> Baresip:
+            return await stack.enter_async_context(Baresip(
+                workdir, registrar=server.sip, user=user, password="1234", tone_s=seconds, tone_hz=hz, dial=dial))
+
+        bob = await phone("bob", BOB_HZ, bob_s)
+        extra = {login: await phone(login, hz, seconds) for login, (hz, seconds) in others.items()}
+        for registered in (bob, *extra.values()):
+            await registered.wait_for(r"200 OK .*\[1 binding\]")
+        carol = await phone("carol", CAROL_HZ, carol_s, dial=f"sip:{NUMBER}@{host}:{port}")
+        incoming = await inbound_call(carol)
+        yield Connected(carol, bob, extra, incoming, await live_leg(incoming.sid))
+
+
 def heard(phone: Baresip, hz: float) -> float:
     return level_dbfs(read_wav(phone.heard()), hz)
 
@@ -81,68 +120,44 @@ async def assert_all_ended_once(server, application, status_path: str | None = N
 async def test_transfer_to_alice_walk_through(server, application, workdir):
     """An incoming call connected to Bob by <Dial>; Bob asks for a transfer, and the application redirects
     the incoming call to the demo dialalice.xml: Bob is hung up and Alice hears the caller."""
-    await add_client(server, "bob")
-    await add_client(server, "alice")
-    await add_client(server, "carol")
-    await add_number(server, application.on("/voice", "<Response><Dial><Client>bob</Client></Dial></Response>"))
-    host, port = server.sip
-    async with (Baresip(workdir, registrar=server.sip, user="bob", password="1234", tone_s=20, tone_hz=BOB_HZ)
-                as bob,
-                Baresip(workdir, registrar=server.sip, user="alice", password="1234", tone_s=4,
-                        tone_hz=ALICE_HZ) as alice):
-        await bob.wait_for(r"200 OK .*\[1 binding\]")
-        await alice.wait_for(r"200 OK .*\[1 binding\]")
-        async with Baresip(workdir, registrar=server.sip, user="carol", password="1234", tone_s=12,
-                           tone_hz=CAROL_HZ, dial=f"sip:{NUMBER}@{host}:{port}") as carol:
-            incoming = await inbound_call(carol)
-            bob_leg = await live_leg(incoming.sid)
-            await asyncio.sleep(1.5)
-            response = await server.post(call_path(incoming.sid),
-                                         {"Url": f"{server.base_url}/restcomm/demos/dialalice.xml"})
-            assert response.status_code == 200, response.text
-            assert response.json()["sid"] == incoming.sid and response.json()["status"] == "in-progress"
-            await bob.wait_for(HUNG_UP, timeout_s=10)  # Bob got his BYE
-            alice_leg = await live_leg(incoming.sid)
-            assert alice_leg.sid != bob_leg.sid
-            await alice.wait_for(HUNG_UP, timeout_s=15)
-            await carol.wait_for(HUNG_UP, timeout_s=15)
+    async with carol_connected_to_bob(server, application, workdir, bob_s=20, carol_s=12,
+                                      others={"alice": (ALICE_HZ, 4)}) as connected:
+        carol, bob, alice, incoming = connected.carol, connected.bob, connected.others["alice"], connected.incoming
+        await asyncio.sleep(1.5)
+        response = await server.post(call_path(incoming.sid),
+                                     {"Url": f"{server.base_url}/restcomm/demos/dialalice.xml"})
+        assert response.status_code == 200, response.text
+        assert response.json()["sid"] == incoming.sid and response.json()["status"] == "in-progress"
+        await bob.wait_for(HUNG_UP, timeout_s=10)  # Bob got his BYE
+        alice_leg = await live_leg(incoming.sid)
+        assert alice_leg.sid != connected.bob_leg.sid
+        await alice.wait_for(HUNG_UP, timeout_s=15)
+        await carol.wait_for(HUNG_UP, timeout_s=15)
     assert heard(alice, CAROL_HZ) > HEARD_DBFS  # the caller, transferred to Alice
     assert heard(carol, ALICE_HZ) > HEARD_DBFS  # and Alice heard by the caller
     assert heard(carol, BOB_HZ) > HEARD_DBFS  # Bob before the transfer
     calls = {c.sid: c for c in await assert_all_ended_once(server, application)}
-    assert calls[bob_leg.sid].status == calls[alice_leg.sid].status == "completed"
+    assert calls[connected.bob_leg.sid].status == calls[alice_leg.sid].status == "completed"
     assert calls[incoming.sid].status == "completed"
 
 
 async def test_conference_walk_through(server, application, workdir):
     """The incoming call connected to Bob is redirected into the demo conference.xml; then the application
     calls Bob with a new API call whose Url is the same conference: the two hear each other there."""
-    await add_client(server, "bob")
-    await add_client(server, "dave")
-    await add_client(server, "carol")
-    await add_number(server, application.on("/voice", "<Response><Dial><Client>bob</Client></Dial></Response>"))
     conference_url = f"{server.base_url}/restcomm/demos/conference.xml"
-    host, port = server.sip
-    async with (Baresip(workdir, registrar=server.sip, user="bob", password="1234", tone_s=20, tone_hz=BOB_HZ)
-                as bob,
-                Baresip(workdir, registrar=server.sip, user="dave", password="1234", tone_s=5,
-                        tone_hz=ALICE_HZ) as dave):
-        await bob.wait_for(r"200 OK .*\[1 binding\]")
-        await dave.wait_for(r"200 OK .*\[1 binding\]")
-        async with Baresip(workdir, registrar=server.sip, user="carol", password="1234", tone_s=12,
-                           tone_hz=CAROL_HZ, dial=f"sip:{NUMBER}@{host}:{port}") as carol:
-            incoming = await inbound_call(carol)
-            await live_leg(incoming.sid)
-            response = await server.post(call_path(incoming.sid), {"Url": conference_url})
-            assert response.status_code == 200, response.text
-            await bob.wait_for(HUNG_UP, timeout_s=10)
-            # The walk-through invites a participant with a new call (here Dave, as Bob's phone has hung up).
-            invited = await server.place("client:dave", conference_url, From=incoming.sid)
-            await dave.wait_for(HUNG_UP, timeout_s=15)
-            listed = await server.get(f"/Accounts/{ADMIN_SID}/Conferences.json?FriendlyName=RestcommConference")
-            [conference] = listed.json()["conferences"]
-            await server.post(call_path(incoming.sid), {"Status": "completed"})
-            await carol.wait_for(HUNG_UP, timeout_s=10)
+    async with carol_connected_to_bob(server, application, workdir, bob_s=20, carol_s=12,
+                                      others={"dave": (ALICE_HZ, 5)}) as connected:
+        carol, bob, dave, incoming = connected.carol, connected.bob, connected.others["dave"], connected.incoming
+        response = await server.post(call_path(incoming.sid), {"Url": conference_url})
+        assert response.status_code == 200, response.text
+        await bob.wait_for(HUNG_UP, timeout_s=10)
+        # The walk-through invites a participant with a new call (here Dave, as Bob's phone has hung up).
+        invited = await server.place("client:dave", conference_url, From=incoming.sid)
+        await dave.wait_for(HUNG_UP, timeout_s=15)
+        listed = await server.get(f"/Accounts/{ADMIN_SID}/Conferences.json?FriendlyName=RestcommConference")
+        [conference] = listed.json()["conferences"]
+        await server.post(call_path(incoming.sid), {"Status": "completed"})
+        await carol.wait_for(HUNG_UP, timeout_s=10)
     assert heard(dave, CAROL_HZ) > HEARD_DBFS and heard(carol, ALICE_HZ) > HEARD_DBFS
     calls = {c.sid: c for c in await assert_all_ended_once(server, application)}
     assert calls[invited["sid"]].status == "completed"
@@ -153,36 +168,27 @@ async def test_conference_walk_through(server, application, workdir):
 async def test_move_connected_call_leg_takes_both_legs_into_the_conference(server, application, workdir):
     """The docs' second example: Url=conference.xml with MoveConnectedCallLeg=true moves the caller and Bob
     into the room together; Bob is not hung up and the two go on hearing each other."""
-    await add_client(server, "bob")
-    await add_client(server, "carol")
-    await add_number(server, application.on("/voice", "<Response><Dial><Client>bob</Client></Dial></Response>"))
-    host, port = server.sip
-    async with Baresip(workdir, registrar=server.sip, user="bob", password="1234", tone_s=8,
-                       tone_hz=BOB_HZ) as bob:
-        await bob.wait_for(r"200 OK .*\[1 binding\]")
-        async with Baresip(workdir, registrar=server.sip, user="carol", password="1234", tone_s=20,
-                           tone_hz=CAROL_HZ, dial=f"sip:{NUMBER}@{host}:{port}") as carol:
-            incoming = await inbound_call(carol)
-            bob_leg = await live_leg(incoming.sid)
-            await asyncio.sleep(1)
-            response = await server.post(call_path(incoming.sid, json_alias=False), {
-                "Url": f"{server.base_url}/restcomm/demos/conference.xml", "MoveConnectedCallLeg": "true"})
-            assert response.status_code == 200, response.text
-            assert response.text.lstrip().startswith("<RestcommResponse>")
-            async with asyncio.timeout(10):
-                while True:
-                    listed = (await server.get(f"/Accounts/{ADMIN_SID}/Conferences.json")).json()["conferences"]
-                    if listed:
-                        members = (await server.get(
-                            f"/Accounts/{ADMIN_SID}/Conferences/{listed[0]['sid']}/Participants.json")).json()
-                        if len(members["participants"]) == 2:
-                            break
-                    await asyncio.sleep(0.1)
-            assert {m["call_sid"] for m in members["participants"]} == {incoming.sid, bob_leg.sid}
-            await bob.wait_for(HUNG_UP, timeout_s=15)  # at the end of its own tone: its BYE, not ours
-            assert (await Call.get(sid=bob_leg.sid)).status in ("in-progress", "completed")
-            await server.post(call_path(incoming.sid), {"Status": "completed"})
-            await carol.wait_for(HUNG_UP, timeout_s=10)
+    async with carol_connected_to_bob(server, application, workdir, bob_s=8, carol_s=20) as connected:
+        carol, bob, incoming, bob_leg = connected.carol, connected.bob, connected.incoming, connected.bob_leg
+        await asyncio.sleep(1)
+        response = await server.post(call_path(incoming.sid, json_alias=False), {
+            "Url": f"{server.base_url}/restcomm/demos/conference.xml", "MoveConnectedCallLeg": "true"})
+        assert response.status_code == 200, response.text
+        assert response.text.lstrip().startswith("<RestcommResponse>")
+        async with asyncio.timeout(10):
+            while True:
+                listed = (await server.get(f"/Accounts/{ADMIN_SID}/Conferences.json")).json()["conferences"]
+                if listed:
+                    members = (await server.get(
+                        f"/Accounts/{ADMIN_SID}/Conferences/{listed[0]['sid']}/Participants.json")).json()
+                    if len(members["participants"]) == 2:
+                        break
+                await asyncio.sleep(0.1)
+        assert {m["call_sid"] for m in members["participants"]} == {incoming.sid, bob_leg.sid}
+        await bob.wait_for(HUNG_UP, timeout_s=15)  # at the end of its own tone: its BYE, not ours
+        assert (await Call.get(sid=bob_leg.sid)).status in ("in-progress", "completed")
+        await server.post(call_path(incoming.sid), {"Status": "completed"})
+        await carol.wait_for(HUNG_UP, timeout_s=10)
     bob_heard = windows(read_wav(bob.heard()), CAROL_HZ)
     # Carol is heard all along: in the bridge, then in the room (a gap of at most a window while moving).
     assert sum(level < ABSENT_DBFS for level in bob_heard[1:-1]) <= 1, bob_heard
@@ -192,34 +198,25 @@ async def test_move_connected_call_leg_takes_both_legs_into_the_conference(serve
 
 async def test_hold_and_unhold_by_moving_both_legs_into_rooms(server, application, workdir):
     """Hold: both legs go into rooms of their own (each hears nobody); unhold: both into one room."""
-    await add_client(server, "bob")
-    await add_client(server, "carol")
-    await add_number(server, application.on("/voice", "<Response><Dial><Client>bob</Client></Dial></Response>"))
     application.on("/hold", lambda request: (
         f'<Response><Dial><Conference beep="false">hold-{request.params["CallSid"]}</Conference></Dial>'
         "</Response>", 200))
     together = application.on("/together", '<Response><Dial><Conference beep="false">together</Conference>'
                                            "</Dial></Response>")
-    host, port = server.sip
-    async with Baresip(workdir, registrar=server.sip, user="bob", password="1234", tone_s=12,
-                       tone_hz=BOB_HZ) as bob:
-        await bob.wait_for(r"200 OK .*\[1 binding\]")
-        async with Baresip(workdir, registrar=server.sip, user="carol", password="1234", tone_s=20,
-                           tone_hz=CAROL_HZ, dial=f"sip:{NUMBER}@{host}:{port}") as carol:
-            incoming = await inbound_call(carol)
-            bob_leg = await live_leg(incoming.sid)
-            await asyncio.sleep(2)
-            held = await server.post(call_path(incoming.sid), {"Url": application.url("/hold"),
-                                                               "MoveConnectedCallLeg": "true"})
-            assert held.status_code == 200, held.text
-            await application.wait_for("/hold", count=2)
-            await asyncio.sleep(3)
-            for sid in (incoming.sid, bob_leg.sid):
-                response = await server.post(call_path(sid), {"Url": together})
-                assert response.status_code == 200, response.text
-            await bob.wait_for(HUNG_UP, timeout_s=15)
-            await server.post(call_path(incoming.sid), {"Status": "completed"})
-            await carol.wait_for(HUNG_UP, timeout_s=10)
+    async with carol_connected_to_bob(server, application, workdir, bob_s=12, carol_s=20) as connected:
+        carol, bob, incoming = connected.carol, connected.bob, connected.incoming
+        await asyncio.sleep(2)
+        held = await server.post(call_path(incoming.sid), {"Url": application.url("/hold"),
+                                                           "MoveConnectedCallLeg": "true"})
+        assert held.status_code == 200, held.text
+        await application.wait_for("/hold", count=2)
+        await asyncio.sleep(3)
+        for sid in (incoming.sid, connected.bob_leg.sid):
+            response = await server.post(call_path(sid), {"Url": together})
+            assert response.status_code == 200, response.text
+        await bob.wait_for(HUNG_UP, timeout_s=15)
+        await server.post(call_path(incoming.sid), {"Status": "completed"})
+        await carol.wait_for(HUNG_UP, timeout_s=10)
     levels = windows(read_wav(carol.heard()), BOB_HZ)
     # Heard, then a silent stretch of two seconds or more (on hold), then heard again.
     first_gap = next(i for i, level in enumerate(levels) if i > 0 and level < ABSENT_DBFS)
@@ -309,25 +306,16 @@ async def test_a_ringing_dial_leg_redirected_leaves_the_dial(server, application
 
 
 async def test_mute_on_a_bridged_call_silences_that_side_only(server, application, workdir):
-    await add_client(server, "bob")
-    await add_client(server, "carol")
-    await add_number(server, application.on("/voice", "<Response><Dial><Client>bob</Client></Dial></Response>"))
-    host, port = server.sip
-    async with Baresip(workdir, registrar=server.sip, user="bob", password="1234", tone_s=9,
-                       tone_hz=BOB_HZ) as bob:
-        await bob.wait_for(r"200 OK .*\[1 binding\]")
-        async with Baresip(workdir, registrar=server.sip, user="carol", password="1234", tone_s=20,
-                           tone_hz=CAROL_HZ, dial=f"sip:{NUMBER}@{host}:{port}") as carol:
-            incoming = await inbound_call(carol)
-            await live_leg(incoming.sid)
-            await asyncio.sleep(2)
-            muted = await server.post(call_path(incoming.sid), {"Mute": "true"})
-            assert muted.status_code == 200, muted.text
-            await asyncio.sleep(3)
-            unmuted = await server.post(call_path(incoming.sid), {"Mute": "false"})
-            assert unmuted.status_code == 200, unmuted.text
-            await bob.wait_for(HUNG_UP, timeout_s=15)
-            await carol.wait_for(HUNG_UP, timeout_s=10)
+    async with carol_connected_to_bob(server, application, workdir, bob_s=9, carol_s=20) as connected:
+        carol, bob, incoming = connected.carol, connected.bob, connected.incoming
+        await asyncio.sleep(2)
+        muted = await server.post(call_path(incoming.sid), {"Mute": "true"})
+        assert muted.status_code == 200, muted.text
+        await asyncio.sleep(3)
+        unmuted = await server.post(call_path(incoming.sid), {"Mute": "false"})
+        assert unmuted.status_code == 200, unmuted.text
+        await bob.wait_for(HUNG_UP, timeout_s=15)
+        await carol.wait_for(HUNG_UP, timeout_s=10)
     carol_levels = windows(read_wav(bob.heard()), CAROL_HZ)
     silent = [i for i, level in enumerate(carol_levels) if level < ABSENT_DBFS]
     assert len(silent) >= 4, carol_levels  # muted for about three seconds
