@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# What uvicorn logs when the application's lifespan start-up raised.
+_STARTUP_FAILED = "Application startup failed"
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -114,6 +116,9 @@ def wait_ready(service: Service, path: str, auth: tuple[str, str] | None, deadli
     while time.monotonic() < deadline:
         if service.process.poll() is not None:
             raise RuntimeError(f"{service.name} exited with {service.process.returncode}:\n{service.log_tail()}")
+        if _STARTUP_FAILED in service.log_tail(5):
+            # uvicorn gave up, but the process may linger (a non-daemon thread): no point waiting for it.
+            raise RuntimeError(f"{service.name} failed to start:\n{service.log_tail(60)}")
         try:
             response = httpx.get(service.base_url + path, auth=auth, timeout=2.0)
             if response.status_code == 200:
