@@ -72,8 +72,13 @@ async def open_database(database_url: str, *, apply_migrations: bool = True) -> 
     # context of the task that ran the ASGI lifespan.
     await Tortoise.init(config=config, _enable_global_fallback=True)
     if apply_migrations:
-        # On the connection just opened: an in-memory SQLite database exists only on it.
-        await MigrationExecutor(get_connection("default"), config["apps"]).migrate()
+        try:
+            # On the connection just opened: an in-memory SQLite database exists only on it.
+            await MigrationExecutor(get_connection("default"), config["apps"]).migrate()
+        except BaseException:
+            # aiosqlite's worker thread would keep the process alive after the failed start.
+            await close_database()
+            raise
 
 
 async def close_database() -> None:

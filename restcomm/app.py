@@ -63,12 +63,16 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> AsyncApp:
         runtime.activate(state)
         if manage_database:
             await open_database(settings.database_url)
-            await seed_default_account(settings.admin_password)
-        voice = await start_voice(settings, engine) if settings.sip_enabled else None
-        recovered = await engine.recover()
-        if recovered:
-            log.warning("closed %d call(s) left live by an earlier run of node %s", recovered, engine.node)
+        voice = None
+        # Everything opened is closed again when a later start-up step fails too: an open SQLite
+        # connection's thread, or the SIP thread, would keep a process that failed to start from exiting.
         try:
+            if manage_database:
+                await seed_default_account(settings.admin_password)
+            voice = await start_voice(settings, engine) if settings.sip_enabled else None
+            recovered = await engine.recover()
+            if recovered:
+                log.warning("closed %d call(s) left live by an earlier run of node %s", recovered, engine.node)
             yield
         finally:
             await engine.shutdown()

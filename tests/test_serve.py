@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
+import sqlite3
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -10,7 +14,7 @@ import pytest
 
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN
 from tests.support import database_urls
-from tests.support.processes import run_cli, running_server
+from tests.support.processes import RESTCOMM, free_port, run_cli, running_server
 
 
 def curl(*args: str) -> str:
@@ -98,3 +102,26 @@ def test_accounts_command_and_server_agree(server_db):
         ops = json.loads(curl(with_credentials(base, "ops%40company.com", "ops-secret-1")
                               + f"/restcomm/2012-04-24/Accounts/{ops_sid}.json"))
         assert ops["friendly_name"] == "Ops" and ops["parent_sid"] is None
+
+
+@pytest.mark.parametrize("failure", ["migration fails", "SIP port taken"])
+def test_a_server_that_cannot_start_exits_at_once_and_says_why(tmp_path, failure):
+    """Nothing opened during a failed start-up (SQLite's thread, the SIP thread) keeps the process alive."""
+    database = tmp_path / "restcomm.sqlite3"
+    sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sip.bind(("127.0.0.1", 0))
+    if failure == "migration fails":  # a table of ours already there, made by something else
+        with contextlib.closing(sqlite3.connect(database)) as other:
+            other.execute("CREATE TABLE accounts (anything INTEGER)")
+            other.commit()
+    env = {**os.environ, "RESTCOMM_DATABASE_URL": f"sqlite://{database}", "RESTCOMM_HTTP_PORT": str(free_port()),
+           "RESTCOMM_SIP_PORT": str(sip.getsockname()[1] if failure == "SIP port taken" else free_port(
+               socket.SOCK_DGRAM))}
+    try:
+        # `timeout` ends it after 60 s with 124: a process stuck after its failed start-up.
+        result = subprocess.run(["timeout", "-k", "5", "60", RESTCOMM, "serve"], env=env, capture_output=True,
+                                text=True, timeout=90)
+    finally:
+        sip.close()
+    assert result.returncode not in (0, 124, 137), result.returncode
+    assert "Application startup failed" in result.stdout + result.stderr
