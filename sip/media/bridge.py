@@ -30,6 +30,7 @@ what the bridge would send to that leg is dropped, and counted. Stop plays befor
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -40,11 +41,11 @@ from sip.media.endpoint import FRAME_BYTES, AudioFrame, RtpEndpoint
 from sip.media.histogram import DurationHistogram
 from sip.media.jitter import JitterQueue
 from sip.media.recorder import WavRecorder
-from sip.media.stats import LossCounter
 from sip.media.summing import to_lanes, to_pcm
 from sip.media.ticker import Ticker
 
 log = logging.getLogger(__name__)
+_monotonic = time.monotonic
 
 Side = Literal["a", "b"]
 DtmfCallback = Callable[[Side, str], None]
@@ -77,13 +78,13 @@ class _Direction:
         self.muted = False
         self.recording: JitterQueue | None = None
         self._silence: dict[tuple[g711.Codec, int], bytes] = {}
-        self._loss = LossCounter()
+        # What the source lost while bridged: its endpoint counts every packet's sequence number already.
+        self._lost_before = source.stats().packets_lost
         self._delay = DurationHistogram()
         self._relayed = self._transcoded = self._muted = self._events = self._dropped = 0
 
     def audio(self, frame: AudioFrame) -> None:
         sink = self.sink
-        self._loss.update(frame.ssrc, frame.sequence)
         if self.muted:
             key = (sink.codec, len(frame.payload))
             payload = self._silence.get(key) or self._silence.setdefault(key, bytes([g711.SILENCE[key[0]]]) * key[1])
@@ -95,7 +96,7 @@ class _Direction:
             self._transcoded += 1
         if sink.forward(payload, origin=frame.ssrc, timestamp=frame.timestamp, marker=frame.marker):
             self._relayed += 1
-            self._delay.add(MediaClock.time() - frame.arrival)
+            self._delay.add(_monotonic() - frame.arrival)  # MediaClock.time()'s clock, without a call
         else:
             self._dropped += 1
         if self.recording is not None and not self.muted:  # the recording holds what the other side heard
@@ -112,8 +113,9 @@ class _Direction:
 
     def stats(self) -> DirectionStats:
         delay = self._delay
-        return DirectionStats(self._relayed, self._transcoded, self._muted, self._events, self._dropped,
-                              self._loss.lost, delay.quantile(0.5), delay.quantile(0.99), delay.max_ms)
+        lost = self.source.stats().packets_lost - self._lost_before
+        return DirectionStats(self._relayed, self._transcoded, self._muted, self._events, self._dropped, lost,
+                              delay.quantile(0.5), delay.quantile(0.99), delay.max_ms)
 
 
 class Bridge:

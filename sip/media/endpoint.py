@@ -8,7 +8,6 @@ import random
 import secrets
 import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from sip.media import g711, rtp
@@ -46,18 +45,36 @@ _FORWARD_SLIP_S = 0.200
 _FORWARD_GAP_S = 0.060
 
 
-@dataclass(frozen=True, slots=True)
 class AudioFrame:
-    """One received packet's audio, decoded to PCM16 (usually 20 ms, 320 bytes), and as it came (G.711)."""
+    """One received packet's audio as it came (G.711), and decoded to PCM16 (usually 20 ms, 320 bytes).
 
-    pcm: bytes
-    payload: bytes
-    payload_type: int
-    marker: bool
-    sequence: int
-    timestamp: int
-    arrival: float  # time.monotonic() when the datagram was read (the event loop's time base)
-    ssrc: int = 0  # the sender's stream: a relay maps each source's timeline onto its own
+    The PCM is decoded on first use: a bridge between legs of one codec relays the G.711 bytes and never
+    needs it, and a frame is made for every packet received.
+    """
+
+    __slots__ = ("_codec", "_pcm", "arrival", "marker", "payload", "payload_type", "sequence", "ssrc", "timestamp")
+
+    def __init__(self, payload: bytes, payload_type: int, marker: bool, sequence: int, timestamp: int,
+                 arrival: float, ssrc: int = 0, *, codec: g711.Codec | None = None, pcm: bytes | None = None
+                 ) -> None:
+        if pcm is None and codec is None:
+            raise ValueError("an AudioFrame needs its PCM or the codec to decode its payload with")
+        self.payload = payload
+        self.payload_type = payload_type
+        self.marker = marker
+        self.sequence = sequence
+        self.timestamp = timestamp
+        self.arrival = arrival  # time.monotonic() when the datagram was read (the event loop's time base)
+        self.ssrc = ssrc  # the sender's stream: a relay maps each source's timeline onto its own
+        self._codec = codec
+        self._pcm = pcm
+
+    @property
+    def pcm(self) -> bytes:
+        if self._pcm is None:
+            assert self._codec is not None
+            self._pcm = g711.decode(self.payload, self._codec)
+        return self._pcm
 
 
 class _Packet(NamedTuple):  # a tuple: built for every packet sent, so cheap to make
@@ -366,8 +383,8 @@ class RtpEndpoint:
         codec = g711.PAYLOAD_TYPES.get(packet.payload_type)
         if codec is None or not self._audio_listeners:  # comfort noise, video, unknown: ignored
             return
-        frame = AudioFrame(g711.decode(packet.payload, codec), packet.payload, packet.payload_type, packet.marker,
-                           packet.sequence, packet.timestamp, self._clock.time(), packet.ssrc)
+        frame = AudioFrame(packet.payload, packet.payload_type, packet.marker, packet.sequence, packet.timestamp,
+                           self._clock.time(), packet.ssrc, codec=codec)
         for audio_listener in tuple(self._audio_listeners):
             _call(audio_listener, frame)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from array import array
 
+_log2 = math.log2
 _PER_DOUBLING = 16
 _BINS = 24 * _PER_DOUBLING  # 1 µs to 2**24 µs (16.8 s); longer durations share the last bin
 
@@ -20,15 +21,23 @@ class DurationHistogram:
     def __init__(self) -> None:
         self._bins = array("I", bytes(4 * _BINS))
         self.count = 0
-        self.max_ms = 0.0
+        self._max_us = 0.0
 
     def add(self, seconds: float) -> None:
+        # Called for every relayed packet: kept to a few operations (the max in µs, converted when read).
         micros = seconds * 1e6
-        index = int(math.log2(micros) * _PER_DOUBLING) + 1 if micros >= 1.0 else 0
-        self._bins[index if index < _BINS else _BINS - 1] += 1
+        if micros >= 1.0:
+            index = int(_log2(micros) * _PER_DOUBLING) + 1
+            self._bins[index if index < _BINS else _BINS - 1] += 1
+        else:
+            self._bins[0] += 1
         self.count += 1
-        if micros > self.max_ms * 1000.0:
-            self.max_ms = micros / 1000.0
+        if micros > self._max_us:
+            self._max_us = micros
+
+    @property
+    def max_ms(self) -> float:
+        return self._max_us / 1000.0
 
     def quantile(self, fraction: float) -> float:
         """The upper edge of the bin holding that fraction of the durations, in ms (0.0 when there are none)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 VERSION_BITS = 0x80  # version 2, no padding, no extension, no CSRC
 MARKER = 0x80
@@ -11,8 +11,7 @@ HEADER = struct.Struct("!BBHII")
 CLOCK_RATE = 8000  # G.711 and telephone-event both tick at 8 kHz
 
 
-@dataclass(frozen=True, slots=True)
-class RtpPacket:
+class RtpPacket(NamedTuple):  # a tuple: one is made for every packet received, so cheap to make
     payload_type: int
     marker: bool
     sequence: int

@@ -11,7 +11,7 @@ TICK = 0.020
 
 
 def frame(timestamp: int, arrival: float, fill: int = 1, samples: int = 160) -> AudioFrame:
-    return AudioFrame(bytes([fill]) * 2 * samples, b"", 0, False, 0, timestamp & 0xFFFFFFFF, arrival, 7)
+    return AudioFrame(b"", 0, False, 0, timestamp & 0xFFFFFFFF, arrival, 7, pcm=bytes([fill]) * 2 * samples)
 
 
 def run(queue: JitterQueue, arrivals: list[tuple[float, int]], ticks: int, phase: float = 0.0) -> list[int | None]:
