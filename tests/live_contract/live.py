@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN
-from tests.support.processes import RESTCOMM, free_port
+from tests.support.processes import RESTCOMM, free_port, stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "openapi.yaml"
@@ -79,14 +79,7 @@ def restcomm_serve(workdir: Path, *, lifetime_s: float = 180, sip: bool = True) 
         _wait_until_listening(server, process)
         yield server
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process)
 
 
 def _wait_until_listening(server: Server, process: subprocess.Popen, deadline_s: float = 30) -> None:

@@ -44,13 +44,19 @@ def running_server(database_url: str, *, lifetime: float = 120, extra_env: dict[
         _wait_until_listening(base, process)
         yield base
     finally:
+        stop_process_group(process)
+
+
+def stop_process_group(process: subprocess.Popen, grace_s: float = 10) -> None:
+    """SIGTERM to the process's session (it was started with start_new_session), SIGKILL after `grace_s`."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.wait()
 
 
 def _wait_until_listening(base: str, process: subprocess.Popen, deadline_s: float = 30) -> None:
