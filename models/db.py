@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import asyncpg
 from tortoise import Tortoise
@@ -65,8 +66,30 @@ def tortoise_config(database_url: str) -> dict:
 TORTOISE_ORM = tortoise_config("sqlite://:memory:")
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class NotADatabase(RuntimeError):
+    """RESTCOMM_DATABASE_URL names a file that exists but is not an SQLite database."""
+
+
+def _check_sqlite_file(database_url: str) -> None:
+    # Tortoise's migration never returns on such a file (aiosqlite's error does not reach the awaiting
+    # task), so the server would hang at start-up instead of saying what is wrong.
+    config = expand_db_url(database_url)
+    if config["engine"] != "tortoise.backends.sqlite":
+        return
+    path = Path(config["credentials"]["file_path"])
+    if str(path) == ":memory:" or not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as file:
+        if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            raise NotADatabase(f"{path} is not an SQLite database (check RESTCOMM_DATABASE_URL)")
+
+
 async def open_database(database_url: str, *, apply_migrations: bool = True) -> None:
     """Connect, and bring the schema up to date through the migrations in `models/migrations`."""
+    _check_sqlite_file(database_url)
     config = tortoise_config(database_url)
     # The global fallback makes the connection visible to request tasks, which do not inherit the
     # context of the task that ran the ASGI lifespan.

@@ -104,12 +104,14 @@ def test_accounts_command_and_server_agree(server_db):
         assert ops["friendly_name"] == "Ops" and ops["parent_sid"] is None
 
 
-@pytest.mark.parametrize("failure", ["migration fails", "SIP port taken"])
+@pytest.mark.parametrize("failure", ["not a database", "migration fails", "SIP port taken"])
 def test_a_server_that_cannot_start_exits_at_once_and_says_why(tmp_path, failure):
     """Nothing opened during a failed start-up (SQLite's thread, the SIP thread) keeps the process alive."""
     database = tmp_path / "restcomm.sqlite3"
     sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sip.bind(("127.0.0.1", 0))
+    if failure == "not a database":
+        database.write_bytes(b"not a database, " * 1024)
     if failure == "migration fails":  # a table of ours already there, made by something else
         with contextlib.closing(sqlite3.connect(database)) as other:
             other.execute("CREATE TABLE accounts (anything INTEGER)")
@@ -125,3 +127,5 @@ def test_a_server_that_cannot_start_exits_at_once_and_says_why(tmp_path, failure
         sip.close()
     assert result.returncode not in (0, 124, 137), result.returncode
     assert "Application startup failed" in result.stdout + result.stderr
+    if failure == "not a database":
+        assert f"{database} is not an SQLite database" in result.stdout + result.stderr
