@@ -106,7 +106,7 @@ class Baresip:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
             try:
-                await asyncio.wait_for(process.wait(), 2)
+                await asyncio.wait_for(process.wait(), 5)
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
@@ -128,7 +128,7 @@ class Baresip:
         dumps = sorted(self.directory.glob("dump-*-dec.wav"))
         if not dumps:
             raise FileNotFoundError(f"baresip wrote no dump-*-dec.wav in {self.directory}")
-        return dumps[-1]
+        return _finalized(dumps[-1])
 
     async def _read(self) -> None:
         assert self._process is not None and self._process.stdout is not None
@@ -139,6 +139,24 @@ class Baresip:
                     self.lines.append(line.strip())
             self._changed.set()
         self._changed.set()
+
+
+def _finalized(path: Path) -> Path:
+    """The dump itself, or a copy with its sizes filled in when baresip was killed before it closed the file.
+
+    libsndfile writes the RIFF and data sizes on close; a baresip that lingers (un-registering on a busy
+    machine) past stop()'s grace is killed first and leaves the placeholders (RIFF 8, data 0) before audio
+    that is all there.
+    """
+    data = bytearray(path.read_bytes())
+    marker = data.find(b"data", 12)
+    if marker < 0 or int.from_bytes(data[marker + 4:marker + 8], "little") != 0 or len(data) <= marker + 8:
+        return path
+    data[4:8] = (len(data) - 8).to_bytes(4, "little")
+    data[marker + 4:marker + 8] = (len(data) - marker - 8).to_bytes(4, "little")
+    repaired = path.with_name(path.stem + "-finalized.wav")
+    repaired.write_bytes(bytes(data))
+    return repaired
 
 
 def _write_tone(path: Path, hz: float = 440.0, seconds: float = 1.0, rate: int = 8000) -> None:
