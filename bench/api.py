@@ -15,7 +15,6 @@ import asyncio
 import math
 import os
 import re
-import signal
 import socket
 import statistics
 import sys
@@ -25,7 +24,6 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
 
 import asyncpg
 import httpx
@@ -33,7 +31,7 @@ import httpx
 from bench import dataset, latency, loadgen, procs, profiling
 from bench.dataset import MAIN_ACCOUNT_SID, MAIN_AUTH_TOKEN, LoadTimes
 from bench.explain import ListQuery, explain
-from bench.report import Figure, all_passed, format_table
+from bench.report import Figure, all_passed, progress, run_and_report
 
 API = "/restcomm/2012-04-24"
 AUTH = (MAIN_ACCOUNT_SID, MAIN_AUTH_TOKEN)
@@ -71,15 +69,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--lifetime", type=float, default=3600.0,
                         help="hard bound, in seconds, on the life of every server started [%(default)s]")
     return parser.parse_args(argv)
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _interrupt(_signum: int, _frame: object) -> NoReturn:
-    # SIGTERM takes the same way out as Ctrl-C, through every `finally` that stops a server.
-    raise KeyboardInterrupt
 
 
 # --- databases and servers ------------------------------------------------------------------------------
@@ -393,20 +382,7 @@ def run(args: argparse.Namespace, figures: list[Figure]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    # Ctrl-C is set explicitly: a shell starts background jobs with SIGINT ignored, and Python keeps that.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    figures: list[Figure] = []
-    try:
-        run(args, figures)
-    except KeyboardInterrupt:
-        progress("interrupted: every server started was stopped")
-        return 130
-    finally:
-        # Whatever was measured before an error or Ctrl-C is still worth seeing.
-        if figures:
-            print(format_table(figures), flush=True)
-    return 0 if all_passed(figures) else 1
+    return run_and_report(lambda figures: run(args, figures))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import json
 import os
 import re
 import select
-import signal
 import socket
 import statistics
 import struct
@@ -40,10 +39,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
 from bench import call_profile, procs, profiling
-from bench.report import Figure, all_passed, format_table
+from bench.report import Figure, progress, run_and_report
 
 HOST = "127.0.0.1"
 RELAY_PORTS = (32000, 33998)  # 1,000 even ports for the endpoints under test
@@ -62,10 +61,6 @@ FILLER = b"\xff" * (SAMPLES - TAG.size)
 DRAIN_S = 0.5
 SEND_AHEAD_NS = 1_000_000  # the phones send a packet up to 1 ms before it is due (see phones())
 LIFETIME_S = 600
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -564,10 +559,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(_signum: int, _frame: object) -> NoReturn:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace, figures: list[Figure]) -> None:
     with contextlib.ExitStack() as stack:
         if args.keep_files:
@@ -619,18 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             uvloop.run(relay(args.mode, args.count))
         return 0
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    figures: list[Figure] = []
-    try:
-        run(args, figures)
-    except KeyboardInterrupt:
-        progress("interrupted: every process started was stopped")
-        return 130
-    finally:
-        if figures:
-            print(format_table(figures), flush=True)
-    return 0 if figures and all_passed(figures) else 1
+    return run_and_report(lambda figures: run(args, figures), require_figures=True)
 
 
 if __name__ == "__main__":

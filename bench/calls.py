@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import signal
 import socket
 import sqlite3
 import statistics
@@ -31,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn, Protocol
+from typing import Protocol
 from urllib.parse import urlencode
 
 import asyncpg
@@ -40,7 +39,7 @@ import httpx
 from bench import call_profile, dataset, loadgen, procs, sipp
 from bench.api import API, AUTH, READY_PATH, create_postgres_database
 from bench.dataset import MAIN_ACCOUNT_SID
-from bench.report import Figure, all_passed, format_table
+from bench.report import Figure, progress, run_and_report
 
 # The target for outbound calls; latency and the profile are taken at this rate when it passes.
 TARGET_CPS = 100.0
@@ -91,15 +90,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _rates(text: str) -> list[float]:
     return sorted(float(rate) for rate in text.split(","))
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _interrupt(_signum: int, _frame: object) -> NoReturn:
-    # SIGTERM takes the same way out as Ctrl-C, through every `finally` that stops a process.
-    raise KeyboardInterrupt
 
 
 def cpu_seconds(pid: int) -> float:
@@ -811,20 +801,7 @@ def run(args: argparse.Namespace, figures: list[Figure]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    # Ctrl-C is set explicitly: a shell starts background jobs with SIGINT ignored, and Python keeps that.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    figures: list[Figure] = []
-    try:
-        run(args, figures)
-    except KeyboardInterrupt:
-        progress("interrupted: every process started was stopped")
-        return 130
-    finally:
-        # Whatever was measured before an error or Ctrl-C is still worth seeing.
-        if figures:
-            print(format_table(figures), flush=True)
-    return 0 if all_passed(figures) else 1
+    return run_and_report(lambda figures: run(args, figures))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import json
 import random
-import signal
 import socket
 import sqlite3
 import statistics
@@ -32,7 +31,6 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
 from urllib.parse import urlencode
 
 from bench import loadgen, procs
@@ -40,7 +38,7 @@ from bench.api import API, AUTH, READY_PATH
 from bench.callgen import MAX_IDLE_S, Connection, build_request, exchange
 from bench.calls import percentile
 from bench.dataset import MAIN_ACCOUNT_SID
-from bench.report import Figure, all_passed, format_table
+from bench.report import Figure, all_passed, format_table, progress, stop_on_signals
 
 P50_TARGET_MS = 20.0
 P99_TARGET_MS = 100.0
@@ -75,15 +73,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.per_kind = args.per_kind or (60 if args.quick else 300)
     return args
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _interrupt(_signum: int, _frame: object) -> NoReturn:
-    # SIGTERM takes the same way out as Ctrl-C, through every `finally` that stops a process.
-    raise KeyboardInterrupt
 
 
 def ms(ns: int) -> float:
@@ -551,9 +540,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> tuple[list[Figure], str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    # Ctrl-C is set explicitly: a shell starts background jobs with SIGINT ignored, and Python keeps that.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_signals()
     try:
         with ExitStack() as stack:
             result, table = run(args, stack)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 
 @dataclass(frozen=True)
@@ -47,3 +51,39 @@ def format_table(figures: Sequence[Figure]) -> str:
 
 def all_passed(figures: Sequence[Figure]) -> bool:
     return all(f.passed is not False for f in figures)
+
+
+def progress(message: str) -> None:
+    """A timestamped line on stderr: progress goes there, the figures' table to stdout."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both raise KeyboardInterrupt, through every `finally` that stops a process.
+
+    SIGINT is set explicitly: a shell starts background jobs with it ignored, and Python keeps that.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(_signum: int, _frame: object) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def run_and_report(run: Callable[[list[Figure]], None], *, require_figures: bool = False) -> int:
+    """Runs a benchmark that appends its figures as it measures them, and prints the table whatever happens
+    (what was measured before an error or Ctrl-C is still worth seeing). The exit status: 0 when every
+    target passed, 1 when one failed (or, with `require_figures`, when nothing was measured), 130 on Ctrl-C.
+    """
+    stop_on_signals()
+    figures: list[Figure] = []
+    try:
+        run(figures)
+    except KeyboardInterrupt:
+        progress("interrupted: every process started was stopped")
+        return 130
+    finally:
+        if figures:
+            print(format_table(figures), flush=True)
+    return 0 if (figures or not require_figures) and all_passed(figures) else 1
