@@ -36,6 +36,7 @@ from models.conference import Conference, ConferenceStatus, Participant
 from restcomm.app import create_app
 from restcomm.seed import DEFAULT_ACCOUNT_SID, DEFAULT_PASSWORD, seed_default_account
 from restcomm.settings import Settings
+from tests.support.exploded import has_extra_members
 
 T = TypeVar("T")
 
@@ -329,6 +330,11 @@ def load_schema(app: ContractApp) -> OpenApiSchema:
     # twins, whose bodies `$response.body#/sid` cannot read: they would spend the budget on random SIDs (404).
     stateful.inference.algorithms = []
     _forget_email_as_a_reference(schema)
+
+    @schema.hook
+    def filter_query(context: schemathesis.HookContext, query: Any) -> bool:
+        # An extra member of a range filter object is an unknown query key, which the server ignores.
+        return not has_extra_members(context.operation, query)
 
     @schema.hook
     def after_call(context: schemathesis.HookContext, case: schemathesis.Case, response: Any) -> None:

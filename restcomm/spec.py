@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -53,7 +54,7 @@ class Spec:
                 if not operation:
                     continue
                 parameters = [*item.get("parameters", []), *operation.get("parameters", [])]
-                names = {self.resolve(parameter)["name"] for parameter in parameters}
+                names = {key for parameter in parameters for key in self.query_keys(self.resolve(parameter))}
                 for media in operation.get("requestBody", {}).get("content", {}).values():
                     names.update(self.resolve(media.get("schema", {})).get("properties", {}))
                 per_method[method.upper()] = frozenset(names)
@@ -66,6 +67,11 @@ class Spec:
             if pattern.match(path):
                 return per_method.get(method.upper())
         return None
+
+    def query_keys(self, parameter: dict[str, Any]) -> list[str]:
+        """The keys a parameter takes in a query string: its name, or its members when it is a form-exploded object."""
+        members = exploded_members(parameter, self.resolve)
+        return list(members) if members is not None else [parameter["name"]]
 
     def _path_pattern(self, template: str) -> re.Pattern[str]:
         pattern = re.escape(self.base_path + template)
@@ -97,3 +103,19 @@ class Spec:
                 target = target[part]
             node = target
         return node
+
+
+def exploded_members(parameter: dict[str, Any],
+                     resolve: Callable[[dict[str, Any]], dict[str, Any]] = lambda node: node,
+                     ) -> dict[str, dict[str, Any]] | None:
+    """{query key: schema} of an object query parameter in `form` style with `explode`; None for any other.
+
+    Such a parameter's own name never reaches the wire: each member is a query key of its own. openapi.yaml
+    uses them for RestComm's `StartTime>` keys, which generators would otherwise name like `StartTime`.
+    """
+    if parameter.get("in") != "query" or parameter.get("style", "form") != "form" or not parameter.get("explode", True):
+        return None
+    schema = resolve(parameter.get("schema", {}))
+    if schema.get("type") != "object":
+        return None
+    return {key: resolve(member) for key, member in schema.get("properties", {}).items()}

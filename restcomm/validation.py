@@ -20,6 +20,7 @@ from jsonschema import Draft4Validator, ValidationError
 from jsonschema.exceptions import best_match
 
 from handlers.errors import ApiError, Code, bad_request
+from restcomm.spec import exploded_members
 
 # Parameters whose errors carry a code of their own: (when missing, when invalid).
 _CODES: dict[str, tuple[Code, Code]] = {
@@ -85,6 +86,18 @@ def _validator_for(schema: dict) -> Draft4Validator:
 
 
 class ClearParameterValidator(ParameterValidator):
+    def validate_query_parameter(self, param, request):
+        members = exploded_members(param)
+        if members is None:
+            return super().validate_query_parameter(param, request)
+        # connexion looks for the object under its own name, which is never sent: check each member key. It
+        # leaves keys it does not know as lists of their values; a repeated one is refused by RequestGuard.
+        for key, schema in members.items():
+            values = request.query_params.get(key)
+            value = values[-1] if isinstance(values, list) and values else values
+            self.validate_parameter("query", value, {"name": key, "schema": schema})
+        return None
+
     @staticmethod
     def validate_parameter(parameter_type, value, param, param_name=None):
         name = param.get("name", param_name or "parameter")

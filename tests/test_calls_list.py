@@ -227,6 +227,7 @@ async def test_after_sid_must_name_a_call_of_this_account(api):
     ({"StartTime": "2024-02-30"}, "StartTime must be a date (YYYY-MM-DD) or an ISO 8601 date-time with an offset"),
     ({"StartTime": "2023-02-29"}, None),
     ({"EndTime>": "2024-01-01T24:00Z"}, None),
+    ({"StartTime>": "2024-02-30"}, "StartTime> must be a date (YYYY-MM-DD) or an ISO 8601 date-time with an offset"),
     ({"StartTime": "yesterday"}, None),
     ({"EndTime<": "2024-01-01T10:00"}, None),
     ({"ParentCallSid": "CA123"}, "ParentCallSid must be a call SID (CA followed by 32 lowercase hex digits)"),
@@ -241,6 +242,12 @@ async def test_malformed_list_parameters_are_400_in_both_formats(api, params, me
     xml = await api.get(CALLS, params=params)
     assert xml.status_code == 400
     assert ET.fromstring(xml.content).findtext("RestException/Status") == "400"
+
+
+async def test_a_range_filter_given_twice_is_400(api):
+    response = await api.get(CALLS + ".json?StartTime>=2024-01-01&StartTime>=2024-01-02")
+    assert response.status_code == 400
+    assert response.json()["message"] == "Parameter 'StartTime>' is given more than once"
 
 
 async def test_xml_list_carries_the_call_fields(api):

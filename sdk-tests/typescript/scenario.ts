@@ -86,6 +86,20 @@ async function main(): Promise<void> {
   assert.deepEqual(second.data!.calls.map((c) => c.sid), [first.sid]);
   assert.equal(second.data!.next_page_uri, null);
 
+  // The range filters, sent as RestComm's `StartTime>=`/`StartTime<=` keys (form-exploded objects in the spec).
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  const ranged = await handlersCallsListJson({
+    client: sub, path,
+    query: { From: FROM, StartTimeOnOrAfter: { "StartTime>": day(-1) }, StartTimeOnOrBefore: { "StartTime<": day(1) } },
+  });
+  assert.equal(ranged.response.status, 200, JSON.stringify(ranged.error));
+  assert.equal(ranged.data!.total, 2);
+  const before = await handlersCallsListJson({
+    client: sub, path, query: { From: FROM, StartTimeOnOrBefore: { "StartTime<": day(-1) } },
+  });
+  assert.equal(before.response.status, 200, JSON.stringify(before.error));
+  assert.equal(before.data!.total, 0);
+
   // The answered call, once sipp has answered it, then completed.
   const live = await waitForStatus(account.sid, answered.sid, sub, "in-progress");
   assert.equal(live.to, "uas");

@@ -1,19 +1,16 @@
 """The Python SDK that openapi-python-client generates from openapi.yaml, used against `restcomm serve`.
 
 The SDK is generated for every run into the test's temporary directory (never committed, never edited),
-then imported and driven through the scenario of sdk_scenario.py, with SIP on and a sipp UAS answering.
-
-One thing the generator cannot take: query parameters whose names differ only by a `>` or `<`
-(`StartTime`, `StartTime>`, `StartTime<`; the same for EndTime and DateCreated). Those are RestComm's
-wire names and the server reads no other, but all three become the Python identifier `start_time`, and
-openapi-python-client 0.29 then skips the whole operation ("Parameters with same Python identifier"),
-with no option to name a parameter. The generator is therefore given openapi.yaml without those six
-range filters (`generator_input`), and nothing else changed; the TypeScript SDK keeps them.
+from openapi.yaml as it is, then imported and driven through the scenario of sdk_scenario.py, with SIP on
+and a sipp UAS answering. RestComm's range filters (`StartTime>=`) are form-exploded objects in the spec
+(`start_time_on_or_after=HandlersCallsListJsonStartTimeOnOrAfter(start_time=...)`, the class named after
+the operation): their keys differ from `StartTime` only by `>`/`<`, which generators drop from identifiers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import importlib
 import json
 import sys
@@ -24,7 +21,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.support.processes import VENV_BIN
 from tests.support.sipp import Sipp
@@ -36,35 +32,14 @@ PACKAGE = "restcomm_python_sdk"
 GENERATOR = VENV_BIN / "openapi-python-client"
 
 
-def generator_input(destination: Path) -> tuple[Path, set[str]]:
-    """openapi.yaml as JSON, less the `Name>`/`Name<` query parameters; returns the file and the names left out."""
-    spec = yaml.safe_load(SPEC.read_text())
-    shared = spec["components"]["parameters"]
-
-    def name_of(parameter: dict[str, Any]) -> str:
-        return shared[parameter["$ref"].rsplit("/", 1)[1]]["name"] if "$ref" in parameter else parameter["name"]
-
-    left_out: set[str] = set()
-    for item in spec["paths"].values():
-        for operation in item.values():
-            if isinstance(operation, dict) and "parameters" in operation:
-                kept = [p for p in operation["parameters"] if not name_of(p).endswith((">", "<"))]
-                left_out |= {name_of(p) for p in operation["parameters"]} - {name_of(p) for p in kept}
-                operation["parameters"] = kept
-    destination.write_text(json.dumps(spec))
-    return destination, left_out
-
-
 @pytest.fixture(scope="module")
 def sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     """The generated package, imported from a temporary directory (and forgotten afterwards)."""
     workdir = tmp_path_factory.mktemp("python-sdk")
-    spec, left_out = generator_input(workdir / "openapi.json")
-    assert {"StartTime>", "StartTime<", "DateCreated>", "DateCreated<"} <= left_out, left_out
     config = workdir / "config.json"
     config.write_text(json.dumps({"post_hooks": []}))  # no formatter run over the generated code: it is not ours
     started = time.monotonic()
-    generated = run_bounded([str(GENERATOR), "generate", "--path", str(spec), "--output-path",
+    generated = run_bounded([str(GENERATOR), "generate", "--path", str(SPEC), "--output-path",
                              str(workdir / PACKAGE), "--meta", "none", "--config", str(config)], timeout_s=120)
     assert generated.returncode == 0, generated.stdout[-6000:]
     # Every operation is generated; the only warnings are about the XML twins' and the WAV's bodies,
@@ -142,6 +117,19 @@ async def test_python_sdk_against_a_live_server(sdk: ModuleType, tmp_path: Path)
                 page = listed.parsed
                 assert isinstance(page, models.CallList), listed.content
                 assert [c.sid for c in page.calls] == [first.sid] and page.next_page_uri is None
+
+                # The range filters, sent as RestComm's `StartTime>=`/`StartTime<=` keys.
+                today = dt.datetime.now(dt.UTC).date()
+                yesterday, tomorrow = str(today - dt.timedelta(days=1)), str(today + dt.timedelta(days=1))
+                on_or_after = models.HandlersCallsListJsonStartTimeOnOrAfter
+                on_or_before = models.HandlersCallsListJsonStartTimeOnOrBefore
+                ranged = await list_calls.asyncio_detailed(
+                    account.sid, client=sub, from_=FROM, start_time_on_or_after=on_or_after(start_time=yesterday),
+                    start_time_on_or_before=on_or_before(start_time=tomorrow))
+                assert ranged.status_code == 200 and ranged.parsed.total == 2, ranged.content
+                ranged = await list_calls.asyncio_detailed(
+                    account.sid, client=sub, from_=FROM, start_time_on_or_before=on_or_before(start_time=yesterday))
+                assert ranged.status_code == 200 and ranged.parsed.total == 0, ranged.content
 
                 # The answered call, once sipp has answered it, then completed.
                 live = models.CallStatus.IN_PROGRESS

@@ -71,7 +71,9 @@ def seed_a_conference(server: Server, database: Path) -> None:
 def test_schemathesis_cli_against_restcomm_serve(tmp_path: Path) -> None:
     report_dir = tmp_path / "schemathesis-report"
     tally = tmp_path / "hooks-tally.json"
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS), "RESTCOMM_HOOKS_TALLY": str(tally)}
+    # PYTHONPATH: the hooks import tests.support, and a `tests` package of some dependency sits in site-packages.
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS), "RESTCOMM_HOOKS_TALLY": str(tally),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     with restcomm_serve(tmp_path, sip=False, lifetime_s=400) as server:
         seed_a_conference(server, tmp_path / "restcomm.sqlite3")
         started = time.monotonic()
