@@ -52,8 +52,8 @@ POSTGRES_ADMIN_URL = os.environ.get("RESTCOMM_TEST_POSTGRES_URL", "postgres://po
 # and extra fields, wrong types, other methods: 15 to 220 per operation, ~0.4 s), so the random fuzzing
 # phase is kept small (~0.035 s a case). Hypothesis replays earlier failures from .hypothesis/ first.
 FUZZING_MAX_EXAMPLES = 10
-STATEFUL_MAX_EXAMPLES = 30  # scenarios, over 4 starting points (POST Accounts, Calls, Clients, numbers)
-STATEFUL_MAX_STEPS = 8
+STATEFUL_MAX_EXAMPLES = 100  # scenarios, over 4 starting points (POST Accounts, Calls, Clients, numbers)
+STATEFUL_MAX_STEPS = 10
 
 
 # --- XML bodies -----------------------------------------------------------------------------------------
