@@ -4,15 +4,13 @@ process id, and a SIP responder of a few lines, so sipp can place a call without
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import socket
 import time
 from pathlib import Path
 from typing import cast
 
 from sip.media import rtp
+from tests.support.processes import stop_process_group_async
 
 SIPP = "/usr/bin/sipp"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
@@ -69,17 +67,9 @@ class Sipp:
 
     async def __aexit__(self, *exc: object) -> None:
         process = self._process
-        if process is None or process.returncode is not None:
-            return
-        # sipp and its `timeout` wrapper form their own session, led by the wrapper: signal that group only.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 2)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
+        if process is not None:
+            # sipp and its `timeout` wrapper form their own session, led by the wrapper: signal that group only.
+            await stop_process_group_async(process, grace_s=2)
 
     async def wait(self, timeout_s: float) -> int:
         assert self._process is not None

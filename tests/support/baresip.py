@@ -8,12 +8,9 @@ so a test can wait for what the phone says ("200 OK", "Call established", "sessi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
-import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import wave
@@ -21,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import free_port
+from tests.support.processes import free_port, stop_process_group_async
 
 BARESIP = "/usr/bin/baresip"
 MODULES = "/usr/lib/baresip/modules"
@@ -101,16 +98,9 @@ class Baresip:
 
     async def stop(self) -> None:
         process = self._process
-        if process is not None and process.returncode is None:
-            # baresip lingers while it un-registers; TERM, then KILL, both by its session's id.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 5)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                await process.wait()
+        if process is not None:
+            # baresip lingers while it un-registers: 5 s before SIGKILL, by its session's id.
+            await stop_process_group_async(process, grace_s=5)
         if self._reader is not None:
             await self._reader
 

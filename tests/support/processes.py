@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -57,6 +58,20 @@ def stop_process_group(process: subprocess.Popen, grace_s: float = 10) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+async def stop_process_group_async(process: asyncio.subprocess.Process, grace_s: float) -> None:
+    """The asyncio twin of stop_process_group: SIGTERM to the session, SIGKILL after `grace_s`."""
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), grace_s)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
 
 
 def _wait_until_listening(base: str, process: subprocess.Popen, deadline_s: float = 30) -> None:

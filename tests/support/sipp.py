@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
-import signal
 import socket
 import time
 from collections.abc import Sequence
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import free_port
+from tests.support.processes import free_port, stop_process_group_async
 
 SIPP = "/usr/bin/sipp"
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -83,17 +81,9 @@ class Sipp:
 
     async def stop(self) -> None:
         process = self._process
-        if process is None or process.returncode is not None:
-            return
-        # The session is sipp's and its `timeout` wrapper's; both are ours, found by the wrapper's pid.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 2)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
+        if process is not None:
+            # The session is sipp's and its `timeout` wrapper's; both are ours, found by the wrapper's pid.
+            await stop_process_group_async(process, grace_s=2)
 
     async def __aenter__(self) -> Sipp:
         return await self.start()
