@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import free_port, stop_process_group_async
+from tests.support.processes import free_port, free_port_for_udp_and_tcp, stop_process_group_async
 
 BARESIP = "/usr/bin/baresip"
 MODULES = "/usr/lib/baresip/modules"
@@ -28,7 +28,7 @@ class Baresip:
     def __init__(self, workdir: Path, *, registrar: tuple[str, int], user: str = "alice",
                  password: str | None = None, lifetime_s: float = 30, tone_s: float = 1.0,
                  tone_hz: float = 440.0, dial: str | None = None) -> None:
-        self.port = free_port(socket.SOCK_DGRAM)
+        self.port = free_port_for_udp_and_tcp()  # baresip listens on both
         self.user = user
         self.directory = workdir / f"baresip-{self.port}"
         self.lifetime_s = lifetime_s
