@@ -17,9 +17,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from rcml.documents import absolute
+from rcml.http import HttpClient, HttpError, TooLarge
 from sip.media.prompt import Prompt
 from sip.media.wav import WavError, decode_wav
 
@@ -43,7 +42,7 @@ class AudioError(Exception):
 
 
 class AudioLibrary:
-    def __init__(self, http: httpx.AsyncClient, base_url: str, *, capacity: int = 256,
+    def __init__(self, http: HttpClient, base_url: str, *, capacity: int = 256,
                  espeak: str = "espeak-ng") -> None:
         self.http = http
         self.base_url = base_url
@@ -88,18 +87,15 @@ class AudioLibrary:
 
     async def _download(self, url: str) -> Prompt:
         try:
-            async with self.http.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise AudioError(11200, f"{url} answered HTTP {response.status_code}")
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body.extend(chunk)
-                    if len(body) > MAX_AUDIO_BYTES:
-                        raise AudioError(11750, f"{url} is larger than {MAX_AUDIO_BYTES} bytes")
-        except httpx.HTTPError as exc:
+            response = await self.http.request("GET", url, max_bytes=MAX_AUDIO_BYTES)
+        except TooLarge:
+            raise AudioError(11750, f"{url} is larger than {MAX_AUDIO_BYTES} bytes") from None
+        except HttpError as exc:
             raise AudioError(11205, f"Could not fetch {url} ({exc})") from None
+        if response.status != 200:
+            raise AudioError(11200, f"{url} answered HTTP {response.status}")
         try:
-            return Prompt(decode_wav(bytes(body)))
+            return Prompt(decode_wav(response.body))
         except WavError as exc:
             raise AudioError(13227, f"{url} is not a WAV file this server can play ({exc})") from None
 

@@ -15,17 +15,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-import httpx
-
 from models import LogLevel
 from rcml import notifications
 from rcml.documents import absolute
+from rcml.http import HttpClient, HttpError, HttpResponse
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
 # A receiver answering these may succeed later; any other 4xx will not.
 _RETRYABLE_STATUSES = frozenset({408, 425, 429})
+# Nobody reads what a callback's receiver answers: a bigger answer is an error rather than memory spent.
+_MAX_REPLY_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class _CallQueue:
 
 
 class CallbackSender:
-    def __init__(self, http: httpx.AsyncClient, base_url: str,
+    def __init__(self, http: HttpClient, base_url: str,
                  retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS) -> None:
         self.http = http
         self.base_url = base_url
@@ -88,13 +89,13 @@ class CallbackSender:
                 await asyncio.sleep(delay)
             try:
                 response = await self._request(url, callback)
-            except httpx.HTTPError as exc:
+            except HttpError as exc:
                 failure = f"{type(exc).__name__}: {exc}"
                 continue
-            if response.status_code < 300:
+            if response.status < 300:
                 return
-            failure = f"HTTP {response.status_code}"
-            if response.status_code < 500 and response.status_code not in _RETRYABLE_STATUSES:
+            failure = f"HTTP {response.status}"
+            if response.status < 500 and response.status not in _RETRYABLE_STATUSES:
                 break
             log.debug("status callback %s attempt %d failed: %s", url, attempt + 1, failure)
         log.warning("status callback to %s for %s failed: %s", url, callback.call_sid, failure)
@@ -104,7 +105,7 @@ class CallbackSender:
             request_method=callback.method, request_variables=urlencode(callback.parameters),
         )
 
-    async def _request(self, url: str, callback: Callback) -> httpx.Response:
+    async def _request(self, url: str, callback: Callback) -> HttpResponse:
         if callback.method == "GET":
-            return await self.http.get(url, params=callback.parameters)
-        return await self.http.post(url, data=callback.parameters)
+            return await self.http.request("GET", url, params=callback.parameters, max_bytes=_MAX_REPLY_BYTES)
+        return await self.http.request("POST", url, data=callback.parameters, max_bytes=_MAX_REPLY_BYTES)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
-import httpx
-
+from rcml.http import HttpClient, HttpConnectError, HttpError, HttpTimeout, HttpUnknownHost, TooLarge
 from rcml.parser import Node, RcmlSyntaxError, parse
 
 # A document bigger than this is not RCML anyone meant to send; reading it would only cost memory.
@@ -45,7 +44,7 @@ def absolute(url: str, base_url: str) -> str:
 
 
 class DocumentFetcher:
-    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
+    def __init__(self, http: HttpClient, base_url: str) -> None:
         self.http = http
         self.base_url = base_url
 
@@ -53,15 +52,21 @@ class DocumentFetcher:
         url = absolute(url, self.base_url)
         variables = urlencode(parameters)
         try:
-            response = await self._request(url, method, parameters)
-        except httpx.TimeoutException:
+            if method == "GET":
+                response = await self.http.request("GET", _with_query(url, parameters), max_bytes=MAX_DOCUMENT_BYTES)
+            else:
+                response = await self.http.request("POST", url, data=parameters, max_bytes=MAX_DOCUMENT_BYTES)
+        except TooLarge:
+            raise FetchFailed(11750, f"The document at {url} is larger than {MAX_DOCUMENT_BYTES} bytes",
+                              url, method) from None
+        except HttpTimeout:
             raise FetchFailed(11205, f"Timed out fetching {url}", url, method, variables) from None
-        except httpx.ConnectError as exc:
-            code = 11210 if "Name or service not known" in str(exc) else 11205
+        except HttpConnectError as exc:
+            code = 11210 if isinstance(exc, HttpUnknownHost) else 11205
             raise FetchFailed(code, f"Could not connect to {url} ({exc})", url, method, variables) from None
-        except httpx.HTTPError as exc:
+        except HttpError as exc:
             raise FetchFailed(11200, f"HTTP error fetching {url} ({exc})", url, method, variables) from None
-        status, headers, body = response
+        status, headers, body = response.status, response.headers_text(), response.body
         if not 200 <= status < 300:
             raise FetchFailed(11200, f"{url} answered HTTP {status}", url, method, variables, headers,
                               _excerpt(body), status)
@@ -71,24 +76,6 @@ class DocumentFetcher:
             raise FetchFailed(12100, f"The document at {url} is not RCML: {exc}", url, method, variables,
                               headers, _excerpt(body), status) from None
         return Fetched(url, method, root)
-
-    async def _request(self, url: str, method: str, parameters: dict[str, str]) -> tuple[int, str, bytes]:
-        if method == "GET":
-            request = self.http.build_request("GET", _with_query(url, parameters))
-        else:
-            request = self.http.build_request("POST", url, data=parameters)
-        response = await self.http.send(request, stream=True)
-        try:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body.extend(chunk)
-                if len(body) > MAX_DOCUMENT_BYTES:
-                    raise FetchFailed(11750, f"The document at {url} is larger than {MAX_DOCUMENT_BYTES} bytes",
-                                      url, method)
-        finally:
-            await response.aclose()
-        headers = "\n".join(f"{name}: {value}" for name, value in response.headers.items())
-        return response.status_code, headers, bytes(body)
 
 
 def _with_query(url: str, parameters: dict[str, str]) -> str:

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest
@@ -21,6 +20,7 @@ from rcml.audio import AudioLibrary
 from rcml.callbacks import CallbackSender
 from rcml.documents import DocumentFetcher
 from rcml.engine import CallEngine
+from rcml.http import HttpClient
 from rcml.recordings import RecordingStore
 from restcomm import demos, runtime
 from restcomm.guard import RequestGuard
@@ -49,8 +49,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> AsyncApp:
     """The ASGI app. `manage_database=False` leaves opening the database to the caller (the tests)."""
     spec = Spec.load()
     # One HTTP client for RCML fetches and status callbacks: connection reuse across calls.
-    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=True,
-                             headers={"User-Agent": "RestComm-Calls"})
+    http = HttpClient(timeout=10.0, connect_timeout=5.0)
     engine = CallEngine(node=settings.node, base_url=settings.base_url,
                         fetcher=DocumentFetcher(http, settings.base_url),
                         callbacks=CallbackSender(http, settings.base_url),
