@@ -187,8 +187,12 @@ class CallEngine:
             raise CallNotLive(f"Only a call in progress can be muted; this call is {owner.call.status}")
         if change.move_connected_leg and owner.answered_at is None:
             raise CallNotLive(f"Call is {owner.call.status}: it has no connected leg to move")
+        async def apply() -> None:
+            await owner.apply_change(change)
+            await owner.write_pending()  # the call is read back from the database below
+
         try:
-            await owner.ask(lambda: owner.apply_change(change))
+            await owner.ask(apply)
         except CallEnded as ended:
             raise CallNotLive(f"Call is not live: it ended as {ended.status}") from None
         await call.refresh_from_db()

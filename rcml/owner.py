@@ -32,6 +32,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 API_VERSION = "2012-04-24"
+# A live-to-live status (ringing, in-progress) is written this long after it happens, in one UPDATE with
+# whatever follows it meanwhile: a call that rings, is answered and ends within it costs one UPDATE instead
+# of three (about 0.3 ms of server CPU each, and as much again in PostgreSQL). The final status is written
+# at once. The callbacks of a deferred status wait for its write, so a receiver that reads the call back
+# sees at least that status.
+WRITE_BEHIND_S = 0.05
 ZERO_PRICE = "0.00"
 PRICE_UNIT = "USD"
 
@@ -62,6 +68,11 @@ class _Request:
 
 @dataclass
 class _RingTimeout:
+    pass
+
+
+@dataclass
+class _WriteDue:
     pass
 
 
@@ -102,6 +113,11 @@ class CallOwner:
         self._session: asyncio.Task | None = None
         self._ring_timer: asyncio.TimerHandle | None = None
         self._finished = asyncio.Event()
+        # Fields changed in memory and not written yet, the timer that writes them, and the callbacks held
+        # until they are written (see WRITE_BEHIND_S).
+        self._unwritten: dict[str, Any] = {}
+        self._write_timer: asyncio.TimerHandle | None = None
+        self._held: list[Callback] = []
         # Key presses, from RTP (RFC 4733) and SIP INFO alike, for <Gather> and <Record> to take.
         self.digits: asyncio.Queue[str] = asyncio.Queue()
         # Set by the API (Mute): the parties this leg is connected to, now or later, do not hear it.
@@ -169,6 +185,8 @@ class CallOwner:
                     message.done.set_result(result)
         elif isinstance(message, _RingTimeout):
             await self.on_ring_timeout()
+        elif isinstance(message, _WriteDue):
+            await self.write_pending()
         elif isinstance(message, _SessionOver):
             self._on_session_over(message.session)
 
@@ -209,8 +227,19 @@ class CallOwner:
     # --- state changes (owner only) --------------------------------------------------------------------------
 
     async def set_status(self, status: CallStatus, **extra: Any) -> None:
-        """A live-to-live transition (ringing, in-progress); final ones go through `finish`."""
-        await self._write(status=status.value, **extra)
+        """A live-to-live transition (ringing, in-progress), written within WRITE_BEHIND_S; final ones go
+        through `finish`. The call in memory (what verbs, callbacks and the application see) changes now."""
+        fields = {"status": status.value, **extra, "date_updated": clock.now()}
+        for name, value in fields.items():
+            setattr(self.call, name, value)
+        self._unwritten.update(fields)
+        if self._write_timer is None:
+            self._write_timer = asyncio.get_running_loop().call_later(WRITE_BEHIND_S, self.post, _WriteDue())
+
+    async def write_pending(self) -> None:
+        """Writes the deferred fields now (before the database is read for this call's current state)."""
+        if self._unwritten:
+            await self._write()
 
     async def mark_answered(self) -> None:
         self.stop_ring_timer()
@@ -234,7 +263,10 @@ class CallOwner:
             await self.hang_up_legs()
 
     async def _write(self, *, live_only: bool = True, **fields: Any) -> None:
-        fields["date_updated"] = clock.now()
+        # The deferred fields go in the same UPDATE; the newer values win.
+        fields = {**self._unwritten, **fields, "date_updated": clock.now()}
+        self._unwritten = {}
+        self._stop_write_timer()
         query = Call.filter(sid=self.call.sid)
         if live_only:
             # A call in a final status never changes again, whatever a late message says.
@@ -242,10 +274,19 @@ class CallOwner:
         if await query.update(**fields):
             for name, value in fields.items():
                 setattr(self.call, name, value)
+        held, self._held = self._held, []
+        for callback in held:
+            self.engine.callbacks.send(callback)
+
+    def _stop_write_timer(self) -> None:
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
 
     async def _release(self) -> None:
         self._finished.set()
         self.stop_ring_timer()
+        self._stop_write_timer()
         self._cancel_session()
         self.engine.forget(self)
         # Anyone still waiting on a request learns that the call is over.
@@ -395,8 +436,11 @@ class CallOwner:
             CallbackSource="call-progress-events",
             **extra,
         )
-        self.engine.callbacks.send(Callback(self.call.account_sid, self.call.sid, self.callback_url,
-                                            self.callback_method, parameters))
+        callback = Callback(self.call.account_sid, self.call.sid, self.callback_url, self.callback_method, parameters)
+        if self._unwritten:
+            self._held.append(callback)  # sent once the status it reports is written
+        else:
+            self.engine.callbacks.send(callback)
 
 
 class CallEnded(Exception):
