@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import connections, fields
 from tortoise.indexes import Index
@@ -27,6 +28,8 @@ class CallStatus(StrEnum):
 
 
 LIVE_STATUSES = frozenset({CallStatus.QUEUED, CallStatus.RINGING, CallStatus.IN_PROGRESS})
+# In a fixed order: it is part of a statement built once (`update_call`).
+_LIVE_VALUES = [CallStatus.QUEUED.value, CallStatus.RINGING.value, CallStatus.IN_PROGRESS.value]
 
 
 class Direction(StrEnum):
@@ -116,3 +119,36 @@ class Call(Model):
 
 
 _ONE_CALL_SQL: dict[str, str] = {}
+
+
+async def update_call(sid: str, fields: dict[str, Any], *, live_only: bool) -> int:
+    """`UPDATE calls SET <fields> WHERE sid = <sid>`, only while the call is live if `live_only`; the rows
+    changed as the driver counts them (0 when the call was not changed; SQLite adds rows its triggers changed).
+
+    The call engine's writes: the same few statements for every call. The query builder took longer to
+    build each one than the database to run it (0.25 ms of CPU per UPDATE against 0.11 ms with the SQL
+    built once), so each statement is built once per set of fields and run with the values converted as
+    the query builder would.
+    """
+    connection = connections.get(Call._meta.default_connection or "default")
+    query = Call.filter(sid=sid)
+    if live_only:
+        query = query.filter(status__in=_LIVE_VALUES)
+    if any(value is None for value in fields.values()):
+        # The builder writes a None as NULL rather than as a parameter: such a statement cannot be reused.
+        return await query.update(**fields)
+    key = (connection.capabilities.dialect, tuple(fields), live_only)
+    sql = _UPDATE_SQL.get(key)
+    if sql is None:
+        sql = _UPDATE_SQL[key] = query.update(**fields).sql()
+    fields_map = Call._meta.fields_map
+    parameters = [fields_map[name].to_db_value(value, None) for name, value in fields.items()]
+    parameters.append(sid)
+    if live_only:
+        parameters.extend(_LIVE_VALUES)
+    changed, _ = await connection.execute_query(sql, parameters)
+    return changed
+
+
+_UPDATE_SQL: dict[tuple[str, tuple[str, ...], bool], str] = {}
+

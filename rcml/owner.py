@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from models import Call, CallStatus, LogLevel, clock
-from models.call import LIVE_STATUSES
+from models.call import update_call
 from rcml import notifications, verbs
 from rcml.callbacks import Callback
 from rcml.documents import FetchFailed
@@ -267,11 +267,8 @@ class CallOwner:
         fields = {**self._unwritten, **fields, "date_updated": clock.now()}
         self._unwritten = {}
         self._stop_write_timer()
-        query = Call.filter(sid=self.call.sid)
-        if live_only:
-            # A call in a final status never changes again, whatever a late message says.
-            query = query.filter(status__in=[s.value for s in LIVE_STATUSES])
-        if await query.update(**fields):
+        # live_only: a call in a final status never changes again, whatever a late message says.
+        if await update_call(self.call.sid, fields, live_only=live_only):
             for name, value in fields.items():
                 setattr(self.call, name, value)
         held, self._held = self._held, []
