@@ -7,12 +7,18 @@ from typing import Any
 
 from sippy.SipTransactionManager import RINGING, TRYING, SipTransactionManager
 from sippy.Time.Timeout import Timeout
+from sippy.Udp_server import Udp_server_opts
+
+from sip.sipside.udp import DirectUdpServer
 
 # RFC 3261 Timer B and F: 64 * T1. sippy hard-codes it.
 RFC_TIMER_B = 32.0
 
 
 class TransactionManager(SipTransactionManager):
+    # Datagrams leave from the SIP thread itself when they can (see sip.sipside.udp).
+    model_udp_server = (DirectUdpServer, Udp_server_opts)
+
     def __init__(self, config: dict[str, Any], request_cb: Any, *, timer_b: float = RFC_TIMER_B) -> None:
         self.timer_b = timer_b
         super().__init__(config, request_cb)
@@ -50,11 +56,9 @@ class TransactionManager(SipTransactionManager):
         return host, int(port)
 
     def wait_sent(self, timeout_s: float) -> None:
-        """Blocks (the SIP thread, while stopping) until the sender threads have taken every queued datagram."""
+        """Blocks (the SIP thread, while stopping) until the sender threads have sent every queued datagram."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if all(server.sendqueue.empty() for server in self.l4r.cache_l2s.values()):
+            if all(server.sendqueue.unsent == 0 for server in self.l4r.cache_l2s.values()):
                 break
             time.sleep(0.002)
-        # Taken from the queue is not yet sent: leave the last sendto() a moment before the socket shuts.
-        time.sleep(0.005)
