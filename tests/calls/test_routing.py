@@ -13,6 +13,7 @@ from tests.sip.test_robustness import malformed
 from tests.support.sipp import Sipp
 
 HANGUP = "<Response><Hangup/></Response>"
+PAUSE_1S = '<Response><Pause length="1"/></Response>'
 
 
 async def test_a_number_goes_to_the_outbound_proxy_with_its_credentials(server, application, workdir):
@@ -67,7 +68,8 @@ async def test_two_devices_register_and_contact_star_removes_them(server, workdi
 
 async def test_garbage_on_the_sip_port_then_calls_still_work(server, application, workdir):
     number = await server.post("/Accounts/ACae6e420f425248d6a26948c17a9e2acf/IncomingPhoneNumbers.json",
-                               {"PhoneNumber": "+15551234567", "VoiceUrl": application.on("/voice", HANGUP)})
+                               # A pause: uac_answered.xml sends its INFO before it waits for our BYE.
+                               {"PhoneNumber": "+15551234567", "VoiceUrl": application.on("/voice", PAUSE_1S)})
     assert number.status_code == 201
     host, port = server.sip
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
