@@ -295,10 +295,12 @@ class CallOwner:
     # --- the RCML session -----------------------------------------------------------------------------------
 
     def run_application(self, source: Source) -> None:
+        previous = self._session
         self._cancel_session()
         self.source = source
         session = Session(self.control, self.engine.fetcher)
-        task = asyncio.get_running_loop().create_task(session.run(source), name=f"rcml {self.call.sid}")
+        task = asyncio.get_running_loop().create_task(_after(previous, lambda: session.run(source)),
+                                                      name=f"rcml {self.call.sid}")
         task.add_done_callback(lambda finished: self.post(_SessionOver(finished)))
         self._session = task
 
@@ -438,6 +440,15 @@ class CallOwner:
             self._held.append(callback)  # sent once the status it reports is written
         else:
             self.engine.callbacks.send(callback)
+
+
+async def _after(previous: asyncio.Task | None, work: Callable[[], Awaitable[None]]) -> None:
+    """Runs `work` once the cancelled session `previous` has finished cleaning up: a verb it was running
+    (a conference) must leave its room before the new document can enter one. A fetch is fast enough now
+    to make the new session's entry overtake the old one's exit (a duplicate participant row)."""
+    if previous is not None and not previous.done():
+        await asyncio.wait([previous])
+    await work()  # made only now: a session cancelled while it waited leaves no coroutine unawaited
 
 
 class CallEnded(Exception):
