@@ -21,7 +21,7 @@ from models import Call, CallStatus, LogLevel, clock
 from models.call import update_call
 from rcml import notifications, verbs
 from rcml.callbacks import Callback
-from rcml.documents import FetchFailed
+from rcml.documents import Fetched, FetchFailed
 from rcml.session import Session, Source
 from sip.events import Answered, Dtmf, Ended, Failed, LegEvent, Ringing
 
@@ -33,10 +33,10 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "2012-04-24"
 # A live-to-live status (ringing, in-progress) is written this long after it happens, in one UPDATE with
-# whatever follows it meanwhile: a call that rings, is answered and ends within it costs one UPDATE instead
-# of three (about 0.3 ms of server CPU each, and as much again in PostgreSQL). The final status is written
-# at once. The callbacks of a deferred status wait for its write, so a receiver that reads the call back
-# sees at least that status.
+# whatever follows it meanwhile: ringing and in-progress of a call answered within it cost one UPDATE
+# instead of two (about 0.3 ms of server CPU each, and as much again in PostgreSQL). The final status is
+# written at once. The callbacks of a deferred status, and the RCML requests made meanwhile, wait for its
+# write, so an application that reads the call back sees at least the status it was told.
 WRITE_BEHIND_S = 0.05
 ZERO_PRICE = "0.00"
 PRICE_UNIT = "USD"
@@ -236,6 +236,11 @@ class CallOwner:
         if self._write_timer is None:
             self._write_timer = asyncio.get_running_loop().call_later(WRITE_BEHIND_S, self.post, _WriteDue())
 
+    @property
+    def has_unwritten(self) -> bool:
+        """Whether a deferred status (see WRITE_BEHIND_S) is in memory and not yet in the database."""
+        return bool(self._unwritten)
+
     async def write_pending(self) -> None:
         """Writes the deferred fields now (before the database is read for this call's current state)."""
         if self._unwritten:
@@ -298,7 +303,7 @@ class CallOwner:
         previous = self._session
         self._cancel_session()
         self.source = source
-        session = Session(self.control, self.engine.fetcher)
+        session = Session(self.control)
         task = asyncio.get_running_loop().create_task(_after(previous, lambda: session.run(source)),
                                                       name=f"rcml {self.call.sid}")
         task.add_done_callback(lambda finished: self.post(_SessionOver(finished)))
@@ -518,7 +523,7 @@ class OwnerControl:
         """Request `url` with the call's parameters and `parameters`, for a call that has ended: the
         application learns the outcome (a recording cut by the hang-up); whatever it answers is not run."""
         try:
-            await self._owner.engine.fetcher.fetch(url, method, {**self.request_parameters(), **parameters})
+            await self.fetch(url, method, {**self.request_parameters(), **parameters})
         except FetchFailed as failure:
             await self.report_fetch_failure(failure)
 
@@ -552,7 +557,18 @@ class OwnerControl:
         return await self._owner.engine.rooms.room(self._owner.call.account_sid, name)
 
     async def fetch_document(self, url: str, method: str) -> Any:
-        return await self._owner.engine.fetcher.fetch(url, method, self.request_parameters())
+        return await self.fetch(url, method, self.request_parameters())
+
+    async def fetch(self, url: str, method: str, parameters: dict[str, str]) -> Fetched:
+        """Every request of this call to its application goes through here."""
+        owner = self._owner
+        if owner.has_unwritten:
+            # The application is told the call's status now and may read the call back through the API
+            # while it answers: what it reads must not be older. Written by the owner, after any write of
+            # its own in flight; a call that ended meanwhile has had everything written with its end.
+            with contextlib.suppress(CallEnded):
+                await owner.ask(owner.write_pending)
+        return await owner.engine.fetcher.fetch(url, method, parameters)
 
     def background(self, coroutine: Any) -> None:
         """Work that must finish even if the call ends now (saving a recording)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rcml import verbs
-from rcml.documents import DocumentFetcher, Fetched, FetchFailed
+from rcml.documents import Fetched, FetchFailed
 from rcml.parser import Node
 from rcml.verbs.base import CallControl, Continue, Outcome, Redirect, Stop
 
@@ -37,6 +37,9 @@ class SessionHost(CallControl, Protocol):
 
     def request_parameters(self) -> dict[str, str]: ...
 
+    async def fetch(self, url: str, method: str, parameters: dict[str, str]) -> Fetched:
+        """Request the application (every request of the call goes through its owner)."""
+
     def set_document_url(self, url: str) -> None: ...
 
     async def report_problem(self, problem: verbs.Problem) -> None: ...
@@ -48,9 +51,8 @@ class SessionHost(CallControl, Protocol):
 
 
 class Session:
-    def __init__(self, host: SessionHost, fetcher: DocumentFetcher) -> None:
+    def __init__(self, host: SessionHost) -> None:
         self.host = host
-        self.fetcher = fetcher
 
     async def run(self, source: Source) -> None:
         fetched = await self._first_document(source)
@@ -70,7 +72,7 @@ class Session:
                 break
             try:
                 parameters = {**self.host.request_parameters(), **outcome.parameters}
-                fetched = await self.fetcher.fetch(outcome.url, outcome.method, parameters)
+                fetched = await self.host.fetch(outcome.url, outcome.method, parameters)
             except FetchFailed as failure:
                 await self.host.report_fetch_failure(failure)
                 break
@@ -79,13 +81,13 @@ class Session:
 
     async def _first_document(self, source: Source) -> Fetched | None:
         try:
-            return await self.fetcher.fetch(source.url, source.method, self.host.request_parameters())
+            return await self.host.fetch(source.url, source.method, self.host.request_parameters())
         except FetchFailed as failure:
             await self.host.report_fetch_failure(failure)
         if not source.fallback_url:
             return None
         try:
-            return await self.fetcher.fetch(source.fallback_url, source.fallback_method,
+            return await self.host.fetch(source.fallback_url, source.fallback_method,
                                             self.host.request_parameters())
         except FetchFailed as failure:
             await self.host.report_fetch_failure(failure)

@@ -32,6 +32,23 @@ async def test_answered_then_we_hang_up(server, application, workdir):
     assert fetch.params["Direction"] == "outbound-api" and fetch.params["To"] == "alice"
 
 
+async def test_the_application_reads_back_the_status_it_is_told(server, application, workdir):
+    # Statuses are written behind (rcml/owner.py WRITE_BEHIND_S); the RCML request must not overtake them.
+    seen: list[tuple[str, str]] = []
+
+    async def read_the_call_back(request):
+        response = await server.get(f"/Accounts/{ADMIN_SID}/Calls/{request.params['CallSid']}.json")
+        seen.append((request.params["CallStatus"], response.json()["status"]))
+        return HANGUP, 200
+
+    url = application.on("/rcml", read_the_call_back)
+    async with Sipp("uas_answer.xml", workdir) as peer:
+        call = await server.place(f"sip:alice@{peer.uri_host}", url)
+        await server.wait_status(call["sid"], "completed")
+        assert await peer.wait() == 0, peer.explain()
+    assert seen == [("in-progress", "in-progress")]
+
+
 async def test_answered_then_the_peer_hangs_up(server, application, workdir):
     url = application.on("/rcml", WAIT)
     async with Sipp("uas_bye.xml", workdir) as peer:
