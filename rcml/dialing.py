@@ -105,10 +105,11 @@ class DialAttempt:
                 continue  # it rings on, outside this Dial
             await leg.wait_finished()
             statuses.append(leg.call.status)
+        last_leg_sid = self.legs[-1].call.sid if self.legs else None
         if not statuses:  # every leg was taken out of the Dial by a redirect
-            return DialResult(CallStatus.CANCELED.value, self.legs[-1].call.sid if self.legs else None)
+            return DialResult(CallStatus.CANCELED.value, last_leg_sid)
         status = next((s.value for s in _FAILURE_ORDER if s.value in statuses), CallStatus.FAILED.value)
-        return DialResult(status, self.legs[-1].call.sid if self.legs else None)
+        return DialResult(status, last_leg_sid)
 
     async def _connected_until_done(self, winner: DialLegOwner, time_limit: float, hangup_on_star: bool,
                                     record: bool) -> str:
