@@ -130,17 +130,19 @@ async def update_call(sid: str, fields: dict[str, Any], *, live_only: bool) -> i
     built once), so each statement is built once per set of fields and run with the values converted as
     the query builder would.
     """
-    connection = connections.get(Call._meta.default_connection or "default")
-    query = Call.filter(sid=sid)
-    if live_only:
-        query = query.filter(status__in=_LIVE_VALUES)
+    def built() -> Any:
+        query = Call.filter(sid=sid)
+        return query.filter(status__in=_LIVE_VALUES) if live_only else query
+
     if any(value is None for value in fields.values()):
         # The builder writes a None as NULL rather than as a parameter: such a statement cannot be reused.
-        return await query.update(**fields)
+        return await built().update(**fields)
+    connection = connections.get(Call._meta.default_connection or "default")
     key = (connection.capabilities.dialect, tuple(fields), live_only)
     sql = _UPDATE_SQL.get(key)
     if sql is None:
-        sql = _UPDATE_SQL[key] = query.update(**fields).sql()
+        # The query builder runs only the first time: building it costs more than running the statement.
+        sql = _UPDATE_SQL[key] = built().update(**fields).sql()
     fields_map = Call._meta.fields_map
     parameters = [fields_map[name].to_db_value(value, None) for name, value in fields.items()]
     parameters.append(sid)
