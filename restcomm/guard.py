@@ -1,7 +1,8 @@
 """What every request must satisfy before routing, checked once for the whole API.
 
 - `/restcomm/20120424/...` (the docs' other spelling) is rewritten to `/restcomm/2012-04-24/...`.
-- Bodies are capped (413), so a client cannot make the server buffer megabytes.
+- Bodies are capped (413), so a client cannot make the server buffer megabytes. A Content-Length that is
+  not a number is a malformed request (400), as an HTTP server in front would answer.
 - Parameters, in the query and in form bodies, must be UTF-8 without control characters. A parameter the
   operation declares may not be repeated unless the spec declares it as an array: connexion would
   silently join repeated values with a comma (`From=a&From=b` becomes `"a,b"`). Unknown parameters are
@@ -51,9 +52,12 @@ class RequestGuard:
         self._check_parameters(_decode(scope.get("query_string", b"")), declared)
         headers = {name.lower(): value for name, value in scope.get("headers", [])}
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            raise _too_large(self.max_body)
+        if length is not None and not length.isdigit():
+            raise bad_request("Content-Length must be a number of bytes")
         if scope["method"] in ("POST", "PUT", "PATCH"):
+            # Only bodies the API reads are capped: a GET's or DELETE's body is never read, whatever its size.
+            if length is not None and int(length) > self.max_body:
+                raise _too_large(self.max_body)
             body = await self._read_body(receive)
             if headers.get(b"content-type", b"").split(b";")[0].strip().lower() == _FORM.encode():
                 self._check_parameters(_decode(body), declared)
