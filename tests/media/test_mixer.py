@@ -21,7 +21,10 @@ from tests.media.tones import Phone, level_dbfs, tone_pcm
 Opener = Callable[[], Awaitable[RtpEndpoint]]
 HOST = "127.0.0.1"
 TONES = (440, 700, 1230)
-HEARD = -14.0  # a tone of amplitude 0.3 reads -10.5 dBFS; G.711 and a frame's misalignment take a little
+# A tone of amplitude 0.3 reads -10.5 dBFS. The phones of a test are paced by this process's event loop: on a
+# loaded machine one starts speaking late and part of the window is silence (-14.7 dBFS was seen with another
+# suite running). Heard means well above ABSENT, not at full level; the packet checks catch lost frames.
+HEARD = -20.0
 ABSENT = -40.0  # G.711's noise and the other tones' leakage stay below this at a tone's frequency
 
 
