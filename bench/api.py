@@ -32,6 +32,7 @@ from bench import dataset, latency, loadgen, procs, profiling
 from bench.dataset import MAIN_ACCOUNT_SID, MAIN_AUTH_TOKEN, LoadTimes
 from bench.explain import ListQuery, explain
 from bench.report import Figure, all_passed, progress, run_and_report
+from tests.support.ports import free_port
 
 API = "/restcomm/2012-04-24"
 AUTH = (MAIN_ACCOUNT_SID, MAIN_AUTH_TOKEN)
@@ -91,7 +92,7 @@ class Bench:
 
     def start(self, name: str, argv: list[str], probe: str, *, env: dict[str, str] | None = None,
               cwd: Path | None = None) -> procs.Service:
-        port = procs.free_port()
+        port = free_port()
         argv = [a.replace("{port}", str(port)) for a in argv]
         service = procs.start_service(name, argv, port, self.workdir, lifetime=self.args.lifetime, env=env, cwd=cwd)
         self.stack.callback(procs.stop, service)
@@ -99,7 +100,7 @@ class Bench:
         return service
 
     def start_restcomm(self, name: str, database_url: str) -> procs.Service:
-        sip_port = procs.free_port(socket.SOCK_DGRAM)
+        sip_port = free_port(socket.SOCK_DGRAM)
         # Production defaults spelled out, so RESTCOMM_* variables in this shell cannot change the figures.
         argv = [*procs.restcomm_command(), "serve", "--http-port", "{port}", "--database-url", database_url,
                 "--sip-port", str(sip_port), "--log-level", "info", "--no-validate-responses"]

@@ -40,6 +40,7 @@ from bench import call_profile, dataset, loadgen, procs, sipp
 from bench.api import API, AUTH, READY_PATH, create_postgres_database
 from bench.dataset import MAIN_ACCOUNT_SID
 from bench.report import Figure, progress, run_and_report
+from tests.support.ports import free_port
 
 # The target for outbound calls; latency and the profile are taken at this rate when it passes.
 TARGET_CPS = 100.0
@@ -273,7 +274,7 @@ class Bench:
         return self.args.seconds + self.args.settle + 60
 
     def start_rcml_app(self) -> procs.Service:
-        port = procs.free_port()
+        port = free_port()
         argv = [sys.executable, "-m", "uvicorn", "bench.rcml_app:app", "--host", "127.0.0.1", "--port", str(port),
                 "--loop", "uvloop", "--http", "httptools", "--lifespan", "off", "--no-access-log",
                 "--log-level", "warning"]
@@ -290,7 +291,7 @@ class Bench:
         else:
             url = create_postgres_database(self.args.postgres, stack)
             label, make_statuses = "PostgreSQL", lambda: PostgresStatuses(url)
-        port, sip_port = procs.free_port(), procs.free_port(socket.SOCK_DGRAM)
+        port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
         # Production defaults spelled out, so RESTCOMM_* variables in this shell cannot change the figures.
         argv = [*procs.restcomm_command(), "serve", "--http-port", str(port), "--database-url", url,
                 "--sip-host", "127.0.0.1", "--sip-port", str(sip_port), "--rtp-ports", self.args.rtp_ports,

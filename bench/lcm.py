@@ -39,6 +39,7 @@ from bench.callgen import MAX_IDLE_S, Connection, build_request, exchange
 from bench.calls import percentile
 from bench.dataset import MAIN_ACCOUNT_SID
 from bench.report import Figure, all_passed, format_table, progress, stop_on_signals
+from tests.support.ports import free_port
 
 P50_TARGET_MS = 20.0
 P99_TARGET_MS = 100.0
@@ -93,7 +94,7 @@ CREATE_PATH = f"{API}/Accounts/{MAIN_ACCOUNT_SID}/Calls.json"
 # --- processes ------------------------------------------------------------------------------------------------
 
 def start_server(workdir: Path, rtp_ports: str, lifetime: float) -> procs.Service:
-    port, sip_port = procs.free_port(), procs.free_port(socket.SOCK_DGRAM)
+    port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
     argv = [*procs.restcomm_command(), "serve", "--http-port", str(port),
             "--database-url", f"sqlite://{workdir / 'restcomm.sqlite3'}", "--sip-host", "127.0.0.1",
             "--sip-port", str(sip_port), "--rtp-ports", rtp_ports, "--node-id", f"bench-lcm-{sip_port}",

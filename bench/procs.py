@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,13 +22,6 @@ import httpx
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # What uvicorn logs when the application's lifespan start-up raised.
 _STARTUP_FAILED = "Application startup failed"
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A port nobody listens on right now: the kernel's pick for port 0."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def restcomm_command() -> list[str]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import procs
+from tests.support.ports import free_media_ports, free_port, udp_port_bound
 
 SIPP = "/usr/bin/sipp"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
@@ -57,12 +58,12 @@ def require_sipp() -> None:
 def start(name: str, workdir: Path, scenario: str, args: Sequence[str], *, lifetime: float) -> SippRun:
     """sipp with `scenario` (a file of bench/scenarios) on a free UDP port; returns once it holds the port."""
     require_sipp()
-    port = procs.free_port(socket.SOCK_DGRAM)
+    port = free_port(socket.SOCK_DGRAM)
     message_file, stat_file, error_file = (
         workdir / f"{name}-{kind}" for kind in ("messages.log", "stats.csv", "errors.log"))
     argv = [SIPP, *args, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port),
             # Media and control ports of its own, so that sipp runs never collide with each other or with tests.
-            "-mi", "127.0.0.1", "-mp", str(free_media_ports()), "-cp", str(procs.free_port(socket.SOCK_DGRAM)),
+            "-mi", "127.0.0.1", "-mp", str(free_media_ports()), "-cp", str(free_port(socket.SOCK_DGRAM)),
             "-nostdin", "-trace_msg", "-message_file", str(message_file),
             "-trace_stat", "-stf", str(stat_file), "-fd", "1", "-trace_err", "-error_file", str(error_file)]
     service = procs.start_service(name, argv, port, workdir, lifetime=lifetime)
@@ -81,35 +82,6 @@ def wait_bound(run: SippRun, deadline_s: float = 10.0) -> None:
             raise RuntimeError(f"sipp exited with {run.service.process.returncode}:\n{run.service.log_tail()}")
         time.sleep(0.02)
     raise RuntimeError(f"sipp did not bind UDP {run.sip_port}:\n{run.service.log_tail()}")
-
-
-def udp_port_bound(port: int) -> bool:
-    for table in ("/proc/net/udp", "/proc/net/udp6"):
-        with contextlib.suppress(FileNotFoundError), open(table) as lines:
-            for line in list(lines)[1:]:
-                fields = line.split()
-                if len(fields) > 1 and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    return True
-    return False
-
-
-def free_media_ports() -> int:
-    """An even port P with P..P+3 free: sipp binds audio RTP/RTCP at P, P+1 and video at P+2, P+3."""
-    for _ in range(200):
-        base = procs.free_port(socket.SOCK_DGRAM) & ~1
-        probes: list[socket.socket] = []
-        try:
-            for port in range(base, base + 4):
-                probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                probes.append(probe)
-                probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for probe in probes:
-                probe.close()
-        return base
-    raise RuntimeError("no four consecutive free UDP ports for sipp's media")
 
 
 # --- the message trace -------------------------------------------------------------------------------------

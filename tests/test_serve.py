@@ -14,7 +14,8 @@ import pytest
 
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN
 from tests.support import database_urls
-from tests.support.processes import RESTCOMM, free_port, run_cli, running_server
+from tests.support.ports import free_port
+from tests.support.processes import RESTCOMM, run_cli, running_server
 
 
 def curl(*args: str) -> str:

@@ -24,7 +24,7 @@ from restcomm.seed import seed_default_account
 from restcomm.settings import Settings
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN, BASE
 from tests.support.application import Application, running_application
-from tests.support.processes import free_port
+from tests.support.ports import free_port
 
 # Callbacks retried quickly, so "the receiver failed twice" takes a fraction of a second.
 RETRY_DELAYS = (0.1, 0.2, 0.4)

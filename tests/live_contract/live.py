@@ -26,7 +26,8 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN
-from tests.support.processes import RESTCOMM, free_port, stop_process_group
+from tests.support.ports import free_port
+from tests.support.processes import RESTCOMM, stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "openapi.yaml"

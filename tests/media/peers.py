@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import cast
 
 from sip.media import rtp
+from tests.support.ports import udp_port_bound
 from tests.support.processes import stop_process_group_async
 
 SIPP = "/usr/bin/sipp"
@@ -33,12 +34,6 @@ def free_udp_port(*, pair: bool = False) -> int:
                 except OSError:
                     continue
             return port
-
-
-def udp_port_bound(port: int) -> bool:
-    """Whether a socket holds UDP `port` (read from the kernel's tables, so no race with the owner)."""
-    with open("/proc/net/udp") as table:
-        return any(int(line.split()[1].rsplit(":", 1)[1], 16) == port for line in list(table)[1:])
 
 
 class Sipp:

@@ -20,7 +20,7 @@ from pathlib import Path
 from sip.events import Answered
 from sip.stack import SipStack
 from tests.sip.harness import Handler, place
-from tests.support.processes import free_port
+from tests.support.ports import free_port
 from tests.support.sipp import Sipp
 
 

@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from sip.stack import SipStack
 from tests.sip.harness import Handler
-from tests.support.processes import free_port
+from tests.support.ports import free_port
 
 # A short Timer B, so an INVITE nobody answers fails within seconds; every peer in these tests answers at once.
 TIMER_B_S = 3.0

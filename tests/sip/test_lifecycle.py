@@ -15,7 +15,7 @@ from sip.events import Answered, Ended, Ringing
 from sip.reactor import StackStopped
 from sip.stack import SipStack
 from tests.sip.harness import Handler, place
-from tests.support.processes import free_port
+from tests.support.ports import free_port
 from tests.support.sipp import Sipp
 
 ROOT = Path(__file__).resolve().parents[2]

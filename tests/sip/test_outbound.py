@@ -16,7 +16,7 @@ from sip.events import Answered, Ended, Failed, Ringing
 from sip.stack import SipStack
 from tests.sip.conftest import TIMER_B_S
 from tests.sip.harness import place
-from tests.support.processes import free_port
+from tests.support.ports import free_port
 from tests.support.sipp import Sipp
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import free_port, free_port_for_udp_and_tcp, stop_process_group_async
+from tests.support.ports import free_port, free_port_for_udp_and_tcp
+from tests.support.processes import stop_process_group_async
 
 BARESIP = "/usr/bin/baresip"
 MODULES = "/usr/lib/baresip/modules"

@@ -15,33 +15,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.ports import free_port
+
 VENV_BIN = Path(sys.executable).parent
 RESTCOMM = str(VENV_BIN / "restcomm")
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def free_port_for_udp_and_tcp(attempts: int = 50) -> int:
-    """A port free for UDP and TCP alike, for a SIP peer that listens on both (baresip does).
-
-    A UDP port the kernel hands out is often the source port of some TCP connection of the machine (both
-    come from the ephemeral range): baresip then fails "tcp: sock_bind: Address already in use".
-    """
-    for _ in range(attempts):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError(f"no port free for both UDP and TCP in {attempts} attempts")
 
 
 def run_cli(*args: str, database_url: str, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -7,7 +7,6 @@ The message trace (`-trace_msg`) is kept so tests can check what actually went o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 import socket
 import time
@@ -16,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import free_port, stop_process_group_async
+from tests.support.ports import free_media_ports, free_port, udp_port_bound
+from tests.support.processes import stop_process_group_async
 
 SIPP = "/usr/bin/sipp"
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -115,36 +115,6 @@ class Sipp:
                 raise RuntimeError(f"sipp exited with {self._process.returncode}\n{self.explain()}")
             await asyncio.sleep(0.01)
         raise TimeoutError(f"sipp did not bind {self.port}\n{self.explain()}")
-
-
-def free_media_ports() -> int:
-    """An even port P with P..P+3 free: sipp binds audio RTP/RTCP at P, P+1 and video at P+2, P+3."""
-    for _ in range(200):
-        base = free_port(socket.SOCK_DGRAM) & ~1
-        sockets: list[socket.socket] = []
-        try:
-            for port in range(base, base + 4):
-                probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                sockets.append(probe)
-                probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for probe in sockets:
-                probe.close()
-        return base
-    raise RuntimeError("no four consecutive free UDP ports for sipp's media")
-
-
-def udp_port_bound(port: int) -> bool:
-    """Whether some socket is bound to UDP `port` (the kernel's socket tables, local address column)."""
-    for table in ("/proc/net/udp", "/proc/net/udp6"):
-        with contextlib.suppress(FileNotFoundError), open(table) as lines:
-            for line in list(lines)[1:]:
-                fields = line.split()
-                if len(fields) > 1 and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    return True
-    return False
 
 
 def _message_text(block: str) -> str:
