@@ -120,13 +120,24 @@ class ContractApp:
     def ensure_client(self, account_sid: str, login: str) -> str:
         """The login of a client of the account: `login` (created if need be), or another if `login` is taken
         by another account's client. From the test's thread (see before_call)."""
+        self._start_the_tests_lifespan()
         assert self._loop is not None, "the app has not started"
         return asyncio.run_coroutine_threadsafe(_isolated(_ensure_client(account_sid, login)), self._loop).result()
 
     def reset(self) -> None:
         """Empty the database and seed the default account, from the test's thread."""
+        self._start_the_tests_lifespan()
         assert self._loop is not None, "the app has not started"
         asyncio.run_coroutine_threadsafe(_isolated(self._reset()), self._loop).result()
+
+    def _start_the_tests_lifespan(self) -> None:
+        """Run the lifespan schemathesis runs around this test now, if no request has started it yet.
+
+        schemathesis starts it at the test's first request (and ends it after the test), and it empties the
+        database: whatever was made for the test before that request would be gone when the request came.
+        """
+        with schemathesis_asgi.get_client(self):
+            pass
 
     async def _reset(self) -> None:
         await _empty_database()
@@ -363,7 +374,7 @@ _CLIENT_TO = re.compile(r"^[cC][lL][iI][eE][nN][tT]:([A-Za-z0-9._~+-]{1,64})(\?|
 
 
 @schemathesis.hook("before_call")  # schemathesis allows this hook only at global scope
-def create_the_client_a_call_names(_context: schemathesis.HookContext | None, case: schemathesis.Case,
+def create_the_client_a_call_names(_context: schemathesis.HookContext, case: schemathesis.Case,
                                     _kwargs: dict[str, Any]) -> None:
     """Give a generated `To=client:<name>` a client called <name>, before the call is created.
 
