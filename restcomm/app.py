@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,8 +46,20 @@ class ActivateRuntime:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings, *, manage_database: bool = True) -> AsyncApp:
-    """The ASGI app. `manage_database=False` leaves opening the database to the caller (the tests)."""
+def freeze_startup_heap() -> None:
+    """Moves every object start-up built (the parsed spec, connexion, Tortoise, sippy: about 90,000) out of the
+    garbage collector's sight for good. A full (generation 2) collection traverses every tracked object, and
+    under load one runs every few seconds (objects of live calls get promoted to generation 2), stopping the
+    event loop and the SIP thread: with the start-up heap in it, for 40-90 ms, which made the whole p99 of
+    API -> INVITE at 100 calls/s. Frozen, those objects are no longer traversed; a full collection only walks
+    what calls created since."""
+    gc.collect()  # start-up's own garbage first, or it would be frozen with the rest and never freed
+    gc.freeze()
+
+
+def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap: bool = False) -> AsyncApp:
+    """The ASGI app. `manage_database=False` leaves opening the database to the caller (the tests);
+    `freeze_heap=True` (the server, not the tests) freezes what start-up built, see `freeze_startup_heap`."""
     spec = Spec.load()
     # One HTTP client for RCML fetches and status callbacks: connection reuse across calls.
     http = HttpClient(timeout=10.0, connect_timeout=5.0)
@@ -72,6 +85,8 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> AsyncApp:
             recovered = await engine.recover()
             if recovered:
                 log.warning("closed %d call(s) left live by an earlier run of node %s", recovered, engine.node)
+            if freeze_heap:
+                freeze_startup_heap()
             yield
         finally:
             await engine.shutdown()

@@ -59,7 +59,7 @@ def run_serve(config: Settings, _args: argparse.Namespace) -> int:
 
     from restcomm.app import create_app
 
-    app = create_app(config)
+    app = create_app(config, freeze_heap=True)
     uvicorn.run(app, host=config.http_host, port=config.http_port, log_level=config.log_level.lower(),
                 access_log=config.log_level.lower() == "debug")
     return 0
