@@ -114,6 +114,12 @@ class HttpClient:
             await self._session.close()
             self._session = None
 
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
 
 def _describe(exc: Any) -> str:
     return str(exc) or type(exc).__name__

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
 from models import Notification
@@ -14,15 +12,6 @@ from rcml.http import HttpClient
 from rcml.parser import RcmlSyntaxError, parse
 from tests.conftest import ADMIN_SID, make_call
 from tests.support.application import running_application
-
-
-@contextlib.asynccontextmanager
-async def http_client():
-    http = HttpClient()
-    try:
-        yield http
-    finally:
-        await http.aclose()
 
 
 def test_document_order_is_kept_across_verb_names():
@@ -60,7 +49,7 @@ def test_verbs_this_build_cannot_run_are_errors(name, supported_later):
 
 
 async def test_fetch_posts_the_parameters_and_gets_by_query():
-    async with running_application() as app, http_client() as http:
+    async with running_application() as app, HttpClient() as http:
         app.on("/rcml", "<Response><Hangup/></Response>")
         fetcher = DocumentFetcher(http, app.base_url)
         fetched = await fetcher.fetch(app.url("/rcml"), "POST", {"CallSid": "CA1", "From": "+1555"})
@@ -75,7 +64,7 @@ async def test_fetch_posts_the_parameters_and_gets_by_query():
 
 
 async def test_fetch_failures_say_why():
-    async with running_application() as app, http_client() as http:
+    async with running_application() as app, HttpClient() as http:
         app.on("/broken", lambda _request: ("<oops>", 500))
         app.on("/html", "<html><body>hello</body></html>")
         fetcher = DocumentFetcher(http, app.base_url)
@@ -99,7 +88,7 @@ async def test_callbacks_arrive_in_order_after_failures(api):
         failures["count"] += 1
         return ("", 500) if failures["count"] <= 2 else ("", 200)
 
-    async with running_application() as app, http_client() as http:
+    async with running_application() as app, HttpClient() as http:
         app.on("/status", flaky)
         sender = CallbackSender(http, app.base_url, retry_delays=(0.05, 0.05, 0.05))
         for number in range(3):
@@ -112,7 +101,7 @@ async def test_callbacks_arrive_in_order_after_failures(api):
 
 async def test_a_callback_that_never_succeeds_becomes_a_warning_notification(api):
     call = await make_call()
-    async with running_application() as app, http_client() as http:
+    async with running_application() as app, HttpClient() as http:
         app.on("/gone", lambda _request: ("", 404))
         sender = CallbackSender(http, app.base_url, retry_delays=(0.05,))
         sender.send(Callback(ADMIN_SID, call.sid, app.url("/gone"), "GET", {"CallStatus": "completed"}))
