@@ -29,7 +29,7 @@ class CallStatus(StrEnum):
 
 LIVE_STATUSES = frozenset({CallStatus.QUEUED, CallStatus.RINGING, CallStatus.IN_PROGRESS})
 # In a fixed order: it is part of a statement built once (`update_call`).
-_LIVE_VALUES = [CallStatus.QUEUED.value, CallStatus.RINGING.value, CallStatus.IN_PROGRESS.value]
+_LIVE_VALUES = sorted(status.value for status in LIVE_STATUSES)
 
 
 class Direction(StrEnum):
