@@ -28,15 +28,15 @@ SAMPLE_RATE = 250
 _THREAD_FRAME = re.compile(r"^thread \((\d+)\)(?::\s*(.*))?$")
 
 # Where a sample's time goes: the first rule matching a frame, walking from the leaf towards the root.
-# py-spy writes paths relative to sys.path ("rcml/owner.py", "sippy/UA.py").
+# py-spy writes paths relative to sys.path ("calls/owner.py", "sippy/UA.py").
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("database driver (asyncpg / aiosqlite / sqlite3)", ("asyncpg/", "aiosqlite/", "sqlite3/", "models/inline_reads")),
     ("Tortoise ORM (query building, row to model)", ("tortoise/", "pypika")),
     ("SIP: sippy (parse, build, transactions, timers)", ("sippy/", "elperiodic/")),
-    ("media: RTP endpoint, port pool, SDP", ("sip/media/", "sip/call_media", "sip/sdp")),
+    ("media: RTP endpoint, port pool, SDP", ("sip/media/", "sip/media_factory", "sip/sdp")),
     ("SIP: sip/ (dialogs, legs, crossing to the SIP thread)", ("sip/",)),
     ("RCML fetch and callbacks: HTTP client (aiohttp)", ("aiohttp/", "yarl/", "multidict/", "rcml/http.py")),
-    ("call engine, owners, RCML session, callbacks", ("rcml/", "models/")),
+    ("call engine, owners, RCML session, callbacks", ("calls/", "rcml/", "models/")),
     ("API: connexion, starlette, handlers", ("connexion/", "starlette/", "anyio/", "handlers/", "restcomm/",
                                              "jsonschema", "referencing/")),
     ("uvicorn / HTTP parsing", ("uvicorn/", "httptools", "h11/")),
@@ -48,7 +48,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 # Frames of this project's own code (not the CLI and uvicorn frames at the root of every stack).
-PROJECT_MARKERS = ("(rcml/", "(sip/", "(handlers/", "(models/", "(restcomm/app", "(restcomm/guard")
+PROJECT_MARKERS = ("(calls/", "(rcml/", "(sip/", "(handlers/", "(models/", "(restcomm/app", "(restcomm/guard")
 
 
 def stat_cpu_seconds(stat_path: Path) -> float:

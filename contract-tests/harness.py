@@ -143,7 +143,7 @@ class ContractApp:
         await _empty_database()
         await seed_default_account()
         await _seed_a_conference()
-        self.app.runtime.accounts.clear()  # type: ignore[attr-defined]  # accounts cached before the reset
+        self.app.context.accounts.clear()  # type: ignore[attr-defined]  # accounts cached before the reset
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

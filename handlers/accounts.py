@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import errors
+from handlers import context, errors
 from handlers.auth import authorize, operator
 from handlers.errors import ApiError, Code
 from handlers.lists import API_PREFIX, respond_with_page
@@ -12,7 +12,6 @@ from handlers.render import Field, Fields, Format, render_item, twins
 from models import Account, AccountStatus, clock
 from models import account as accounts
 from models.paging import page_request
-from restcomm import runtime
 
 
 def account_fields(account: Account, fmt: Format, *, show_token: bool = True) -> Fields:
@@ -100,7 +99,7 @@ async def update_account(fmt: Format, AccountSid: str, user: str, body: dict[str
         account.set_password(body["Password"])
     account.touch()
     await account.save()
-    runtime.current().accounts.forget(account)
+    context.current().accounts.forget(account)
     return render_item(fmt, "Account", _visible_fields(acting)(account, fmt))
 
 

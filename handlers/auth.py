@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from handlers import context
 from handlers.errors import REALM, ApiError, Code, forbidden, not_found
 from models import Account
-from restcomm import runtime
 
 
 async def basic_auth(username: str, password: str, required_scopes: list[str] | None = None) -> dict | None:
@@ -18,7 +18,7 @@ async def basic_auth(username: str, password: str, required_scopes: list[str] | 
         secret = password.encode("latin-1")
     except UnicodeError:
         return None
-    account = await runtime.current().accounts.by_login(login)
+    account = await context.current().accounts.by_login(login)
     if account is None or not account.accepts_secret(secret):
         return None
     return {"sub": account.sid}
@@ -26,7 +26,7 @@ async def basic_auth(username: str, password: str, required_scopes: list[str] | 
 
 async def operator(user: str) -> Account:
     """The authenticated account, refused when it or an account above it is suspended or closed."""
-    directory = runtime.current().accounts
+    directory = context.current().accounts
     account = await directory.by_sid(user)
     if account is None:
         raise ApiError(401, Code.AUTHENTICATION_FAILED, "Authentication failed", {"WWW-Authenticate": REALM})
@@ -44,7 +44,7 @@ async def operator(user: str) -> Account:
 async def authorize(user: str, account_sid: str) -> tuple[Account, Account]:
     """(operator, path account): the operator must be the path account or one of its ancestors."""
     acting = await operator(user)
-    target = acting if account_sid == acting.sid else await runtime.current().accounts.by_sid(account_sid)
+    target = acting if account_sid == acting.sid else await context.current().accounts.by_sid(account_sid)
     if target is None:
         raise not_found(f"Account {account_sid} was not found")
     if not acting.is_same_or_ancestor_of(target):

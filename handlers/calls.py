@@ -6,21 +6,18 @@ import re
 from typing import Any
 
 from connexion import request
+from models.call_filter import CallFilter, InvalidFilter, restore_plus
 
-from handlers import errors
+from calls.types import API_VERSION, CallChange, CallNotLive, CallRequest, UnknownClient
+from handlers import context, errors
 from handlers.auth import authorize
 from handlers.errors import Code
 from handlers.lists import API_PREFIX, respond_with_page
 from handlers.render import Field, Fields, Format, render_item, twins
 from models import Call, clock
 from models.call_count import total_calls
-from models.call_filter import CallFilter, InvalidFilter, restore_plus
 from models.paging import page_request
-from rcml import engine
-from restcomm import runtime
 from sip.destination import InvalidAddress, parse_destination
-
-API_VERSION = "2012-04-24"
 
 
 def call_fields(call: Call, fmt: Format) -> Fields:
@@ -92,8 +89,8 @@ async def fetch_call(fmt: Format, AccountSid: str, CallSid: str, user: str):
 async def create_call(fmt: Format, AccountSid: str, user: str, body: dict[str, Any]):
     _, account = await authorize(user, AccountSid)
     try:
-        call = await runtime.current().engine.create_call(account.sid, call_request(body))
-    except engine.UnknownClient as exc:
+        call = await context.current().engine.create_call(account.sid, call_request(body))
+    except UnknownClient as exc:
         raise errors.bad_request(f"To is invalid: {exc}", Code.TO_INVALID) from None
     return render_item(fmt, "Call", call_fields(call, fmt))
 
@@ -107,8 +104,8 @@ async def modify_call(fmt: Format, AccountSid: str, CallSid: str, user: str, bod
             "Nothing to change: give Url, Status, Mute, FallbackUrl or StatusCallback"
         )
     try:
-        call = await runtime.current().engine.modify_call(call, change)
-    except engine.CallNotLive as exc:
+        call = await context.current().engine.modify_call(call, change)
+    except CallNotLive as exc:
         raise errors.ApiError(409, Code.CALL_STATE, exc.message) from None
     return render_item(fmt, "Call", call_fields(call, fmt))
 
@@ -138,13 +135,13 @@ def status_callback_events(raw: list[str] | str | None) -> tuple[str, ...]:
     return tuple(event for event in EVENT_ORDER if event in named) or ("completed",)
 
 
-def call_request(body: dict[str, Any]) -> engine.CallRequest:
+def call_request(body: dict[str, Any]) -> CallRequest:
     try:
         destination = parse_destination(restore_plus(body["To"]))
     except InvalidAddress as exc:
         # Unreachable for a To the spec's pattern admitted; kept so a gap between the two is a 400, not a 500.
         raise errors.bad_request(f"To is invalid: {exc}", Code.TO_INVALID) from None
-    return engine.CallRequest(
+    return CallRequest(
         from_=restore_plus(body["From"]),
         to=destination,
         url=body["Url"],
@@ -160,8 +157,8 @@ def call_request(body: dict[str, Any]) -> engine.CallRequest:
     )
 
 
-def call_change(body: dict[str, Any]) -> engine.CallChange:
-    return engine.CallChange(
+def call_change(body: dict[str, Any]) -> CallChange:
+    return CallChange(
         url=body.get("Url"),
         method=body.get("Method"),
         status=body.get("Status"),

@@ -7,9 +7,9 @@ from typing import Any
 from connexion.lifecycle import ConnexionResponse
 from tortoise.exceptions import IntegrityError
 
+from calls.types import API_VERSION
 from handlers import errors
 from handlers.auth import authorize
-from handlers.calls import API_VERSION
 from handlers.errors import ApiError, Code
 from handlers.lists import API_PREFIX, respond_with_page
 from handlers.render import Field, Fields, Format, render_item, twins

@@ -11,15 +11,14 @@ from typing import Any
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
-from handlers import errors
+from calls.types import API_VERSION
+from handlers import context, errors
 from handlers.auth import authorize
-from handlers.calls import API_VERSION
 from handlers.errors import ApiError, Code
 from handlers.lists import API_PREFIX, respond_with_page
 from handlers.render import Field, Fields, Format, render_item, twins
 from models import Conference, Participant, clock
 from models.paging import page_request
-from restcomm import runtime
 
 
 def conference_fields(conference: Conference, fmt: Format) -> Fields:
@@ -133,7 +132,7 @@ async def remove_participant(fmt: Format, AccountSid: str, ConferenceSid: str, C
 
 
 def _live_room(conference: Conference) -> Any:
-    room = runtime.current().engine.rooms.by_sid(conference.sid)
+    room = context.current().engine.rooms.by_sid(conference.sid)
     if room is None:
         raise ApiError(409, Code.CONFLICT, f"Conference {conference.sid} is not live on this node"
                                            f" (it is {conference.status}, on node {conference.owner_node})")

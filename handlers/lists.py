@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlencode
 
+from calls.types import API_VERSION
 from handlers import errors
 from handlers.render import Fields, Format, PageLinks, render_list
 from models.paging import Page, PageRequest, UnknownAnchor, fetch_page
 
-API_PREFIX = "/2012-04-24"
+API_PREFIX = f"/{API_VERSION}"
 
 
 def links(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from connexion import request
 
+from calls.types import API_VERSION
 from handlers import errors
 from handlers.auth import authorize
-from handlers.calls import API_VERSION, find_call
+from handlers.calls import find_call
 from handlers.lists import API_PREFIX, respond_with_page
 from handlers.render import Field, Fields, Format, render_item, twins
 from models import Notification, clock

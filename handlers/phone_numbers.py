@@ -6,16 +6,16 @@ from typing import Any
 
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
+from models.call_filter import restore_plus
 from tortoise.exceptions import IntegrityError
 
+from calls.types import API_VERSION
 from handlers import errors
 from handlers.auth import authorize
-from handlers.calls import API_VERSION
 from handlers.errors import ApiError, Code
 from handlers.lists import API_PREFIX, respond_with_page
 from handlers.render import Field, Fields, Format, render_item, twins
 from models import IncomingPhoneNumber, clock, sids
-from models.call_filter import restore_plus
 from models.paging import page_request
 from models.phone_number import number_variants
 

@@ -6,15 +6,15 @@ import anyio
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
-from handlers import errors
+from calls.types import API_VERSION
+from handlers import context, errors
 from handlers.auth import authorize
-from handlers.calls import API_VERSION, find_call
+from handlers.calls import find_call
 from handlers.lists import API_PREFIX, respond_with_page
 from handlers.render import Field, Fields, Format, render_item, twins
 from models import Recording, clock
 from models.paging import page_request
 from models.time_filter import InvalidFilter, apply_bounds, keys_for, time_bounds
-from restcomm import runtime
 
 _DATE_KEYS = keys_for("DateCreated", "date_created")
 
@@ -93,14 +93,14 @@ async def fetch_recording(fmt: Format, AccountSid: str, RecordingSid: str, user:
 async def delete_recording(fmt: Format, AccountSid: str, RecordingSid: str, user: str):
     _, account = await authorize(user, AccountSid)
     recording = await find_recording(account.sid, RecordingSid)
-    await runtime.current().engine.recordings.delete(recording)
+    await context.current().engine.recordings.delete(recording)
     return ConnexionResponse(status_code=204)
 
 
 async def audio(AccountSid: str, RecordingSid: str):
     """The WAV file; no credentials (see openapi.yaml), so only the SIDs in the path select it."""
     recording = await find_recording(AccountSid, RecordingSid)
-    path = runtime.current().engine.recordings.path_of(recording)
+    path = context.current().engine.recordings.path_of(recording)
     try:
         body = await anyio.Path(path).read_bytes()
     except FileNotFoundError:

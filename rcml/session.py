@@ -1,7 +1,7 @@
 """Running a call's application: fetch its RCML, run the verbs in order, follow redirects.
 
 A session runs inside its call's owner, which may cancel it at any await (a redirect from the API, a
-hangup); everything it changes on the call goes through the owner (`SessionHost`). When the document
+hangup); everything it changes on the call goes through the owner (rcml/call_control.py). When the document
 runs out the call is hung up, as Twilio and RestComm do.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
 
-from rcml import verbs
+from rcml.call_control import CallControl
 from rcml.documents import Fetched, FetchFailed
 from rcml.parser import Node
-from rcml.verbs.base import CallControl, Continue, Outcome, Redirect, Stop
+from rcml.verbs.base import Continue, Outcome, Problem, Redirect, Stop
+from rcml.verbs.table import build
 
 log = logging.getLogger(__name__)
 
@@ -32,26 +32,8 @@ class Source:
     fallback_method: str = "POST"
 
 
-class SessionHost(CallControl, Protocol):
-    """The call's owner, as the session sees it."""
-
-    def request_parameters(self) -> dict[str, str]: ...
-
-    async def fetch(self, url: str, method: str, parameters: dict[str, str]) -> Fetched:
-        """Request the application (every request of the call goes through its owner)."""
-
-    def set_document_url(self, url: str) -> None: ...
-
-    async def report_problem(self, problem: verbs.Problem) -> None: ...
-
-    async def report_fetch_failure(self, failure: FetchFailed) -> None: ...
-
-    async def fail(self, reason: str) -> None:
-        """End the call because its application cannot be run (not answered yet: refuse it)."""
-
-
 class Session:
-    def __init__(self, host: SessionHost) -> None:
+    def __init__(self, host: CallControl) -> None:
         self.host = host
 
     async def run(self, source: Source) -> None:
@@ -67,8 +49,7 @@ class Session:
                 break
             redirects += 1
             if redirects > MAX_REDIRECTS:
-                await self.host.report_problem(verbs.Problem(
-                    13400, f"More than {MAX_REDIRECTS} <Redirect>s in a row; hanging up", True))
+                await self.host.error(13400, f"More than {MAX_REDIRECTS} <Redirect>s in a row; hanging up")
                 break
             try:
                 parameters = {**self.host.request_parameters(), **outcome.parameters}
@@ -95,12 +76,18 @@ class Session:
 
     async def _run_document(self, root: Node) -> Outcome:
         for node in root.children:
-            verb, problems = verbs.build(node)
+            verb, problems = build(node)
             for problem in problems:
-                await self.host.report_problem(problem)
+                await self._report(problem)
             if verb is None:
                 continue
             outcome = await verb.run(self.host)
             if not isinstance(outcome, Continue):
                 return outcome
         return Continue()
+
+    async def _report(self, problem: Problem) -> None:
+        if problem.is_error:
+            await self.host.error(problem.code, problem.message)
+        else:
+            await self.host.warn(problem.code, problem.message)

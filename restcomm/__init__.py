@@ -1,1 +1,1 @@
-"""Wiring: settings, the app factory with its lifespan, the command line, the runtime handlers reach."""
+"""Wiring: settings, the app factory with its lifespan, the engine built from the settings, the command line."""

@@ -15,34 +15,29 @@ from connexion.middleware import MiddlewarePosition
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from handlers import errors
+from handlers import context, errors
 from models.db import close_database, open_database
-from rcml.audio import AudioLibrary
-from rcml.callbacks import CallbackSender
-from rcml.documents import DocumentFetcher
-from rcml.engine import CallEngine
 from rcml.http import HttpClient
-from rcml.recordings import RecordingStore
-from restcomm import demos, runtime
+from restcomm import demos
+from restcomm.engine_factory import build_engine
 from restcomm.guard import RequestGuard
 from restcomm.seed import seed_default_account
 from restcomm.settings import Settings
 from restcomm.spec import SPEC_PATH, Spec
 from restcomm.validation import VALIDATOR_MAP
-from restcomm.voice import start_voice
 
 log = logging.getLogger(__name__)
 
 
-class ActivateRuntime:
-    """Makes the app's Runtime current for each request (request tasks do not inherit the lifespan's)."""
+class ActivateContext:
+    """Makes the app's HandlerContext current for each request (request tasks do not inherit the lifespan's)."""
 
-    def __init__(self, app: ASGIApp, runtime_: runtime.Runtime) -> None:
+    def __init__(self, app: ASGIApp, handler_context: context.HandlerContext) -> None:
         self.app = app
-        self.runtime = runtime_
+        self.handler_context = handler_context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        runtime.activate(self.runtime)
+        context.activate(self.handler_context)
         await self.app(scope, receive, send)
 
 
@@ -63,25 +58,21 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
     spec = Spec.load()
     # One HTTP client for RCML fetches and status callbacks: connection reuse across calls.
     http = HttpClient(timeout=10.0, connect_timeout=5.0)
-    engine = CallEngine(node=settings.node, base_url=settings.base_url,
-                        fetcher=DocumentFetcher(http, settings.base_url),
-                        callbacks=CallbackSender(http, settings.base_url),
-                        audio=AudioLibrary(http, settings.base_url),
-                        recordings=RecordingStore(settings.recordings_dir))
-    state = runtime.Runtime(settings=settings, engine=engine)
+    engine = build_engine(settings, http)
+    handler_context = context.HandlerContext(engine=engine)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        runtime.activate(state)
+        context.activate(handler_context)
         if manage_database:
             await open_database(settings.database_url)
-        voice = None
         # Everything opened is closed again when a later start-up step fails too: an open SQLite
         # connection's thread, or the SIP thread, would keep a process that failed to start from exiting.
         try:
             if manage_database:
                 await seed_default_account(settings.admin_password)
-            voice = await start_voice(settings, engine) if settings.sip_enabled else None
+            if engine.stack is not None:
+                await engine.stack.start(engine)
             recovered = await engine.recover()
             if recovered:
                 log.warning("closed %d call(s) left live by an earlier run of node %s", recovered, engine.node)
@@ -90,8 +81,8 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
             yield
         finally:
             await engine.shutdown()
-            if voice is not None:
-                await voice.stop()
+            if engine.stack is not None:
+                await engine.stack.stop()
             await http.aclose()
             if manage_database:
                 await close_database()
@@ -103,14 +94,14 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
         strict_validation=False,
         validator_map=VALIDATOR_MAP,
     )
-    app.add_middleware(ActivateRuntime, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime_=state)
+    app.add_middleware(ActivateContext, position=MiddlewarePosition.BEFORE_EXCEPTION, handler_context=handler_context)
     app.add_middleware(RequestGuard, position=MiddlewarePosition.BEFORE_SWAGGER,
                        declared=spec.declared_parameters, allowed=spec.allowed_methods,
                        repeatable=spec.repeatable_parameters)
     # POST too: a call's Url is requested with POST unless its Method says otherwise.
     app.add_url_rule(demos.ROUTE, "demos", demos.serve, methods=["GET", "HEAD", "POST"])
     _register_error_handlers(app, spec)
-    app.runtime = state  # type: ignore[attr-defined]
+    app.context = handler_context  # type: ignore[attr-defined]  # for tests: the engine and the account cache
     return app
 
 

@@ -17,10 +17,11 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from calls.types import API_VERSION
 from handlers.errors import ApiError, Code, bad_request
 
-ALIAS_PREFIX = "/restcomm/20120424"
-CANONICAL_PREFIX = "/restcomm/2012-04-24"
+ALIAS_PREFIX = f"/restcomm/{API_VERSION.replace('-', '')}"
+CANONICAL_PREFIX = f"/restcomm/{API_VERSION}"
 MAX_BODY_BYTES = 64 * 1024
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")

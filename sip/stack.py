@@ -45,13 +45,13 @@ class SipStack:
 
     _running: ClassVar[SipStack | None] = None
 
-    def __init__(self, *, host: str, port: int, inbound: InboundHandler, user_agent: str = "RestComm-Calls",
-                 timer_b: float = 32.0, nonce_secret: bytes | None = None) -> None:
+    def __init__(self, *, host: str, port: int, user_agent: str = "RestComm-Calls", timer_b: float = 32.0,
+                 nonce_secret: bytes | None = None) -> None:
         if _is_wildcard(host):
             raise ValueError(f"host {host!r} is written into Via and Contact: give the address peers reach")
         self._host = host
         self._port = port
-        self._inbound = inbound
+        self._inbound: InboundHandler | None = None
         self._user_agent = user_agent
         self._timer_b = timer_b
         self._signer = digest.NonceSigner(nonce_secret)
@@ -74,11 +74,13 @@ class SipStack:
     def running(self) -> bool:
         return self._live
 
-    async def start(self) -> None:
-        """Binds UDP host:port (OSError when it is taken) and starts the SIP thread."""
+    async def start(self, inbound: InboundHandler) -> None:
+        """Binds UDP host:port (OSError when it is taken) and starts the SIP thread; new INVITEs and REGISTERs
+        go to `inbound` (the call engine, which was built with this stack)."""
         if SipStack._running is not None:
             raise RuntimeError("a SipStack is already running in this process")
         SipStack._running = self
+        self._inbound = inbound
         outlet = _PostingOutlet(self._reactor, self)
         settings = {"host": self._host, "port": self._port, "user_agent": self._user_agent,
                     "timer_b": self._timer_b, "signer": self._signer, "outlet": outlet}

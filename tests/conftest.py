@@ -46,7 +46,7 @@ async def database(request) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def app():
-    return create_app(Settings(database_url="unused", validate_responses=True), manage_database=False)
+    return create_app(Settings(database_url="unused", validate_responses=True, sip_port=0), manage_database=False)
 
 
 @pytest_asyncio.fixture
@@ -55,7 +55,7 @@ async def clean_db(database: str, app) -> str:
     connection = Tortoise.get_connection("default")
     for model in Tortoise.apps["models"].values():
         await connection.execute_script(f'DELETE FROM "{model._meta.db_table}"')
-    app.runtime.accounts.clear()
+    app.context.accounts.clear()
     await seed_default_account()
     return database
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from calls.callbacks import Callback, CallbackSender
 from models import Notification
-from rcml import verbs
-from rcml.callbacks import Callback, CallbackSender
 from rcml.documents import DocumentFetcher, FetchFailed
 from rcml.http import HttpClient
 from rcml.parser import RcmlSyntaxError, parse
+from rcml.verbs.table import build
 from tests.conftest import ADMIN_SID, make_call
 from tests.support.application import running_application
 
@@ -32,17 +32,17 @@ def test_what_is_not_rcml(text):
 
 
 def test_verbs_take_defaults_for_invalid_attributes_and_name_the_problem():
-    verb, problems = verbs.build(parse('<Response><Pause length="soon"/></Response>').children[0])
+    verb, problems = build(parse('<Response><Pause length="soon"/></Response>').children[0])
     assert verb.values == {"length": 1}
     assert [(p.code, p.is_error) for p in problems] == [(13910, False)]
     assert "length='soon'" in problems[0].message
-    verb, problems = verbs.build(parse('<Response><Reject reason="BUSY"/></Response>').children[0])
+    verb, problems = build(parse('<Response><Reject reason="BUSY"/></Response>').children[0])
     assert verb.values == {"reason": "busy"} and problems == []
 
 
 @pytest.mark.parametrize(("name", "supported_later"), [("Fax", True), ("Sms", True), ("Dance", False)])
 def test_verbs_this_build_cannot_run_are_errors(name, supported_later):
-    verb, problems = verbs.build(parse(f"<Response><{name}/></Response>").children[0])
+    verb, problems = build(parse(f"<Response><{name}/></Response>").children[0])
     assert verb is None
     assert problems[0].is_error
     assert ("not supported by this server yet" in problems[0].message) is supported_later

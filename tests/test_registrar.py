@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from calls.registrar import ClientRegistrar
 from models import Client, Registration, clock, sids
 from models.client import SIP_REALM
 from sip.digest import NonceSigner
-from sip.registrar import Registrar
 from sip.registration import RegisterRequest
 
 SIGNER = NonceSigner(b"test-secret")
@@ -41,7 +41,7 @@ async def make_alice(account_sid: str = "ACae6e420f425248d6a26948c17a9e2acf", st
 
 async def test_bindings_expiry_refresh_and_removal(api):
     alice = await make_alice()
-    registrar = Registrar()
+    registrar = ClientRegistrar()
     first = await registrar.handle(register([("sip:alice@10.0.0.1:5060", 120)]))
     assert first.status == 200 and first.contacts == (("sip:alice@10.0.0.1:5060", 120),)
     both = await registrar.handle(register([("sip:alice@10.0.0.2:5060", None)], expires=30))
@@ -57,7 +57,7 @@ async def test_bindings_expiry_refresh_and_removal(api):
 
 
 async def test_wrong_password_unknown_login_and_disabled_client(api):
-    registrar = Registrar()
+    registrar = ClientRegistrar()
     await make_alice(status="0")
     assert (await registrar.handle(register([("sip:a@h", 60)], signed=False))).status == 401
     assert (await registrar.handle(register([("sip:a@h", 60)]))).status == 403  # disabled

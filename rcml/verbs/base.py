@@ -1,4 +1,5 @@
-"""What every verb is: a name, its attributes declared once as data, and one `run` coroutine.
+"""What every verb is: a name, its attributes declared once as data, and one `run` coroutine; the value
+parsers of the attribute tables, and what more than one verb does.
 
 The attribute table drives parsing: a value that does not fit its declaration becomes a warning
 Notification and the attribute falls back to its default, as RestComm does, so a typo in `loop=` does
@@ -9,30 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
+from rcml.call_control import CallControl
 from rcml.parser import Node
-
-
-class CallControl(Protocol):
-    """What a verb may do to the call it runs on; the call's owner implements it."""
-
-    @property
-    def answered(self) -> bool: ...
-
-    @property
-    def inbound(self) -> bool: ...
-
-    @property
-    def document_url(self) -> str: ...
-
-    async def answer(self) -> None: ...
-
-    async def reject(self, code: int, reason: str) -> None: ...
-
-    async def hangup(self) -> None: ...
-
-    async def warn(self, code: int, message: str) -> None: ...
+from sip.media.prompt import Prompt
 
 
 @dataclass(frozen=True)
@@ -73,9 +55,21 @@ class Verb:
     attributes: ClassVar[tuple[Attribute, ...]] = ()
     node: Node
     values: dict[str, Any] = field(default_factory=dict)
+    # The verbs nested in this one, built with it (only <Gather> has any).
+    nested: tuple[Verb, ...] = ()
 
     async def run(self, call: CallControl) -> Outcome:
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a verb, to be recorded as a Notification."""
+
+    code: int
+    message: str
+    # An error means the verb is skipped; a warning means it runs with defaults.
+    is_error: bool
 
 
 def read_attributes(node: Node, declared: tuple[Attribute, ...]) -> tuple[dict[str, Any], list[tuple[int, str]]]:
@@ -125,3 +119,33 @@ def one_of(*choices: str) -> Callable[[str], str]:
 
 
 http_method = one_of("GET", "POST")
+
+
+def boolean(raw: str) -> bool:
+    return one_of("true", "false")(raw) == "true"
+
+
+# loop="0" means "until the call ends" (Twilio); a bound keeps a mistaken document from running forever.
+MAX_LOOPS = 1000
+
+
+def loops(raw: str) -> int:
+    value = non_negative_int(raw)
+    return MAX_LOOPS if value == 0 else min(value, MAX_LOOPS)
+
+
+_KEYS = set("0123456789*#")
+
+
+def finish_keys(raw: str) -> str:
+    # "" means no finishing key; otherwise any of the keys, each ending the input.
+    if any(ch not in _KEYS for ch in raw):
+        raise ValueError("must be keys among 0-9, * and #")
+    return raw
+
+
+# --- what more than one verb does ----------------------------------------------------------------------------
+
+async def play_repeatedly(call: CallControl, prompt: Prompt, times: int) -> None:
+    for _ in range(times):
+        await call.media.play(prompt)

@@ -1,4 +1,4 @@
-"""<Dial><Conference>: join a conference room of this account, until leaving it (rcml/conference.py).
+"""<Dial><Conference>: join a conference room of this account, until leaving it (calls/rooms.py).
 
 Attributes of <Conference>: muted, beep, startConferenceOnEnter, endConferenceOnExit, waitUrl (Play/Say
 audio, or a WAV file, looped while the room waits to start), maxParticipants. When the caller leaves the
@@ -11,20 +11,20 @@ from typing import Any
 from urllib.parse import urljoin
 
 from rcml.audio import AudioError
-from rcml.conference import JoinOptions, RoomEnded, RoomFull, Seat
+from rcml.call_control import CallControl, RoomOptions
 from rcml.documents import FetchFailed
 from rcml.parser import Node
 from rcml.verbs.base import (
     Attribute,
-    CallControl,
     Continue,
     Outcome,
     Redirect,
+    boolean,
     http_method,
     positive_int,
     read_attributes,
 )
-from rcml.verbs.record import boolean
+from sip.media.prompt import Prompt
 
 MAX_PARTICIPANTS = 250
 CONFERENCE_ATTRIBUTES = (
@@ -48,35 +48,24 @@ async def join(call: CallControl, noun: Node, dial: dict[str, Any]) -> Outcome:
         await call.warn(13230, "<Conference> has no room name; the document goes on")
         return Continue()
     await call.answer()
-    options = JoinOptions(
+    options = RoomOptions(
         muted=values["muted"] or call.muted, beep=values["beep"],
         start_conference_on_enter=values["startConferenceOnEnter"],
         end_conference_on_exit=values["endConferenceOnExit"], max_participants=values["maxParticipants"],
         wait_audio=await _wait_audio(call, values["waitUrl"], values["waitMethod"]),
     )
-    while True:
-        room = await call.conference_room(name)
-        seat = Seat(room, call.call_sid)
-        call.connect(seat)
-        try:
-            left = await room.attend(call.call_sid, call.media, options, call.audio.beep)
-        except RoomEnded:
-            continue  # its last participant left as this one arrived; the next lookup opens a new room
-        except RoomFull as exc:
-            await call.warn(13238, str(exc))
-            left = "full"
-        finally:
-            call.disconnect(seat)
-        break
+    left = await call.join_room(name, options)
+    if left.how == "full":
+        await call.warn(13238, left.reason)
     if not dial["action"]:
         return Continue()
-    status = "completed" if left != "full" else "failed"
+    status = "completed" if left.how != "full" else "failed"
     return Redirect(urljoin(call.document_url, dial["action"]), dial["method"],
                     {"DialCallStatus": status, "DialCallSid": "", "DialCallDuration": "0",
-                     "ConferenceSid": room.conference.sid})
+                     "ConferenceSid": left.conference_sid})
 
 
-async def _wait_audio(call: CallControl, wait_url: str | None, method: str) -> tuple[Any, ...]:
+async def _wait_audio(call: CallControl, wait_url: str | None, method: str) -> tuple[Prompt, ...]:
     """The prompts of waitUrl: a WAV file, or an RCML document whose <Play> and <Say> are taken in order."""
     if not wait_url:
         return ()

@@ -11,21 +11,20 @@ from __future__ import annotations
 from typing import ClassVar
 from urllib.parse import urljoin
 
-from rcml.dialing import DialAttempt
-from rcml.engine import CallRequest
+from rcml.call_control import CallControl, DialNoun, DialOptions
 from rcml.parser import Node
 from rcml.verbs.base import (
     Attribute,
-    CallControl,
     Continue,
     Outcome,
     Redirect,
     Verb,
+    boolean,
     http_method,
     one_of,
     positive_int,
 )
-from rcml.verbs.record import boolean
+from rcml.verbs.conference import join
 from sip.destination import InvalidAddress, parse_destination
 
 MAX_TIMEOUT_S = 600
@@ -61,61 +60,56 @@ class Dial(Verb):
     async def run(self, call: CallControl) -> Outcome:
         conference = next((node for node in self.node.children if node.name == "Conference"), None)
         if conference is not None:
-            from rcml.verbs.conference import join
-
             return await join(call, conference, self.values)
-        requests = await self._requests(call)
-        if not requests:
+        nouns = await self._nouns(call)
+        if not nouns:
             await call.warn(13221, "<Dial> has no number, client or SIP URI to call; the document goes on")
             return Continue()
         await call.answer()
-        result = await DialAttempt(call, requests).run(
+        result = await call.dial(nouns, DialOptions(
+            caller_id=self.values["callerId"] or _default_caller_id(call), timeout=self.values["timeout"],
             time_limit=self.values["timeLimit"], hangup_on_star=self.values["hangupOnStar"],
-            record=self.values["record"])
+            record=self.values["record"]))
         if not self.values["action"]:
             return Continue()
         parameters = {"DialCallStatus": result.status, "DialCallSid": result.call_sid or "",
                       "DialCallDuration": str(result.duration)}
         if result.recording is not None:
-            parameters["RecordingUrl"] = call.absolute_url(
-                f"/restcomm/2012-04-24/Accounts/{call.account_sid}/Recordings/{result.recording.sid}.wav")
+            parameters["RecordingUrl"] = call.recording_url(result.recording.sid)
         return Redirect(urljoin(call.document_url, self.values["action"]), self.values["method"], parameters)
 
-    async def _requests(self, call: CallControl) -> list[CallRequest]:
-        caller_id = self.values["callerId"] or _default_caller_id(call)
-        nouns = list(self.node.children) or ([Node("Number", text=self.node.text)] if self.node.text else [])
-        requests = []
-        for noun in nouns:
+    async def _nouns(self, call: CallControl) -> list[DialNoun]:
+        nodes = list(self.node.children) or ([Node("Number", text=self.node.text)] if self.node.text else [])
+        nouns = []
+        for node in nodes:
             try:
-                requests.append(self._request(noun, caller_id))
+                nouns.append(_noun(node))
             except (InvalidAddress, ValueError) as exc:
-                await call.warn(13223, f"<Dial><{noun.name}>{noun.text}</{noun.name}> skipped: {exc}")
-        return requests
+                await call.warn(13223, f"<Dial><{node.name}>{node.text}</{node.name}> skipped: {exc}")
+        return nouns
 
-    def _request(self, noun: Node, caller_id: str) -> CallRequest:
-        text = noun.text.strip()
-        if noun.name == "Number":
-            to = text
-        elif noun.name == "Client":
-            to = f"client:{text}"
-        elif noun.name == "Sip":
-            if not text.lower().startswith(("sip:", "sips:")):
-                raise ValueError("a <Sip> noun holds a sip: URI")
-            to = text
-        else:
-            raise ValueError(f"<{noun.name}> is not a noun of <Dial>")
-        events = [e for e in noun.attributes.get("statusCallbackEvent", "").replace(",", " ").split() if e in _EVENTS]
-        return CallRequest(
-            from_=caller_id,
-            to=parse_destination(to),
-            url="",
-            status_callback=noun.attributes.get("statusCallback") or None,
-            status_callback_method=http_method(noun.attributes.get("statusCallbackMethod", "POST")),
-            status_callback_events=tuple(events) or ("completed",),
-            timeout=self.values["timeout"],
-            username=noun.attributes.get("username") or None,
-            password=noun.attributes.get("password") or None,
-        )
+
+def _noun(noun: Node) -> DialNoun:
+    text = noun.text.strip()
+    if noun.name == "Number":
+        to = text
+    elif noun.name == "Client":
+        to = f"client:{text}"
+    elif noun.name == "Sip":
+        if not text.lower().startswith(("sip:", "sips:")):
+            raise ValueError("a <Sip> noun holds a sip: URI")
+        to = text
+    else:
+        raise ValueError(f"<{noun.name}> is not a noun of <Dial>")
+    events = [e for e in noun.attributes.get("statusCallbackEvent", "").replace(",", " ").split() if e in _EVENTS]
+    return DialNoun(
+        to=parse_destination(to),
+        status_callback=noun.attributes.get("statusCallback") or None,
+        status_callback_method=http_method(noun.attributes.get("statusCallbackMethod", "POST")),
+        status_callback_events=tuple(events) or ("completed",),
+        username=noun.attributes.get("username") or None,
+        password=noun.attributes.get("password") or None,
+    )
 
 
 def _default_caller_id(call: CallControl) -> str:

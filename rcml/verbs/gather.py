@@ -1,9 +1,10 @@
 """<Gather>: collect key presses while (optionally) playing prompts, then hand them to the application.
 
-Nested <Say>, <Play> and <Pause> run in order and stop at the first key. After them the caller has
-`timeout` seconds for each further key. Gathering ends at `numDigits` keys, at `finishOnKey` (not part
-of the digits), or at the timeout. With digits, the application's `action` (by default the current
-document) is requested with `Digits` and its document runs; without, the document goes on.
+Nested <Say>, <Play> and <Pause> (built with the <Gather>) run in order and stop at the first key. After
+them the caller has `timeout` seconds for each further key. Gathering ends at `numDigits` keys, at
+`finishOnKey` (not part of the digits), or at the timeout. With digits, the application's `action` (by
+default the current document) is requested with `Digits` and its document runs; without, the document
+goes on.
 """
 
 from __future__ import annotations
@@ -13,28 +14,21 @@ import contextlib
 from typing import ClassVar
 from urllib.parse import urljoin
 
-from rcml import verbs as verb_table
+from rcml.call_control import CallControl
 from rcml.verbs.base import (
     Attribute,
-    CallControl,
     Continue,
     Outcome,
     Redirect,
     Verb,
+    finish_keys,
     http_method,
     non_negative_int,
     positive_int,
 )
 
+# The verbs <Gather> may hold; rcml/verbs/table.py builds them with it.
 NESTABLE = ("Say", "Play", "Pause")
-_KEYS = set("0123456789*#")
-
-
-def finish_keys(raw: str) -> str:
-    # "" means no finishing key; otherwise any of the keys, each ending the input.
-    if any(ch not in _KEYS for ch in raw):
-        raise ValueError("must be keys among 0-9, * and #")
-    return raw
 
 
 class Gather(Verb):
@@ -88,12 +82,5 @@ class Gather(Verb):
         return None
 
     async def _run_nested(self, call: CallControl) -> None:
-        for child in self.node.children:
-            if child.name not in NESTABLE:
-                await call.warn(13320, f"<{child.name}> cannot be nested in <Gather>; skipped")
-                continue
-            verb, problems = verb_table.build(child)
-            for problem in problems:
-                await call.warn(problem.code, problem.message)
-            if verb is not None:
-                await verb.run(call)
+        for verb in self.nested:
+            await verb.run(call)

@@ -17,18 +17,19 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urljoin
 
+from models import Recording
+from rcml.call_control import CallControl
 from rcml.verbs.base import (
     Attribute,
-    CallControl,
     Continue,
     Outcome,
     Redirect,
     Verb,
+    boolean,
+    finish_keys,
     http_method,
-    one_of,
     positive_int,
 )
-from rcml.verbs.gather import finish_keys
 from sip.media.recorder import WavRecorder
 
 # Below this RMS (about -38 dBFS) a 20 ms frame counts as silence: room noise, not speech.
@@ -41,10 +42,6 @@ def seconds(raw: str) -> int:
     if value > MAX_LENGTH_S:
         raise ValueError(f"must be at most {MAX_LENGTH_S}")
     return value
-
-
-def boolean(raw: str) -> bool:
-    return one_of("true", "false")(raw) == "true"
 
 
 def rms(pcm: bytes) -> float:
@@ -118,15 +115,14 @@ class Record(Verb):
     def _action(self, call: CallControl) -> str:
         return urljoin(call.document_url, self.values["action"] or call.document_url)
 
-    async def _save(self, call: CallControl, sid: str, take: _Take) -> Any:
+    async def _save(self, call: CallControl, sid: str, take: _Take) -> Recording:
         return await call.recordings.save(sid, take.path, account_sid=call.account_sid, call_sid=call.call_sid,
                                           duration=take.heard_seconds)
 
     @staticmethod
-    def _parameters(call: CallControl, recording: Any, ended_by: str) -> dict[str, str]:
-        path = f"/restcomm/2012-04-24/Accounts/{call.account_sid}/Recordings/{recording.sid}.wav"
+    def _parameters(call: CallControl, recording: Recording, ended_by: str) -> dict[str, str]:
         return {
-            "RecordingUrl": call.absolute_url(path),
+            "RecordingUrl": call.recording_url(recording.sid),
             "RecordingDuration": str(round(recording.duration)),
             "RecordingSid": recording.sid,
             # The key that ended it, or "hangup"; nothing when silence or maxLength did.

@@ -19,7 +19,7 @@ from sip.outlet import Outlet
 from sip.registration import RegisterResponse
 from sip.sipside import output
 from sip.sipside.dialogs import Dialog
-from sip.sipside.registrar import Registrar
+from sip.sipside.registrar import RegisterTransactions
 from sip.sipside.transactions import TransactionManager
 
 logger = logging.getLogger("sip")
@@ -45,7 +45,7 @@ class SipCore:
         self.config: dict[str, Any] = {"_sip_address": host, "_sip_port": port, "_sip_logger": output.MessageLog()}
         self.tm = TransactionManager(self.config, self._receive, timer_b=timer_b)
         self.config["_sip_tm"] = self.tm
-        self.registrar = Registrar(self.tm, outlet, signer, user_agent)
+        self.registrar = RegisterTransactions(self.tm, outlet, signer, user_agent)
         self.dialogs: dict[int, Dialog] = {}
         # After every sippy module in use is imported, so their prints are all caught.
         output.route_sippy_output()

@@ -23,7 +23,7 @@ REPLY_TIMEOUT_S = 10.0
 _tokens = itertools.count(1)
 
 
-class Registrar:
+class RegisterTransactions:
     def __init__(self, tm: Any, outlet: Outlet, signer: digest.NonceSigner, server_name: str) -> None:
         self._tm = tm
         self._outlet = outlet

@@ -7,8 +7,9 @@ the default account, and a stand-in customer application that serves RCML and re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import pytest_asyncio
 import uvicorn
 from tortoise import Tortoise
 
+from calls.engine import CallEngine
+from calls.types import OutboundProxy
 from models import Call
 from restcomm.app import create_app
 from restcomm.seed import seed_default_account
@@ -40,8 +43,18 @@ class Voice:
     app: object
 
     @property
-    def engine(self):
-        return self.app.runtime.engine
+    def engine(self) -> CallEngine:
+        return self.app.context.engine
+
+    @contextlib.contextmanager
+    def outbound_proxy(self, proxy: OutboundProxy) -> Iterator[None]:
+        """Calls to numbers go to `proxy` while this lasts (RESTCOMM_OUTBOUND_PROXY, for one test)."""
+        routes = self.engine.services.routes
+        routes.outbound_proxy = proxy
+        try:
+            yield
+        finally:
+            routes.outbound_proxy = None
 
     async def post(self, path: str, data: dict) -> httpx.Response:
         return await self.http.post(BASE + path, data=data)
@@ -82,7 +95,7 @@ async def voice(database: str, tmp_path_factory: pytest.TempPathFactory) -> Asyn
                         rtp_ports="30000-30999", node_id=f"test-{sip_port}",
                         recordings_dir=str(tmp_path_factory.mktemp("recordings")))
     app = create_app(settings, manage_database=False)
-    app.runtime.engine.callbacks.retry_delays = RETRY_DELAYS
+    app.context.engine.callbacks.retry_delays = RETRY_DELAYS
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=http_port, log_level="warning"))
     task = asyncio.get_running_loop().create_task(server.serve())
     while not server.started:
@@ -105,7 +118,7 @@ async def server(voice: Voice) -> AsyncIterator[Voice]:
     connection = Tortoise.get_connection("default")
     for model in Tortoise.apps["models"].values():
         await connection.execute_script(f'DELETE FROM "{model._meta.db_table}"')
-    voice.app.runtime.accounts.clear()
+    voice.app.context.accounts.clear()
     await seed_default_account()
     yield voice
     await voice.idle()

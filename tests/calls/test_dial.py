@@ -3,8 +3,8 @@ and a leg that is busy or does not answer gives its DialCallStatus to the action
 
 from __future__ import annotations
 
+from calls.types import OutboundProxy
 from models import Call, Recording
-from rcml.engine import OutboundProxy
 from sip.media.wav import read_wav
 from tests.calls.test_inbound import NUMBER, add_number
 from tests.calls.test_media import play_media
@@ -131,13 +131,10 @@ async def test_a_number_noun_goes_through_the_proxy_with_caller_id_and_its_own_c
                 "+1 555 123 4567?X-Ticket=42</Number></Dial></Response>")  # the proxy's scenario checks X-Ticket
     async with (Sipp("uas_challenge.xml", workdir, fill=CHALLENGE_407) as proxy,
                 Sipp("uas_answer.xml", workdir) as caller):
-        server.engine.outbound_proxy = OutboundProxy("127.0.0.1", proxy.port, "alice", "s3cret")
-        try:
+        with server.outbound_proxy(OutboundProxy("127.0.0.1", proxy.port, "alice", "s3cret")):
             call = await server.place(f"sip:alice@{caller.uri_host}", application.on("/dial", document))
             await server.wait_status(call["sid"], "completed", within=20)
             assert await proxy.wait() == 0, proxy.explain()
-        finally:
-            server.engine.outbound_proxy = None
     first, _, second, *_ = proxy.received()
     assert first.startswith(f"INVITE sip:+15551234567@127.0.0.1:{proxy.port} SIP/2.0")
     assert "From: <sip:+15550001111@" in first or "From: sip:+15550001111@" in first, first

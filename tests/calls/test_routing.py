@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from calls.types import OutboundProxy
 from models import Call, Registration
-from rcml.engine import OutboundProxy
 from tests.calls.test_clients_calls import make_client, registering
 from tests.sip.test_outbound import CHALLENGE_401, CHALLENGE_407, digest_is_valid
 from tests.sip.test_robustness import malformed
@@ -19,13 +19,10 @@ PAUSE_1S = '<Response><Pause length="1"/></Response>'
 async def test_a_number_goes_to_the_outbound_proxy_with_its_credentials(server, application, workdir):
     url = application.on("/rcml", HANGUP)
     async with Sipp("uas_challenge.xml", workdir, fill=CHALLENGE_407) as proxy:
-        server.engine.outbound_proxy = OutboundProxy("127.0.0.1", proxy.port, "alice", "s3cret")
-        try:
+        with server.outbound_proxy(OutboundProxy("127.0.0.1", proxy.port, "alice", "s3cret")):
             call = await server.place("+1 (555) 123-4567?X-Ticket=42", url)
             ended = await server.wait_status(call["sid"], "completed")
             assert await proxy.wait() == 0, proxy.explain()
-        finally:
-            server.engine.outbound_proxy = None
     first, _, second, *_ = proxy.received()
     assert first.startswith(f"INVITE sip:+15551234567@127.0.0.1:{proxy.port} SIP/2.0")
     [line] = [line for line in second.splitlines() if line.startswith("Proxy-Authorization: ")]

@@ -71,8 +71,8 @@ async def calls(stack: SipStack, workdir: Path, count: int, concurrency: int) ->
 async def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     concurrency = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-    stack = SipStack(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM), inbound=Handler())
-    await stack.start()
+    stack = SipStack(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM))
+    await stack.start(Handler())
     try:
         with tempfile.TemporaryDirectory() as workdir:
             for name, value in (await calls(stack, Path(workdir), count, concurrency)).items():

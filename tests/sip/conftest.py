@@ -31,8 +31,8 @@ def handler() -> Handler:
 
 @pytest_asyncio.fixture(scope="module")
 async def stack(handler: Handler) -> AsyncIterator[SipStack]:
-    sip_stack = SipStack(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM), inbound=handler, timer_b=TIMER_B_S)
-    await sip_stack.start()
+    sip_stack = SipStack(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM), timer_b=TIMER_B_S)
+    await sip_stack.start(handler)
     try:
         yield sip_stack
     finally:

@@ -28,8 +28,8 @@ class Nobody:
 
 
 async def run(mode: str, port: int) -> None:
-    stack = SipStack(host="127.0.0.1", port=port, inbound=Nobody())
-    await stack.start()
+    stack = SipStack(host="127.0.0.1", port=port)
+    await stack.start(Nobody())
     # An INVITE still in progress (retransmitting) when the stack stops.
     await stack.invite(OutboundInvite("sip:nobody@127.0.0.1:9", "sip:nobody@127.0.0.1:9", "1", None, SDP),
                        lambda event: None)

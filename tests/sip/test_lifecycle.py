@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def new_stack(port: int | None = None) -> SipStack:
-    return SipStack(host="127.0.0.1", port=port or free_port(socket.SOCK_DGRAM), inbound=Handler())
+    return SipStack(host="127.0.0.1", port=port or free_port(socket.SOCK_DGRAM))
 
 
 async def a_call_works(stack: SipStack, workdir: Path) -> None:
@@ -38,7 +38,7 @@ async def test_start_stop_twice_on_the_same_port(tmp_path: Path) -> None:
     port = free_port(socket.SOCK_DGRAM)
     for _ in range(2):
         stack = new_stack(port)
-        await stack.start()
+        await stack.start(Handler())
         assert stack.address == ("127.0.0.1", port)
         await a_call_works(stack, tmp_path)
         await stack.stop()
@@ -49,16 +49,16 @@ async def test_a_taken_port_raises_and_leaves_nothing_behind(tmp_path: Path) -> 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
         squatter.bind(("127.0.0.1", 0))
         with pytest.raises(OSError):
-            await new_stack(squatter.getsockname()[1]).start()
+            await new_stack(squatter.getsockname()[1]).start(Handler())
     stack = new_stack()
-    await stack.start()  # the failed start released the reactor
+    await stack.start(Handler())  # the failed start released the reactor
     await a_call_works(stack, tmp_path)
     await stack.stop()
 
 
 async def test_stop_ends_live_calls_and_then_stays_silent(tmp_path: Path) -> None:
     stack = new_stack()
-    await stack.start()
+    await stack.start(Handler())
     async with Sipp("uas_answer.xml", tmp_path) as answering, Sipp("uas_ring_cancel.xml", tmp_path) as ringing:
         connected, connected_log = await place(stack, f"sip:bob@{answering.uri_host}")
         early, early_log = await place(stack, f"sip:bob@{ringing.uri_host}")
@@ -82,10 +82,10 @@ async def test_stop_ends_live_calls_and_then_stays_silent(tmp_path: Path) -> Non
 
 async def test_only_one_stack_runs_per_process() -> None:
     first = new_stack()
-    await first.start()
+    await first.start(Handler())
     try:
         with pytest.raises(RuntimeError, match="already running"):
-            await new_stack().start()
+            await new_stack().start(Handler())
     finally:
         await first.stop()
 

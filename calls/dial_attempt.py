@@ -1,14 +1,14 @@
 """One <Dial> to one or more destinations: ring them all, connect the first to answer, until one side ends.
 
-The legs are calls of their own, each with its owner (rcml/dial_leg.py); this module only links them to
-the calling call: it asks legs to hang up (messages to their owners) and bridges the media of the leg that
-answered with the caller's. Whatever ends the Dial (either side hanging up, the time limit, `*` with
-hangupOnStar, the caller's call being redirected), every leg still live is hung up on the way out, but
-for a leg that a live modification took out of the Dial (redirected itself, or moved along with the
-caller by MoveConnectedCallLeg): it runs its new document instead.
+The legs are calls of their own, each with its owner (calls/dialled_leg.py); this module only links them to
+the calling call, and only through their inboxes: it asks legs to hang up, and to join or leave the bridge
+it makes of the media of the leg that answered and the caller's. Whatever ends the Dial (either side
+hanging up, the time limit, `*` with hangupOnStar, the caller's call being redirected), every leg still live
+is hung up on the way out, but for a leg that a live modification took out of the Dial (redirected itself, or
+moved along with the caller by MoveConnectedCallLeg): it runs its new document instead.
 
-While the two legs are bridged the Dial is both calls' connection (rcml/connection.py): Mute on either
-call mutes its side of the bridge.
+While the two legs are bridged the Dial is both calls' connection (calls/owner.py `Connection`): Mute on
+either call mutes its side of the bridge.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from models import CallStatus, clock
-from rcml.dial_leg import DialLegOwner
-from rcml.owner import CallEnded, CallOwner
+from calls.dialled_leg import DialledLegOwner, Report
+from calls.owner import CallOwner
+from calls.services import Services
+from calls.types import CallEnded, CallRequest
+from models import CallStatus, Recording, clock
+from rcml.call_control import DialResult
 from sip.media.bridge import Bridge
 from sip.media.recorder import WavRecorder
 
@@ -30,33 +32,31 @@ log = logging.getLogger(__name__)
 # The best failure among the legs when none answered, as Twilio reports DialCallStatus.
 _FAILURE_ORDER = (CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.CANCELED, CallStatus.FAILED)
 
-
-@dataclass
-class DialResult:
-    status: str  # DialCallStatus: completed, busy, no-answer, failed, canceled
-    call_sid: str | None = None
-    duration: int = 0
-    recording: Any = None
+PlaceLeg = Callable[[CallRequest, Report], Awaitable[DialledLegOwner]]
 
 
 class DialAttempt:
-    def __init__(self, control: Any, requests: list[Any]) -> None:
-        self.control = control
-        self.requests = requests
-        self.legs: list[DialLegOwner] = []
-        self._reports: asyncio.Queue[tuple[DialLegOwner, str]] = asyncio.Queue()
+    """Runs in the calling call's RCML session (inside its owner, `caller`)."""
+
+    def __init__(self, caller: CallOwner, services: Services, place_leg: PlaceLeg) -> None:
+        self.caller = caller
+        self.services = services
+        self.place_leg = place_leg
+        self.legs: list[DialledLegOwner] = []
+        self._reports: asyncio.Queue[tuple[DialledLegOwner, str]] = asyncio.Queue()
         self._bridge: Bridge | None = None
         self._recorder: WavRecorder | None = None
         self._recording_sid: str | None = None
-        self.connected: DialLegOwner | None = None
+        self.connected: DialledLegOwner | None = None
         # Legs taken out of the Dial by a live modification: never hung up by it.
         self._released: set[CallOwner] = set()
         self._connected_left = asyncio.Event()
 
-    async def run(self, *, time_limit: float, hangup_on_star: bool, record: bool) -> DialResult:
+    async def run(self, requests: list[CallRequest], *, time_limit: float, hangup_on_star: bool,
+                  record: bool) -> DialResult:
         try:
-            for request in self.requests:
-                self.legs.append(await self.control.place_dial_leg(request, self._report))
+            for request in requests:
+                self.legs.append(await self.place_leg(request, self._report))
             winner = await self._first_answer()
             if winner is None:
                 return await self._none_answered()
@@ -65,7 +65,7 @@ class DialAttempt:
                 if leg is not winner:
                     await _hang_up(leg)
             ended_by = await self._connected_until_done(winner, time_limit, hangup_on_star, record)
-            log.debug("dial from %s to %s ended by %s", self.control.call_sid, winner.call.sid, ended_by)
+            log.debug("dial from %s to %s ended by %s", self.caller.call.sid, winner.call.sid, ended_by)
             if winner in self._released:
                 duration = int((clock.now() - winner.answered_at).total_seconds()) if winner.answered_at else 0
             else:
@@ -81,14 +81,14 @@ class DialAttempt:
                     leg.post_hangup()
             if self._recorder is not None and self._recording_sid is not None:
                 # Cancelled (the caller hung up or was redirected): keep what was recorded.
-                self.control.background(self._save_recording())
+                self.services.background.spawn(self._save_recording())
 
-    def _report(self, leg: DialLegOwner, what: str) -> None:
+    def _report(self, leg: DialledLegOwner, what: str) -> None:
         self._reports.put_nowait((leg, what))
 
-    async def _first_answer(self) -> DialLegOwner | None:
+    async def _first_answer(self) -> DialledLegOwner | None:
         """The first leg to answer, or None once every leg has ended unanswered (each rings its own timeout)."""
-        ended: set[DialLegOwner] = {leg for leg in self.legs if leg.finished}
+        ended: set[DialledLegOwner] = {leg for leg in self.legs if leg.finished}
         while len(ended) < len(self.legs):
             leg, what = await self._reports.get()
             if what == "answered" and leg not in self._released:
@@ -111,7 +111,7 @@ class DialAttempt:
         status = next((s.value for s in _FAILURE_ORDER if s.value in statuses), CallStatus.FAILED.value)
         return DialResult(status, last_leg_sid)
 
-    async def _connected_until_done(self, winner: DialLegOwner, time_limit: float, hangup_on_star: bool,
+    async def _connected_until_done(self, winner: DialledLegOwner, time_limit: float, hangup_on_star: bool,
                                     record: bool) -> str:
         star = asyncio.Event()
 
@@ -119,16 +119,16 @@ class DialAttempt:
             if hangup_on_star and side == "a" and digit == "*":
                 star.set()
 
-        self._bridge = Bridge(self.control.media, winner.media, on_dtmf=on_dtmf)
+        self._bridge = Bridge(self.caller.media, winner.media, on_dtmf=on_dtmf)
         if record:
-            self._recording_sid, path = self.control.recordings.new_file()
+            self._recording_sid, path = self.services.recordings.new_file()
             self._recorder = WavRecorder(path)
             self._bridge.record(self._recorder)
-        self._bridge.mute("a", self.control.muted)
+        self._bridge.mute("a", self.caller.muted)
         self._bridge.mute("b", winner.muted)
         self._bridge.start()
-        self.control.connect(self)
-        winner.connection = self
+        self.caller.connect(self)
+        winner.join(self)
         leg_ended = asyncio.ensure_future(winner.wait_finished())
         starred = asyncio.ensure_future(star.wait())
         left = asyncio.ensure_future(self._connected_left.wait())
@@ -144,7 +144,7 @@ class DialAttempt:
             return "leg hung up"
         return "star" if starred in done else "time limit"
 
-    # --- the Connection of both calls while bridged (rcml/connection.py) ------------------------------------
+    # --- the Connection of both calls while bridged (calls/owner.py) ------------------------------------------
 
     async def set_muted(self, owner: CallOwner, muted: bool) -> None:
         if self._bridge is not None:
@@ -153,7 +153,7 @@ class DialAttempt:
     def partner_of(self, owner: CallOwner) -> CallOwner | None:
         # The caller's redirect can take the leg it dialled along; the dialled leg's redirect ends the Dial
         # and the caller goes on with its document, as when that leg hangs up.
-        return self.connected if owner is self.control.owner else None
+        return self.connected if owner is self.caller else None
 
     def release(self, owner: CallOwner) -> None:
         self._stop_media()
@@ -162,26 +162,28 @@ class DialAttempt:
             self._connected_left.set()
 
     def _stop_media(self) -> None:
-        self.control.disconnect(self)
-        if self.connected is not None and self.connected.connection is self:
-            self.connected.connection = None
+        # Called from either owner's turn (the caller's session, or the dialled leg redirected): each
+        # owner lets go of this connection in its own turn.
+        self.caller.leave(self)
+        if self.connected is not None:
+            self.connected.leave(self)
         if self._bridge is not None:
             self._bridge.stop()
             self._bridge = None
         if self._recorder is not None and not self._recorder.closed:
             self._recorder.close()
 
-    async def _save_recording(self) -> Any:
+    async def _save_recording(self) -> Recording | None:
         recorder, sid = self._recorder, self._recording_sid
         if recorder is None or sid is None:
             return None
         self._recording_sid = None  # saved once, whichever path gets here first
         if not recorder.closed:
             recorder.close()
-        return await self.control.recordings.save(sid, recorder.path, account_sid=self.control.account_sid,
-                                                  call_sid=self.control.call_sid, duration=recorder.duration_s)
+        return await self.services.recordings.save(sid, recorder.path, account_sid=self.caller.call.account_sid,
+                                                   call_sid=self.caller.call.sid, duration=recorder.duration_s)
 
 
-async def _hang_up(leg: DialLegOwner) -> None:
+async def _hang_up(leg: DialledLegOwner) -> None:
     with contextlib.suppress(CallEnded):
         await leg.ask(leg.hangup_call)

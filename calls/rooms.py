@@ -12,29 +12,20 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from models import Conference, ConferenceStatus, Participant, clock, sids
+from rcml.call_control import RoomOptions
 from sip.media.mixer import Mixer
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class JoinOptions:
-    muted: bool = False
-    beep: bool = True
-    start_conference_on_enter: bool = True
-    end_conference_on_exit: bool = False
-    max_participants: int = 40
-    wait_audio: tuple[Any, ...] = ()  # Prompts played, in a loop, while the room waits to start
 
 
 @dataclass
 class Member:
     call_sid: str
     endpoint: Any
-    options: JoinOptions
+    options: RoomOptions
     muted: bool
     participant: Any = None
     # The mixer's handle on this member (its muted flag decides whether the others hear it).
@@ -64,7 +55,8 @@ class ConferenceRoom:
     def started(self) -> bool:
         return self.conference.status == ConferenceStatus.IN_PROGRESS
 
-    async def attend(self, call_sid: str, endpoint: Any, options: JoinOptions, beep: Any) -> str:
+    async def attend(self, call_sid: str, endpoint: Any, options: RoomOptions,
+                     beep: Any) -> Literal["removed", "ended"]:
         """Until the call leaves: "removed" (by the API), "ended" (the room ended); cancelled on hang-up."""
         if self.ended.is_set():
             raise RoomEnded(self.conference.sid)
@@ -169,7 +161,7 @@ class ConferenceRoom:
 
 
 class Seat:
-    """A call's place in a room as its connection (rcml/connection.py): Mute on the call mutes it in the room.
+    """A call's place in a room as its connection (calls/owner.py): Mute on the call mutes it in the room.
 
     Nothing moves with it (MoveConnectedCallLeg has no partner in a conference), and a redirect needs nothing
     from the room: the call's <Dial> is cancelled and leaves the room on its way out.
@@ -179,13 +171,13 @@ class Seat:
         self.room = room
         self.call_sid = call_sid
 
-    async def set_muted(self, owner: Any, muted: bool) -> None:
+    async def set_muted(self, owner: object, muted: bool) -> None:
         await self.room.set_muted(self.call_sid, muted)
 
-    def partner_of(self, owner: Any) -> None:
+    def partner_of(self, owner: object) -> None:
         return None
 
-    def release(self, owner: Any) -> None:
+    def release(self, owner: object) -> None:
         pass
 
 

@@ -21,7 +21,7 @@ MIN_EXPIRES = 60
 MAX_EXPIRES = 3600
 
 
-class Registrar:
+class ClientRegistrar:
     async def handle(self, request: RegisterRequest) -> RegisterResponse:
         client = await Client.get_or_none(login=request.to_user)
         if client is None or client.status != ClientStatus.ENABLED:

@@ -7,23 +7,20 @@ verb of its parent call, which bridges the two. Its progress goes to the Dial ve
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from models import CallStatus
-from rcml.outbound import OutboundOwner
-
-if TYPE_CHECKING:
-    from models import Call
-    from rcml.engine import CallChange, CallEngine, CallRequest
+from calls.outbound import OutboundOwner
+from calls.services import Services
+from calls.types import CallChange, CallRequest
+from models import Call, CallStatus
 
 # What a dialled leg reports to its Dial: "answered", then "ended" (its final status is on its call row);
 # or "left" when a redirect from the API took it out of the Dial while it was still ringing.
-Report = Callable[["DialLegOwner", str], None]
+Report = Callable[["DialledLegOwner", str], None]
 
 
-class DialLegOwner(OutboundOwner):
-    def __init__(self, engine: CallEngine, call: Call, request: CallRequest, report: Report) -> None:
-        super().__init__(engine, call, request)
+class DialledLegOwner(OutboundOwner):
+    def __init__(self, services: Services, call: Call, request: CallRequest, report: Report) -> None:
+        super().__init__(services, call, request)
         self.report = report
         self.left_dial = False
 

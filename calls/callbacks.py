@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from models import LogLevel
-from rcml import notifications
+from calls import notifications
+from calls.types import API_VERSION
+from models import Call, LogLevel, clock
 from rcml.documents import absolute
 from rcml.http import HttpClient, HttpError, HttpResponse
 
@@ -36,6 +37,38 @@ class Callback:
     url: str
     method: str
     parameters: dict[str, str]
+
+
+def call_parameters(call: Call, sip_header_parameters: dict[str, str] | None = None) -> dict[str, str]:
+    """What every request about a call carries: its RCML fetches and its status callbacks alike."""
+    parameters = {
+        "CallSid": call.sid,
+        "AccountSid": call.account_sid,
+        "From": call.from_address,
+        "To": call.to_address,
+        "CallStatus": call.status,
+        "ApiVersion": API_VERSION,
+        "Direction": call.direction,
+        "ForwardedFrom": call.forwarded_from or "",
+        "CallerName": call.caller_name or "",
+    }
+    if call.parent_call_sid:
+        parameters["ParentCallSid"] = call.parent_call_sid
+    if sip_header_parameters:
+        parameters.update(sip_header_parameters)
+    return parameters
+
+
+def progress_callback(call: Call, url: str, method: str, parameters: dict[str, str], *, sequence: int,
+                      **extra: str) -> Callback:
+    """A status callback (`call-progress-events`) about `call`, numbered `sequence` among the call's own."""
+    return Callback(call.account_sid, call.sid, url, method, {
+        **parameters,
+        "SequenceNumber": str(sequence),
+        "Timestamp": clock.rfc2822(clock.now()),
+        "CallbackSource": "call-progress-events",
+        **extra,
+    })
 
 
 @dataclass

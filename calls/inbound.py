@@ -7,26 +7,23 @@ answered answers and hangs up, as Twilio does; only `<Reject>` leaves a call una
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from models import CallStatus
-from rcml.owner import CallEnded, CallOwner
+from calls.owner import CallOwner
+from calls.services import Services
+from calls.types import CallChange, CallEnded
+from models import Call, CallStatus
 from rcml.session import Source
 from sip.events import Ended, LegEvent
 from sip.sdp import SdpError
 
-if TYPE_CHECKING:
-    from models import Call
-    from rcml.engine import CallChange, CallEngine
-
 
 class InboundOwner(CallOwner):
-    def __init__(self, engine: CallEngine, call: Call, leg: Any, *, source: Source, callback_url: str | None,
+    def __init__(self, services: Services, call: Call, leg: Any, *, source: Source, callback_url: str | None,
                  callback_method: str, sip_header_parameters: dict[str, str]) -> None:
-        super().__init__(engine, call, source=source, callback_url=callback_url, callback_method=callback_method,
+        super().__init__(services, call, source=source, callback_url=callback_url, callback_method=callback_method,
                          callback_events=frozenset({"completed"}), sip_header_parameters=sip_header_parameters)
         self.leg = leg
-        self.media = None
         self.refused = False
 
     async def begin(self) -> None:
@@ -42,17 +39,14 @@ class InboundOwner(CallOwner):
     async def hang_up_legs(self) -> None:
         if not self.refused:
             await self.leg.hangup()
-        if self.media is not None:
-            self.media.close()
-            self.media = None
+        self.close_media()
 
     async def answer_call(self) -> None:
         if self.answered_at is not None:
             return
-        self.media = await self.engine.media.open()
-        self.attach_media(self.media)
+        media = await self.open_media()
         try:
-            answer = self.engine.media.answer(self.media, self.leg.sdp_offer)
+            answer = self.services.media.answer(media, self.leg.sdp_offer)
         except SdpError as exc:
             await self.notify(13227, f"Cannot answer: {exc}")
             await self._refuse(CallStatus.FAILED, 488, "Not Acceptable Here")

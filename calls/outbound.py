@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from models import CallStatus
-from rcml.owner import CallOwner, status_for_failure
+from calls.owner import CallOwner
+from calls.services import Services
+from calls.types import CallChange, CallRequest, Target
+from models import Call, CallStatus
 from rcml.session import Source
 from sip.events import Answered, Ended, Failed, LegEvent, Ringing
 
-if TYPE_CHECKING:
-    from models import Call
-    from rcml.engine import CallChange, CallEngine, CallRequest, Target
-
 log = logging.getLogger(__name__)
+
+# SIP final responses that mean "busy" and "no answer" (contract section 7); anything else is "failed".
+BUSY_CODES = frozenset({486, 600, 603})
+NO_ANSWER_CODES = frozenset({408, 480})
+
+
+def status_for_failure(code: int) -> CallStatus:
+    if code in BUSY_CODES:
+        return CallStatus.BUSY
+    if code in NO_ANSWER_CODES:
+        return CallStatus.NO_ANSWER
+    return CallStatus.FAILED
 
 
 @dataclass
@@ -31,9 +41,9 @@ class Fork:
 
 
 class OutboundOwner(CallOwner):
-    def __init__(self, engine: CallEngine, call: Call, request: CallRequest) -> None:
+    def __init__(self, services: Services, call: Call, request: CallRequest) -> None:
         super().__init__(
-            engine, call,
+            services, call,
             source=Source(call.url, call.method, call.fallback_url, call.fallback_method),
             callback_url=call.status_callback,
             callback_method=call.status_callback_method,
@@ -43,24 +53,22 @@ class OutboundOwner(CallOwner):
         self.forks: list[Fork] = []
         self.winner: Fork | None = None
         self.failure_codes: list[int] = []
-        self.media = None
 
     async def begin(self) -> None:
-        targets = await self.engine.targets_for(self.call, self.request.to)
+        routes = self.services.routes
+        targets = await routes.targets_for(self.call, self.request.to)
         if not targets:
             await self.finish(CallStatus.FAILED)
             return
-        self.media = await self.engine.media.open()
-        self.attach_media(self.media)
-        offer = self.engine.media.offer(self.media)
+        offer = self.services.media.offer(await self.open_media())
         self.send_callback("initiated")
         self.start_ring_timer(self.call.timeout)
         for target in targets:
             fork = Fork(target)
             self.forks.append(fork)
-            invite = self.engine.invite_for(self.call, self.request, target, offer)
+            invite = routes.invite_for(self.call, self.request, target, offer)
             try:
-                fork.leg = await self.engine.stack.invite(invite, self.sink_for(fork))
+                fork.leg = await self.services.stack.invite(invite, self.sink_for(fork))
             except Exception as exc:  # the stack refused the INVITE (e.g. an unresolvable host)
                 log.warning("call %s: INVITE to %s failed: %s", self.call.sid, target.request_uri, exc)
                 fork.over = True
@@ -72,7 +80,7 @@ class OutboundOwner(CallOwner):
     async def on_leg_event(self, fork: Fork, event: LegEvent) -> None:
         if isinstance(event, Ringing):
             if self.call.status == CallStatus.QUEUED and event.code in (180, 183):
-                await self.set_status(CallStatus.RINGING)
+                self.state.set_status(CallStatus.RINGING)
                 self.send_callback("ringing")
         elif isinstance(event, Answered):
             await self._on_answer(fork, event)
@@ -93,7 +101,7 @@ class OutboundOwner(CallOwner):
             return
         self.winner = fork
         if self.media is not None and event.sdp:
-            self.engine.media.connect(self.media, event.sdp)
+            self.services.media.connect(self.media, event.sdp)
         await self.mark_answered()
         for other in self.forks:
             if other is not fork and not other.over and other.leg is not None:
@@ -119,9 +127,7 @@ class OutboundOwner(CallOwner):
         for fork in self.forks:
             if fork.leg is not None and not fork.over:
                 await fork.leg.hangup()
-        if self.media is not None:
-            self.media.close()
-            self.media = None
+        self.close_media()
 
     # --- requests from verbs and the API --------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Media for a call leg: an RTP endpoint from the port pool, and the SDP that describes it."""
+"""Media for a call leg: an RTP endpoint from the port pool, and the SDP offer or answer that describes it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sip.media.ports import PortPool
 log = logging.getLogger(__name__)
 
 
-class CallMedia:
+class MediaFactory:
     def __init__(self, pool: PortPool, host: str) -> None:
         self.pool = pool
         self.host = host

@@ -1,0 +1,192 @@
+"""The call engine: creates calls, makes the owner of each live one, and routes SIP and API work to owners.
+
+Handlers call `create_call` and `modify_call`; the SIP stack calls `on_invite` and `on_register`. The engine
+keeps the registry of live owners on this node (call SID -> owner) and is the one factory of owners; the
+owners get `Services`, never the engine. Without a SIP stack (SIP disabled with port 0) a created call is
+stored `queued` and nothing pretends it progressed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from calls import call_rows, notifications
+from calls.background import BackgroundTasks
+from calls.callbacks import CallbackSender, call_parameters, progress_callback
+from calls.dialled_leg import DialledLegOwner, Report
+from calls.inbound import InboundOwner
+from calls.outbound import OutboundOwner
+from calls.owner import CallOwner
+from calls.owner_control import OwnerControl
+from calls.recordings import RecordingStore
+from calls.registrar import ClientRegistrar
+from calls.rooms import Rooms
+from calls.routing import Routes
+from calls.services import Services
+from calls.types import CallChange, CallEnded, CallNotLive, CallRequest, OutboundProxy, UnknownClient
+from models import Call, CallStatus, Client, Direction
+from models.account import Account
+from rcml.audio import AudioLibrary
+from rcml.documents import DocumentFetcher
+from rcml.session import Source
+from sip.destination import DestinationKind, caller_display, parse_sip_uri
+from sip.legs import InboundLeg
+from sip.media_factory import MediaFactory
+from sip.registration import RegisterRequest, RegisterResponse
+from sip.stack import SipStack
+
+log = logging.getLogger(__name__)
+
+
+class CallEngine:
+    def __init__(self, *, node: str, base_url: str, fetcher: DocumentFetcher, callbacks: CallbackSender,
+                 audio: AudioLibrary, recordings: RecordingStore, stack: SipStack | None = None,
+                 media: MediaFactory | None = None, registrar: ClientRegistrar | None = None,
+                 outbound_proxy: OutboundProxy | None = None) -> None:
+        """`stack`, `media` and `registrar` are None when SIP is off; the stack is started by the caller."""
+        self.node = node
+        self.callbacks = callbacks
+        self.recordings = recordings
+        self.rooms = Rooms(node)
+        self.registrar = registrar
+        self.stack = stack
+        self.owners: dict[str, CallOwner] = {}
+        self._background = BackgroundTasks()
+        self.services = Services(
+            base_url=base_url, fetcher=fetcher, callbacks=callbacks, audio=audio, recordings=recordings,
+            rooms=self.rooms, background=self._background, stack=stack, media=media,
+            routes=Routes(outbound_proxy=outbound_proxy, sip_address=lambda: stack.address),
+        )
+
+    # --- the API side -----------------------------------------------------------------------------------------
+
+    async def create_call(self, account_sid: str, request: CallRequest) -> Call:
+        if request.to.kind is DestinationKind.CLIENT and not await Client.exists(
+                login=request.to.target, account_sid=account_sid):
+            raise UnknownClient(f"client:{request.to.target} is not a client of account {account_sid}")
+        call = await self._placed_call(account_sid, request, Direction.OUTBOUND_API)
+        if self.stack is not None:
+            self._adopt(OutboundOwner(self.services, call, request))
+        return call
+
+    async def place_dialled_leg(self, parent: Call, request: CallRequest, report: Report) -> DialledLegOwner:
+        """A leg of `parent`'s <Dial>: a call of its own (outbound-dial), placed now."""
+        call = await self._placed_call(parent.account_sid, request, Direction.OUTBOUND_DIAL,
+                                       parent_call_sid=parent.sid)
+        owner = DialledLegOwner(self.services, call, request, report)
+        self._adopt(owner)
+        return owner
+
+    async def _placed_call(self, account_sid: str, request: CallRequest, direction: Direction,
+                           parent_call_sid: str | None = None) -> Call:
+        return await call_rows.new_call(
+            account_sid=account_sid, direction=direction, status=CallStatus.QUEUED,
+            to_address=request.to.display, from_address=caller_display(request.from_),
+            destination=request.to.target,
+            source=Source(request.url, request.method, request.fallback_url, request.fallback_method),
+            status_callback=request.status_callback, status_callback_method=request.status_callback_method,
+            owner_node=self.node if self.stack is not None else None,
+            parent_call_sid=parent_call_sid, sip_headers=request.to.header_text,
+            status_callback_event=",".join(request.status_callback_events), timeout=request.timeout,
+        )
+
+    async def modify_call(self, call: Call, change: CallChange) -> Call:
+        owner = self.owners.get(call.sid)
+        if owner is None:
+            return await call_rows.modify_unowned(call, change)
+        if change.mute is not None and owner.answered_at is None:
+            raise CallNotLive(f"Only a call in progress can be muted; this call is {owner.call.status}")
+        if change.move_connected_leg and owner.answered_at is None:
+            raise CallNotLive(f"Call is {owner.call.status}: it has no connected leg to move")
+
+        async def apply() -> None:
+            await owner.apply_change(change)
+            await owner.state.write_pending()  # the call is read back from the database below
+
+        try:
+            await owner.ask(apply)
+        except CallEnded as ended:
+            raise CallNotLive(f"Call is not live: it ended as {ended.status}") from None
+        await call.refresh_from_db()
+        return call
+
+    # --- owners -------------------------------------------------------------------------------------------------
+
+    def _adopt(self, owner: CallOwner) -> None:
+        sid = owner.call.sid
+        self.owners[sid] = owner
+        owner.run(OwnerControl(owner, self.place_dialled_leg))
+
+        def forget(_task: asyncio.Task) -> None:
+            if self.owners.get(sid) is owner:
+                del self.owners[sid]
+
+        owner.task.add_done_callback(forget)
+
+    # --- the SIP side ---------------------------------------------------------------------------------------------
+
+    async def on_invite(self, leg: InboundLeg) -> None:
+        route = await Routes.inbound_route(leg.request_user)
+        if route is None:
+            await leg.reject(404, "Not Found")
+            return
+        account = await Account.get_or_none(sid=route.account_sid)
+        if account is None or not account.may_authenticate:
+            await leg.reject(403, "Forbidden")
+            return
+        call = await call_rows.new_call(
+            account_sid=route.account_sid, direction=Direction.INBOUND, status=CallStatus.RINGING,
+            to_address=leg.request_user, from_address=leg.from_user, destination=leg.request_user,
+            source=route.source, status_callback=route.status_callback,
+            status_callback_method=route.status_callback_method, owner_node=self.node,
+            phone_number_sid=route.phone_number_sid, caller_name=leg.from_display or None,
+            forwarded_from=_forwarded_from(leg.headers),
+        )
+        header_parameters = {f"SipHeader_{name}": value for name, value in leg.headers.items()
+                             if name.lower().startswith("x-")}
+        self._adopt(InboundOwner(self.services, call, leg, source=route.source,
+                                 callback_url=route.status_callback, callback_method=route.status_callback_method,
+                                 sip_header_parameters=header_parameters))
+
+    async def on_register(self, request: RegisterRequest) -> RegisterResponse:
+        return await self.registrar.handle(request)
+
+    # --- start and stop ---------------------------------------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Close the calls this node left live when it stopped abruptly: `failed`, with their callbacks."""
+        leftovers = await call_rows.left_live(self.node)
+        for call in leftovers:
+            if not await call_rows.close_as_failed(call):
+                continue
+            await notifications.record(account_sid=call.account_sid, call_sid=call.sid, code=12500,
+                                       message="The server stopped while this call was live; it was closed as "
+                                               "failed on restart")
+            if call.status_callback and "completed" in call.status_callback_event.split(","):
+                self.callbacks.send(progress_callback(call, call.status_callback, call.status_callback_method,
+                                                      call_parameters(call), sequence=0, CallDuration="0"))
+        await self.rooms.recover()
+        return len(leftovers)
+
+    async def shutdown(self, within: float = 5.0) -> None:
+        """Hang up every live call (each gets its final status and callback), then stop sending callbacks."""
+        owners = list(self.owners.values())
+        for owner in owners:
+            owner.post_hangup()
+        if owners:
+            await asyncio.wait([asyncio.ensure_future(o.wait_finished()) for o in owners], timeout=within)
+        await self._background.wait(within)
+        await self.rooms.close_all()
+        await self.callbacks.close(within)
+
+
+def _forwarded_from(headers: dict[str, str]) -> str | None:
+    diversion = next((value for name, value in headers.items() if name.lower() == "diversion"), None)
+    if not diversion:
+        return None
+    uri = diversion.split("<", 1)[-1].split(">", 1)[0]
+    with contextlib.suppress(ValueError):
+        return parse_sip_uri(uri.split(";", 1)[0]).user
+    return None

@@ -1,0 +1,342 @@
+"""The owner of one live call leg: the only code that changes the call once it exists.
+
+Everything that can happen to a live call is a message in the owner's inbox (calls/actor.py): SIP events from
+its legs, commands from the API (hang up, redirect, replace settings), its ring timer, requests from the RCML
+session it runs (answer, reject, hang up). The owner handles them one at a time, so a redirect that arrives
+during the answer waits for the answer, and the call reaches exactly one final status, written once, with
+exactly one `completed` callback. The kinds of call are subclasses: calls/outbound.py, calls/inbound.py,
+calls/dialled_leg.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from calls import notifications
+from calls.actor import Actor
+from calls.call_state import CallState, WriteDue
+from calls.callbacks import call_parameters, progress_callback
+from calls.services import Services
+from calls.types import CallChange, final_fields
+from models import Call, CallStatus, LogLevel, clock
+from rcml.call_control import CallControl
+from rcml.session import Session, Source
+from sip.events import Dtmf, LegEvent
+
+log = logging.getLogger(__name__)
+
+
+class Connection(Protocol):
+    """What a live call's media is connected to by its RCML: the bridge of a <Dial>, or a conference seat.
+
+    A live modification that concerns more than the call itself goes through its connection: `Mute` (the
+    others stop hearing this leg), a redirect (this leg leaves, without being hung up), and
+    `MoveConnectedCallLeg` (the connected leg leaves too, and runs the same new document). The owner holds
+    its connection while the verb that made it runs; the verb clears it on the way out.
+    """
+
+    async def set_muted(self, owner: CallOwner, muted: bool) -> None:
+        """Whether the other side(s) hear `owner`'s leg."""
+
+    def partner_of(self, owner: CallOwner) -> CallOwner | None:
+        """The leg that moves with `owner` under MoveConnectedCallLeg, if there is one."""
+
+    def release(self, owner: CallOwner) -> None:
+        """`owner` leaves the connection now because it runs another document; it is not hung up."""
+
+
+@dataclass
+class LegMessage:
+    """A SIP event from one of the owner's legs; `leg` is whatever key the owner gave that leg's sink."""
+
+    leg: Any
+    event: LegEvent
+
+
+class RingTimeout:
+    pass
+
+
+@dataclass
+class SessionOver:
+    session: asyncio.Task
+
+
+class CallOwner(Actor):
+    def __init__(self, services: Services, call: Call, *, source: Source, callback_url: str | None,
+                 callback_method: str, callback_events: frozenset[str],
+                 sip_header_parameters: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.services = services
+        self.call = call
+        self.state = CallState(call, post=self.post, send=services.callbacks.send)
+        self.source = source
+        self.callback_url = callback_url
+        self.callback_method = callback_method
+        self.callback_events = callback_events
+        self.sip_header_parameters = sip_header_parameters or {}
+        self.answered_at = None
+        self.document_url = source.url
+        # The RTP endpoint of the call's leg, once it has one.
+        self.media: Any = None
+        # The verbs' view of this owner (calls/owner_control.py), given by the engine when it starts the owner.
+        self.control: CallControl | None = None
+        self._sequence = itertools.count()
+        self._session: asyncio.Task | None = None
+        self._ring_timer: asyncio.TimerHandle | None = None
+        # Key presses, from RTP (RFC 4733) and SIP INFO alike, for <Gather> and <Record> to take.
+        self.digits: asyncio.Queue[str] = asyncio.Queue()
+        # Set by the API (Mute): the parties this leg is connected to, now or later, do not hear it.
+        self.muted = False
+        self.connection: Connection | None = None
+
+    def run(self, control: CallControl) -> None:
+        """Start handling the inbox; `control` is what the call's RCML runs against."""
+        self.control = control
+        self.start(f"call {self.call.sid}")
+
+    def post_hangup(self) -> None:
+        """Ask the owner to hang up, without waiting (server shutdown, a Dial letting its legs go)."""
+        self.tell(self.hangup_call)
+
+    def ended_status(self) -> str:
+        return self.call.status
+
+    async def handle(self, message: object) -> None:
+        if isinstance(message, LegMessage):
+            if isinstance(message.event, Dtmf):
+                self.digits.put_nowait(message.event.digit)
+            else:
+                await self.on_leg_event(message.leg, message.event)
+        elif isinstance(message, RingTimeout):
+            await self.on_ring_timeout()
+        elif isinstance(message, WriteDue):
+            await self.state.write_pending()
+        elif isinstance(message, SessionOver):
+            self._on_session_over(message.session)
+
+    async def crashed(self) -> None:
+        await self.finish(CallStatus.FAILED if self.answered_at is None else CallStatus.COMPLETED)
+
+    def released(self) -> None:
+        self.stop_ring_timer()
+        self.state.stop()
+        self._cancel_session()
+
+    # --- what subclasses define ------------------------------------------------------------------------------
+
+    async def on_leg_event(self, leg: Any, event: LegEvent) -> None:
+        raise NotImplementedError
+
+    async def on_ring_timeout(self) -> None:
+        """Only outbound legs ring against a timer."""
+
+    async def hang_up_legs(self) -> None:
+        raise NotImplementedError
+
+    async def answer_call(self) -> None:
+        raise NotImplementedError
+
+    async def reject_call(self, code: int, reason: str) -> None:
+        raise NotImplementedError
+
+    async def hangup_call(self) -> None:
+        """End the call from our side: BYE when answered, CANCEL or refusal before."""
+        raise NotImplementedError
+
+    async def fail_call(self, reason: str) -> None:
+        """End the call because its application cannot run (refused if not answered yet)."""
+        raise NotImplementedError
+
+    async def apply_change(self, change: CallChange) -> None:
+        """A live modification from the API (contract section 8), applied inside the owner."""
+        raise NotImplementedError
+
+    @property
+    def runs_before_answer(self) -> bool:
+        """Whether the call runs RCML before it is answered (an inbound call does; an outbound one waits)."""
+        return False
+
+    # --- SIP events and timers in, as messages ----------------------------------------------------------------
+
+    def sink_for(self, leg: Any) -> Callable[[LegEvent], None]:
+        def on_event(event: LegEvent) -> None:
+            self.post(LegMessage(leg, event))
+
+        return on_event
+
+    def start_ring_timer(self, seconds: float) -> None:
+        self._ring_timer = asyncio.get_running_loop().call_later(seconds, self.post, RingTimeout())
+
+    def stop_ring_timer(self) -> None:
+        if self._ring_timer is not None:
+            self._ring_timer.cancel()
+            self._ring_timer = None
+
+    async def open_media(self) -> Any:
+        """The call's RTP endpoint; its key presses join the call's digits."""
+        self.media = await self.services.media.open()
+        self.media.on_dtmf(self.digits.put_nowait)
+        return self.media
+
+    def close_media(self) -> None:
+        if self.media is not None:
+            self.media.close()
+            self.media = None
+
+    # --- state changes (owner only) --------------------------------------------------------------------------
+
+    async def mark_answered(self) -> None:
+        self.stop_ring_timer()
+        self.answered_at = clock.now()
+        self.state.set_status(CallStatus.IN_PROGRESS)
+        self.send_callback("answered")
+
+    async def finish(self, status: CallStatus) -> None:
+        """The call's one final status: written once, callback sent once, legs and media let go."""
+        if self.finished:
+            return
+        self.mark_finished()
+        self.stop_ring_timer()
+        self._cancel_session()
+        now = clock.now()
+        duration = int((now - self.answered_at).total_seconds()) if self.answered_at else 0
+        await self.state.write(**final_fields(status, now, duration), live_only=True)
+        self.send_callback("completed", CallDuration=str(duration))
+        with contextlib.suppress(Exception):
+            await self.hang_up_legs()
+
+    async def notify(self, code: int, message: str, level: LogLevel = LogLevel.ERROR) -> None:
+        await notifications.record(account_sid=self.call.account_sid, call_sid=self.call.sid, code=code,
+                                   message=message, level=level, request_url=self.document_url)
+
+    # --- the RCML session -----------------------------------------------------------------------------------
+
+    def run_application(self, source: Source) -> None:
+        previous = self._session
+        self._cancel_session()
+        self.source = source
+        session = Session(self.control)
+        task = asyncio.get_running_loop().create_task(_after(previous, lambda: session.run(source)),
+                                                      name=f"rcml {self.call.sid}")
+        task.add_done_callback(lambda finished: self.post(SessionOver(finished)))
+        self._session = task
+
+    def _cancel_session(self) -> None:
+        if self._session is not None and not self._session.done():
+            self._session.cancel()
+        self._session = None
+
+    def _on_session_over(self, task: asyncio.Task) -> None:
+        if task.cancelled() or task is not self._session:
+            return
+        error = task.exception()
+        if error is not None:
+            log.error("call %s: RCML session failed", self.call.sid, exc_info=error)
+            self.tell(lambda: self._end_after_error(str(error)))
+
+    async def _end_after_error(self, reason: str) -> None:
+        await self.notify(12400, f"Internal error running the application: {reason}")
+        await self.hangup_call()
+
+    # --- live modification, run inside the owner ---------------------------------------------------------------
+
+    async def change_live_call(self, change: CallChange, *, answered: bool) -> None:
+        """What every kind of call does with the settings, `Mute` and `Url` of a modification.
+
+        A call not answered yet keeps the new document for its answer; one already running RCML stops it
+        and runs the new one at once.
+        """
+        await self.replace_settings(change)
+        if change.mute is not None:
+            await self.set_muted(change.mute)
+        if change.url is not None:
+            source = Source(change.url, change.method or "POST", self.call.fallback_url, self.call.fallback_method)
+            if answered or self.runs_before_answer:
+                self.redirect(source, move_partner=bool(change.move_connected_leg))
+            else:
+                self.source = source
+
+    async def set_muted(self, muted: bool) -> None:
+        self.muted = muted
+        if self.connection is not None:
+            await self.connection.set_muted(self, muted)
+
+    def redirect(self, source: Source, *, move_partner: bool = False) -> None:
+        """Stop the current RCML and run `source`; the leg connected to this one is hung up by the verb that
+        connected them, unless `move_partner` moves it to `source` too (a message to its owner)."""
+        partner = None
+        connection = self.connection
+        if connection is not None:
+            partner = connection.partner_of(self) if move_partner else None
+            if partner is not None:
+                connection.release(partner)
+            connection.release(self)
+        self.run_application(source)
+        if partner is not None:
+            moved = partner
+
+            async def move() -> None:
+                moved.redirect(source)
+
+            moved.tell(move)
+
+    async def replace_settings(self, change: CallChange) -> None:
+        """The application and callback settings a modification replaces, for now and for later."""
+        fields = change.settings()
+        if not fields:
+            return
+        await self.state.write(**fields)
+        self.callback_url = self.call.status_callback
+        self.callback_method = self.call.status_callback_method
+
+    # --- connections: set by the verb that made them, or by a Dial through this owner's inbox ------------------
+
+    def connect(self, connection: Connection) -> None:
+        """From now on, Mute and redirects of this call also concern `connection` (the owner's own session)."""
+        self.connection = connection
+
+    def disconnect(self, connection: Connection) -> None:
+        if self.connection is connection:
+            self.connection = None
+
+    def join(self, connection: Connection) -> None:
+        """Another owner's Dial connects this leg: in this owner's turn, with the Mute it has by then."""
+
+        async def joined() -> None:
+            self.connect(connection)
+            await connection.set_muted(self, self.muted)
+
+        self.tell(joined)
+
+    def leave(self, connection: Connection) -> None:
+        async def left() -> None:
+            self.disconnect(connection)
+
+        self.tell(left)
+
+    # --- parameters for the application and the status callback ------------------------------------------------
+
+    def request_parameters(self) -> dict[str, str]:
+        return call_parameters(self.call, self.sip_header_parameters)
+
+    def send_callback(self, event: str, **extra: str) -> None:
+        if not self.callback_url or event not in self.callback_events:
+            return
+        self.state.send(progress_callback(self.call, self.callback_url, self.callback_method,
+                                          self.request_parameters(), sequence=next(self._sequence), **extra))
+
+
+async def _after(previous: asyncio.Task | None, work: Callable[[], Awaitable[None]]) -> None:
+    """Runs `work` once the cancelled session `previous` has finished cleaning up: a verb it was running
+    (a conference) must leave its room before the new document can enter one. A fetch is fast enough now
+    to make the new session's entry overtake the old one's exit (a duplicate participant row)."""
+    if previous is not None and not previous.done():
+        await asyncio.wait([previous])
+    await work()  # made only now: a session cancelled while it waited leaves no coroutine unawaited

@@ -1,0 +1,30 @@
+"""What owners and their verbs' facade use of the engine; the engine builds one, owners never see the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from calls.background import BackgroundTasks
+from calls.callbacks import CallbackSender
+from calls.recordings import RecordingStore
+from calls.rooms import Rooms
+from calls.routing import Routes
+from rcml.audio import AudioLibrary
+from rcml.documents import DocumentFetcher
+from sip.media_factory import MediaFactory
+from sip.stack import SipStack
+
+
+@dataclass(frozen=True)
+class Services:
+    base_url: str
+    fetcher: DocumentFetcher
+    callbacks: CallbackSender
+    audio: AudioLibrary
+    recordings: RecordingStore
+    rooms: Rooms
+    routes: Routes
+    background: BackgroundTasks
+    # Both None when SIP is off (RESTCOMM_SIP_PORT=0): then no owner is ever made.
+    stack: SipStack | None = None
+    media: MediaFactory | None = None

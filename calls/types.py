@@ -1,0 +1,125 @@
+"""The values the engine's callers and its modules share: what to place, what to change, where to send it, and
+what can go wrong. A leaf: it imports nothing from `calls`, so every module (and every handler) may use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from models import CallStatus
+from sip.destination import Destination
+
+# The RestComm API version: in every resource's ApiVersion, every callback's and every RCML request's
+# parameters, the X-RestComm-ApiVersion header of every INVITE, and the paths of the API.
+API_VERSION = "2012-04-24"
+ZERO_PRICE = "0.00"
+PRICE_UNIT = "USD"
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """A validated request to place a call: POST Calls, or one noun of a <Dial>.
+
+    A new create parameter is a field here (with its default), read by the handler that builds it
+    (handlers/calls.py `call_request`) and used where the call is placed (calls/outbound.py) or stored
+    (calls/call_rows.py `new_call`).
+    """
+
+    from_: str
+    to: Destination
+    url: str
+    method: str = "POST"
+    fallback_url: str | None = None
+    fallback_method: str = "POST"
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
+    status_callback_events: tuple[str, ...] = ("completed",)
+    timeout: int = 60
+    # Digest credentials for the far end; kept in memory by the call's owner, never stored.
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class CallChange:
+    """A validated live modification (POST Calls/{CallSid})."""
+
+    url: str | None = None
+    method: str | None = None
+    status: str | None = None
+    fallback_url: str | None = None
+    fallback_method: str | None = None
+    status_callback: str | None = None
+    status_callback_method: str | None = None
+    move_connected_leg: bool | None = None
+    mute: bool | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return all(value is None for value in vars(self).values())
+
+    def settings(self) -> dict[str, str]:
+        """The application and callback settings it replaces, as Call fields."""
+        return {name: getattr(self, name) for name in _SETTINGS if getattr(self, name) is not None}
+
+
+_SETTINGS = ("url", "method", "fallback_url", "fallback_method", "status_callback", "status_callback_method")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One place to send an INVITE for a call."""
+
+    request_uri: str
+    to_uri: str
+    next_hop: tuple[str, int] | None = None
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class OutboundProxy:
+    """Where calls to numbers go (RESTCOMM_OUTBOUND_PROXY)."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> OutboundProxy | None:
+        """`[user:password@]host[:port]`, as RESTCOMM_OUTBOUND_PROXY gives it; empty means none."""
+        if not text:
+            return None
+        credentials, _, address = text.rpartition("@")
+        host, _, port = address.partition(":")
+        username, _, password = credentials.partition(":")
+        return cls(host, int(port or 5060), username or None, password or None)
+
+
+class CallNotLive(Exception):
+    """The call has ended, or is not in a state that allows the change."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class UnknownClient(ValueError):
+    """`client:name` names no client of the account."""
+
+
+class CallEnded(Exception):
+    """The call reached its final status before the request could run."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"the call has ended ({status})")
+        self.status = status
+
+
+def final_fields(status: CallStatus, end_time: dt.datetime, duration: int) -> dict[str, Any]:
+    """What a call's row gets when it ends, wherever it ends (its owner, a recovery, an unowned cancel)."""
+    return {"status": status.value, "end_time": end_time, "duration": duration, "price": ZERO_PRICE,
+            "price_unit": PRICE_UNIT}

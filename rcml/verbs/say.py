@@ -1,0 +1,39 @@
+"""<Say>: text to speech (espeak-ng) into the call, looped."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rcml.audio import AudioError
+from rcml.call_control import CallControl
+from rcml.verbs.base import Attribute, Continue, Outcome, Verb, loops, one_of, play_repeatedly
+
+VOICES = ("man", "woman", "alice")
+
+
+def language(raw: str) -> str:
+    # espeak-ng's names: "en", "en-gb", "es", "pt-br"...; anything else is refused by espeak itself.
+    if not raw or len(raw) > 16 or not all(ch.isalnum() or ch == "-" for ch in raw):
+        raise ValueError("must be a language code such as en, en-gb or es")
+    return raw.lower()
+
+
+class Say(Verb):
+    name: ClassVar[str] = "Say"
+    attributes: ClassVar[tuple[Attribute, ...]] = (
+        Attribute("voice", one_of(*VOICES), default="man", error_code=13511),
+        Attribute("language", language, default="en", error_code=13512),
+        Attribute("loop", loops, default=1, error_code=13510),
+    )
+
+    async def run(self, call: CallControl) -> Outcome:
+        await call.answer()
+        if not self.node.text:
+            return Continue()
+        try:
+            prompt = await call.audio.speak(self.node.text, self.values["voice"], self.values["language"])
+        except AudioError as exc:
+            await call.warn(exc.code, f"<Say> skipped: {exc}")
+            return Continue()
+        await play_repeatedly(call, prompt, self.values["loop"])
+        return Continue()

@@ -1,0 +1,42 @@
+"""The call engine, built complete from the settings: its SIP stack (not started yet), RTP media, registrar and
+outbound proxy when SIP is on, and the HTTP side it talks to applications with."""
+
+from __future__ import annotations
+
+import hashlib
+
+from calls.callbacks import CallbackSender
+from calls.engine import CallEngine
+from calls.recordings import RecordingStore
+from calls.registrar import ClientRegistrar
+from calls.types import OutboundProxy
+from rcml.audio import AudioLibrary
+from rcml.documents import DocumentFetcher
+from rcml.http import HttpClient
+from restcomm.settings import Settings
+from sip.media.ports import PortPool
+from sip.media_factory import MediaFactory
+from sip.stack import SipStack
+
+
+def build_engine(settings: Settings, http: HttpClient) -> CallEngine:
+    """The lifespan starts the engine's stack (`engine.stack.start(engine)`) and stops it."""
+    stack = media = registrar = None
+    if settings.sip_enabled:
+        # Nodes serving the same clients must share the nonce key; one node may leave it random.
+        secret = hashlib.sha256(settings.sip_secret.encode()).digest() if settings.sip_secret else None
+        stack = SipStack(host=settings.sip_host, port=settings.sip_port, nonce_secret=secret)
+        media = MediaFactory(PortPool(*settings.rtp_port_range), settings.sip_host)
+        registrar = ClientRegistrar()
+    return CallEngine(
+        node=settings.node,
+        base_url=settings.base_url,
+        fetcher=DocumentFetcher(http, settings.base_url),
+        callbacks=CallbackSender(http, settings.base_url),
+        audio=AudioLibrary(http, settings.base_url),
+        recordings=RecordingStore(settings.recordings_dir),
+        stack=stack,
+        media=media,
+        registrar=registrar,
+        outbound_proxy=OutboundProxy.parse(settings.outbound_proxy),
+    )
