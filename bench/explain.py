@@ -1,6 +1,6 @@
 """EXPLAIN ANALYZE of the SQL the server sends for a Calls list page (PostgreSQL).
 
-The SQL is built with the server's own query code (models.call_filter, models.paging), the same two
+The SQL is built with the server's own query code (models.list_filters, models.paging), the same two
 queries `models.paging.fetch_page` runs for a page: the `total` count and the page's rows. Only the query
 construction is repeated here, because fetch_page executes its queries instead of returning them.
 """
@@ -27,11 +27,11 @@ class ListQuery:
 async def _server_sql(query: ListQuery) -> list[tuple[str, str]]:
     """[(label, SQL with parameters inline)] for the count and the rows of one page."""
     from models import Call
-    from models.call_filter import CallFilter
+    from models.list_filters import CALLS
     from models.paging import NEWEST_FIRST, after
 
     scope = Call.filter(account_sid=MAIN_ACCOUNT_SID)
-    filtered = CallFilter.from_query(query.params).apply(scope)
+    filtered = CALLS.parse(query.params).apply(scope)
     ordered = filtered.order_by(*NEWEST_FIRST)
     if query.after_sid is not None:
         anchor_query = scope.filter(sid=query.after_sid).values_list("date_created", flat=True)

@@ -7,8 +7,8 @@ from typing import Any
 from handlers import context, errors
 from handlers.auth import authorize, operator
 from handlers.errors import ApiError, Code
-from handlers.lists import API_PREFIX, respond_with_page
-from handlers.render import Field, Fields, Format, render_item, twins
+from handlers.listing import API_PREFIX, Resource
+from handlers.render import Field, Fields, Format, twins
 from models import Account, AccountStatus, clock
 from models import account as accounts
 from models.paging import page_request
@@ -34,6 +34,9 @@ def account_fields(account: Account, fmt: Format, *, show_token: bool = True) ->
     ]
 
 
+ACCOUNTS = Resource("accounts", "Accounts", "Account", account_fields)
+
+
 def _visible_fields(viewer: Account):
     def fields_of(account: Account, fmt: Format) -> Fields:
         return account_fields(account, fmt, show_token=viewer.is_same_or_ancestor_of(account))
@@ -44,17 +47,8 @@ def _visible_fields(viewer: Account):
 async def list_accounts(fmt: Format, user: str, Page: int = 0, PageSize: int = 50, AfterSid: str | None = None):
     acting = await operator(user)
     scope = Account.filter(lineage__startswith=acting.lineage)
-    return await respond_with_page(
-        fmt,
-        path="/Accounts",
-        scope=scope,
-        filtered=scope,
-        request=page_request(Page, PageSize, AfterSid),
-        json_key="accounts",
-        xml_list_name="Accounts",
-        xml_item_name="Account",
-        fields_of=_visible_fields(acting),
-    )
+    return await ACCOUNTS.page(fmt, path="/Accounts", scope=scope, request=page_request(Page, PageSize, AfterSid),
+                               fields_of=_visible_fields(acting))
 
 
 async def create_account(fmt: Format, user: str, body: dict[str, Any]):
@@ -70,7 +64,7 @@ async def create_account(fmt: Format, user: str, body: dict[str, Any]):
         raise ApiError(409, Code.CONFLICT, _sentence(exc)) from None
     except accounts.AccountError as exc:
         raise errors.bad_request(_sentence(exc)) from None
-    return render_item(fmt, "Account", account_fields(account, fmt), status=201)
+    return ACCOUNTS.item(fmt, account, status=201)
 
 
 def _sentence(exc: Exception) -> str:
@@ -80,7 +74,7 @@ def _sentence(exc: Exception) -> str:
 
 async def fetch_account(fmt: Format, AccountSid: str, user: str):
     acting, account = await authorize(user, AccountSid)
-    return render_item(fmt, "Account", _visible_fields(acting)(account, fmt))
+    return ACCOUNTS.item(fmt, account, fields_of=_visible_fields(acting))
 
 
 async def update_account(fmt: Format, AccountSid: str, user: str, body: dict[str, Any] | None = None):
@@ -100,7 +94,7 @@ async def update_account(fmt: Format, AccountSid: str, user: str, body: dict[str
     account.touch()
     await account.save()
     context.current().accounts.forget(account)
-    return render_item(fmt, "Account", _visible_fields(acting)(account, fmt))
+    return ACCOUNTS.item(fmt, account, fields_of=_visible_fields(acting))
 
 
 def _check_status_change(acting: Account, account: Account, status: str) -> None:

@@ -6,16 +6,16 @@ import re
 from typing import Any
 
 from connexion import request
-from models.call_filter import CallFilter, InvalidFilter, restore_plus
 
 from calls.types import API_VERSION, CallChange, CallNotLive, CallRequest, UnknownClient
 from handlers import context, errors
 from handlers.auth import authorize
 from handlers.errors import Code
-from handlers.lists import API_PREFIX, respond_with_page
-from handlers.render import Field, Fields, Format, render_item, twins
-from models import Call, clock
+from handlers.listing import API_PREFIX, Resource
+from handlers.render import Field, Fields, Format, twins
+from models import Call, clock, list_filters
 from models.call_count import total_calls
+from models.list_filters import InvalidFilter, restore_plus
 from models.paging import page_request
 from sip.destination import InvalidAddress, parse_destination
 
@@ -50,6 +50,9 @@ def call_fields(call: Call, fmt: Format) -> Fields:
     ]
 
 
+CALLS = Resource("calls", "Calls", "Call", call_fields)
+
+
 async def find_call(account_sid: str, call_sid: str) -> Call:
     call = await Call.of_account(call_sid, account_sid)
     if call is None:
@@ -62,28 +65,26 @@ async def list_calls(fmt: Format, AccountSid: str, user: str, Page: int = 0, Pag
     _, account = await authorize(user, AccountSid)
     try:
         # Read from the raw query: connexion would fold `StartTime>` and `StartTime` into one argument.
-        call_filter = CallFilter.from_query(request.query_params)
+        filtering = list_filters.CALLS.parse(request.query_params)
     except InvalidFilter as exc:
         raise errors.bad_request(str(exc)) from None
     scope = Call.filter(account_sid=account.sid)
-    return await respond_with_page(
+    # No filter but (maybe) Status: the maintained per-status counters give the total.
+    by_status = filtering.only("Status")
+    return await CALLS.page(
         fmt,
         path=f"/Accounts/{account.sid}/Calls",
         scope=scope,
-        filtered=call_filter.apply(scope),
+        filtered=filtering.apply(scope),
         request=page_request(Page, PageSize, AfterSid),
-        filters=call_filter.given,
-        count=(lambda: total_calls(account.sid, call_filter.status)) if call_filter.counted_by_status_only else None,
-        json_key="calls",
-        xml_list_name="Calls",
-        xml_item_name="Call",
-        fields_of=call_fields,
+        filters=filtering.given,
+        count=(lambda: total_calls(account.sid, filtering.value("Status"))) if by_status else None,
     )
 
 
 async def fetch_call(fmt: Format, AccountSid: str, CallSid: str, user: str):
     _, account = await authorize(user, AccountSid)
-    return render_item(fmt, "Call", call_fields(await find_call(account.sid, CallSid), fmt))
+    return CALLS.item(fmt, await find_call(account.sid, CallSid))
 
 
 async def create_call(fmt: Format, AccountSid: str, user: str, body: dict[str, Any]):
@@ -92,7 +93,7 @@ async def create_call(fmt: Format, AccountSid: str, user: str, body: dict[str, A
         call = await context.current().engine.create_call(account.sid, call_request(body))
     except UnknownClient as exc:
         raise errors.bad_request(f"To is invalid: {exc}", Code.TO_INVALID) from None
-    return render_item(fmt, "Call", call_fields(call, fmt))
+    return CALLS.item(fmt, call)
 
 
 async def modify_call(fmt: Format, AccountSid: str, CallSid: str, user: str, body: dict[str, Any] | None = None):
@@ -107,7 +108,7 @@ async def modify_call(fmt: Format, AccountSid: str, CallSid: str, user: str, bod
         call = await context.current().engine.modify_call(call, change)
     except CallNotLive as exc:
         raise errors.ApiError(409, Code.CALL_STATE, exc.message) from None
-    return render_item(fmt, "Call", call_fields(call, fmt))
+    return CALLS.item(fmt, call)
 
 
 list_json, list_xml = twins(list_calls)

@@ -11,8 +11,8 @@ from calls.types import API_VERSION
 from handlers import errors
 from handlers.auth import authorize
 from handlers.errors import ApiError, Code
-from handlers.lists import API_PREFIX, respond_with_page
-from handlers.render import Field, Fields, Format, render_item, twins
+from handlers.listing import API_PREFIX, Resource
+from handlers.render import Field, Fields, Format, twins
 from models import Client, Registration, clock, sids
 from models.paging import page_request
 
@@ -45,6 +45,9 @@ def client_fields(client: Client, fmt: Format) -> Fields:
     ]
 
 
+CLIENTS = Resource("clients", "Clients", "Client", client_fields)
+
+
 async def find_client(account_sid: str, client_sid: str) -> Client:
     client = await Client.get_or_none(sid=client_sid, account_sid=account_sid)
     if client is None:
@@ -56,11 +59,8 @@ async def list_clients(fmt: Format, AccountSid: str, user: str, Page: int = 0, P
                        AfterSid: str | None = None):
     _, account = await authorize(user, AccountSid)
     scope = Client.filter(account_sid=account.sid)
-    return await respond_with_page(
-        fmt, path=f"/Accounts/{account.sid}/Clients", scope=scope, filtered=scope,
-        request=page_request(Page, PageSize, AfterSid), json_key="clients", xml_list_name="Clients",
-        xml_item_name="Client", fields_of=client_fields,
-    )
+    return await CLIENTS.page(fmt, path=f"/Accounts/{account.sid}/Clients", scope=scope,
+                              request=page_request(Page, PageSize, AfterSid))
 
 
 async def create_client(fmt: Format, AccountSid: str, user: str, body: dict[str, Any]):
@@ -74,12 +74,12 @@ async def create_client(fmt: Format, AccountSid: str, user: str, body: dict[str,
         await client.save(force_create=True)
     except IntegrityError:
         raise ApiError(409, Code.CONFLICT, f"A client with login {body['Login']} already exists") from None
-    return render_item(fmt, "Client", client_fields(client, fmt), status=201)
+    return CLIENTS.item(fmt, client, status=201)
 
 
 async def fetch_client(fmt: Format, AccountSid: str, ClientSid: str, user: str):
     _, account = await authorize(user, AccountSid)
-    return render_item(fmt, "Client", client_fields(await find_client(account.sid, ClientSid), fmt))
+    return CLIENTS.item(fmt, await find_client(account.sid, ClientSid))
 
 
 async def update_client(fmt: Format, AccountSid: str, ClientSid: str, user: str, body: dict[str, Any] | None = None):
@@ -96,7 +96,7 @@ async def update_client(fmt: Format, AccountSid: str, ClientSid: str, user: str,
     if not client.enabled:
         # A disabled client must not keep ringing on devices it registered before.
         await Registration.filter(client_sid=client.sid).delete()
-    return render_item(fmt, "Client", client_fields(client, fmt))
+    return CLIENTS.item(fmt, client)
 
 
 async def delete_client(fmt: Format, AccountSid: str, ClientSid: str, user: str):

@@ -15,9 +15,9 @@ from calls.types import API_VERSION
 from handlers import context, errors
 from handlers.auth import authorize
 from handlers.errors import ApiError, Code
-from handlers.lists import API_PREFIX, respond_with_page
-from handlers.render import Field, Fields, Format, render_item, twins
-from models import Conference, Participant, clock
+from handlers.listing import API_PREFIX, Resource
+from handlers.render import Field, Fields, Format, twins
+from models import Conference, Participant, clock, list_filters
 from models.paging import page_request
 
 
@@ -54,6 +54,10 @@ def participant_fields(participant: Participant, fmt: Format) -> Fields:
     ]
 
 
+CONFERENCES = Resource("conferences", "Conferences", "Conference", conference_fields)
+PARTICIPANTS = Resource("participants", "Participants", "Participant", participant_fields)
+
+
 async def find_conference(account_sid: str, conference_sid: str) -> Conference:
     conference = await Conference.get_or_none(sid=conference_sid, account_sid=account_sid)
     if conference is None:
@@ -69,26 +73,19 @@ async def find_participant(conference: Conference, call_sid: str) -> Participant
 
 
 async def list_conferences(fmt: Format, AccountSid: str, user: str, Page: int = 0, PageSize: int = 50,
-                           AfterSid: str | None = None, Status: str | None = None,
-                           FriendlyName: str | None = None):
+                           AfterSid: str | None = None):
     _, account = await authorize(user, AccountSid)
     scope = Conference.filter(account_sid=account.sid)
-    filtered = scope
-    if Status is not None:
-        filtered = filtered.filter(status=Status)
-    if FriendlyName is not None:
-        filtered = filtered.filter(friendly_name=FriendlyName)
-    given = [(key, request.query_params[key]) for key in ("Status", "FriendlyName") if key in request.query_params]
-    return await respond_with_page(
-        fmt, path=f"/Accounts/{account.sid}/Conferences", scope=scope, filtered=filtered,
-        request=page_request(Page, PageSize, AfterSid), filters=given, json_key="conferences",
-        xml_list_name="Conferences", xml_item_name="Conference", fields_of=conference_fields,
+    filtering = list_filters.CONFERENCES.parse(request.query_params)
+    return await CONFERENCES.page(
+        fmt, path=f"/Accounts/{account.sid}/Conferences", scope=scope, filtered=filtering.apply(scope),
+        request=page_request(Page, PageSize, AfterSid), filters=filtering.given,
     )
 
 
 async def fetch_conference(fmt: Format, AccountSid: str, ConferenceSid: str, user: str):
     _, account = await authorize(user, AccountSid)
-    return render_item(fmt, "Conference", conference_fields(await find_conference(account.sid, ConferenceSid), fmt))
+    return CONFERENCES.item(fmt, await find_conference(account.sid, ConferenceSid))
 
 
 async def list_participants(fmt: Format, AccountSid: str, ConferenceSid: str, user: str, Page: int = 0,
@@ -96,17 +93,14 @@ async def list_participants(fmt: Format, AccountSid: str, ConferenceSid: str, us
     _, account = await authorize(user, AccountSid)
     conference = await find_conference(account.sid, ConferenceSid)
     scope = Participant.filter(conference_sid=conference.sid)
-    return await respond_with_page(
-        fmt, path=f"/Accounts/{account.sid}/Conferences/{conference.sid}/Participants", scope=scope,
-        filtered=scope, request=page_request(Page, PageSize, AfterSid), json_key="participants",
-        xml_list_name="Participants", xml_item_name="Participant", fields_of=participant_fields,
-    )
+    return await PARTICIPANTS.page(fmt, path=f"/Accounts/{account.sid}/Conferences/{conference.sid}/Participants",
+                                   scope=scope, request=page_request(Page, PageSize, AfterSid))
 
 
 async def fetch_participant(fmt: Format, AccountSid: str, ConferenceSid: str, CallSid: str, user: str):
     _, account = await authorize(user, AccountSid)
     participant = await find_participant(await find_conference(account.sid, ConferenceSid), CallSid)
-    return render_item(fmt, "Participant", participant_fields(participant, fmt))
+    return PARTICIPANTS.item(fmt, participant)
 
 
 async def update_participant(fmt: Format, AccountSid: str, ConferenceSid: str, CallSid: str, user: str,
@@ -118,7 +112,7 @@ async def update_participant(fmt: Format, AccountSid: str, ConferenceSid: str, C
     participant = await room.set_muted(CallSid, body["Mute"])
     if participant is None:  # left the room while this request was on its way
         raise errors.not_found(f"Call {CallSid} is not a participant of conference {conference.sid}")
-    return render_item(fmt, "Participant", participant_fields(participant, fmt))
+    return PARTICIPANTS.item(fmt, participant)
 
 
 async def remove_participant(fmt: Format, AccountSid: str, ConferenceSid: str, CallSid: str, user: str):

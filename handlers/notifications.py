@@ -8,9 +8,9 @@ from calls.types import API_VERSION
 from handlers import errors
 from handlers.auth import authorize
 from handlers.calls import find_call
-from handlers.lists import API_PREFIX, respond_with_page
-from handlers.render import Field, Fields, Format, render_item, twins
-from models import Notification, clock
+from handlers.listing import API_PREFIX, Resource
+from handlers.render import Field, Fields, Format, twins
+from models import Notification, clock, list_filters
 from models.paging import page_request
 
 
@@ -37,47 +37,26 @@ def notification_fields(notification: Notification, fmt: Format) -> Fields:
     ]
 
 
+NOTIFICATIONS = Resource("notifications", "Notifications", "Notification", notification_fields)
+
+
 async def list_for_call(fmt: Format, AccountSid: str, CallSid: str, user: str, Page: int = 0,
                         PageSize: int = 50, AfterSid: str | None = None):
     _, account = await authorize(user, AccountSid)
     call = await find_call(account.sid, CallSid)
     scope = Notification.filter(call_sid=call.sid)
-    return await respond_with_page(
-        fmt,
-        path=f"/Accounts/{account.sid}/Calls/{call.sid}/Notifications",
-        scope=scope,
-        filtered=scope,
-        request=page_request(Page, PageSize, AfterSid),
-        json_key="notifications",
-        xml_list_name="Notifications",
-        xml_item_name="Notification",
-        fields_of=notification_fields,
-    )
+    return await NOTIFICATIONS.page(fmt, path=f"/Accounts/{account.sid}/Calls/{call.sid}/Notifications",
+                                    scope=scope, request=page_request(Page, PageSize, AfterSid))
 
 
 async def list_notifications(fmt: Format, AccountSid: str, user: str, Page: int = 0, PageSize: int = 50,
-                             AfterSid: str | None = None, Log: int | None = None, ErrorCode: int | None = None):
+                             AfterSid: str | None = None):
     _, account = await authorize(user, AccountSid)
     scope = Notification.filter(account_sid=account.sid)
-    filtered = scope
-    if Log is not None:
-        filtered = filtered.filter(log=Log)
-    if ErrorCode is not None:
-        filtered = filtered.filter(error_code=ErrorCode)
-    if "CallSid" in request.query_params:
-        filtered = filtered.filter(call_sid=request.query_params["CallSid"])
-    given = [(key, request.query_params[key]) for key in ("Log", "ErrorCode", "CallSid") if key in request.query_params]
-    return await respond_with_page(
-        fmt,
-        path=f"/Accounts/{account.sid}/Notifications",
-        scope=scope,
-        filtered=filtered,
-        request=page_request(Page, PageSize, AfterSid),
-        filters=given,
-        json_key="notifications",
-        xml_list_name="Notifications",
-        xml_item_name="Notification",
-        fields_of=notification_fields,
+    filtering = list_filters.NOTIFICATIONS.parse(request.query_params)
+    return await NOTIFICATIONS.page(
+        fmt, path=f"/Accounts/{account.sid}/Notifications", scope=scope, filtered=filtering.apply(scope),
+        request=page_request(Page, PageSize, AfterSid), filters=filtering.given,
     )
 
 
@@ -86,7 +65,7 @@ async def fetch_notification(fmt: Format, AccountSid: str, NotificationSid: str,
     notification = await Notification.get_or_none(sid=NotificationSid, account_sid=account.sid)
     if notification is None:
         raise errors.not_found(f"Notification {NotificationSid} was not found")
-    return render_item(fmt, "Notification", notification_fields(notification, fmt))
+    return NOTIFICATIONS.item(fmt, notification)
 
 
 list_for_call_json, list_for_call_xml = twins(list_for_call)

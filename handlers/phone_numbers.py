@@ -6,16 +6,16 @@ from typing import Any
 
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
-from models.call_filter import restore_plus
 from tortoise.exceptions import IntegrityError
 
 from calls.types import API_VERSION
 from handlers import errors
 from handlers.auth import authorize
 from handlers.errors import ApiError, Code
-from handlers.lists import API_PREFIX, respond_with_page
-from handlers.render import Field, Fields, Format, render_item, twins
-from models import IncomingPhoneNumber, clock, sids
+from handlers.listing import API_PREFIX, Resource
+from handlers.render import Field, Fields, Format, twins
+from models import IncomingPhoneNumber, clock, list_filters, sids
+from models.list_filters import restore_plus
 from models.paging import page_request
 from models.phone_number import number_variants
 
@@ -50,6 +50,9 @@ def number_fields(number: IncomingPhoneNumber, fmt: Format) -> Fields:
     ]
 
 
+NUMBERS = Resource("incoming_phone_numbers", "IncomingPhoneNumbers", "IncomingPhoneNumber", number_fields)
+
+
 async def find_number(account_sid: str, number_sid: str) -> IncomingPhoneNumber:
     number = await IncomingPhoneNumber.get_or_none(sid=number_sid, account_sid=account_sid)
     if number is None:
@@ -61,19 +64,10 @@ async def list_numbers(fmt: Format, AccountSid: str, user: str, Page: int = 0, P
                        AfterSid: str | None = None):
     _, account = await authorize(user, AccountSid)
     scope = IncomingPhoneNumber.filter(account_sid=account.sid)
-    filtered = scope
-    given: list[tuple[str, str]] = []
-    if "PhoneNumber" in request.query_params:
-        wanted = restore_plus(request.query_params["PhoneNumber"])
-        filtered = filtered.filter(phone_number__in=number_variants(wanted))
-        given.append(("PhoneNumber", wanted))
-    if "FriendlyName" in request.query_params:
-        filtered = filtered.filter(friendly_name=request.query_params["FriendlyName"])
-        given.append(("FriendlyName", request.query_params["FriendlyName"]))
-    return await respond_with_page(
-        fmt, path=f"/Accounts/{account.sid}/IncomingPhoneNumbers", scope=scope, filtered=filtered,
-        request=page_request(Page, PageSize, AfterSid), filters=given, json_key="incoming_phone_numbers",
-        xml_list_name="IncomingPhoneNumbers", xml_item_name="IncomingPhoneNumber", fields_of=number_fields,
+    filtering = list_filters.PHONE_NUMBERS.parse(request.query_params)
+    return await NUMBERS.page(
+        fmt, path=f"/Accounts/{account.sid}/IncomingPhoneNumbers", scope=scope, filtered=filtering.apply(scope),
+        request=page_request(Page, PageSize, AfterSid), filters=filtering.given,
     )
 
 
@@ -91,13 +85,13 @@ async def create_number(fmt: Format, AccountSid: str, user: str, body: dict[str,
         await number.save(force_create=True)
     except IntegrityError:
         raise _taken(phone_number) from None
-    return render_item(fmt, "IncomingPhoneNumber", number_fields(number, fmt), status=201)
+    return NUMBERS.item(fmt, number, status=201)
 
 
 async def fetch_number(fmt: Format, AccountSid: str, IncomingPhoneNumberSid: str, user: str):
     _, account = await authorize(user, AccountSid)
     number = await find_number(account.sid, IncomingPhoneNumberSid)
-    return render_item(fmt, "IncomingPhoneNumber", number_fields(number, fmt))
+    return NUMBERS.item(fmt, number)
 
 
 async def update_number(fmt: Format, AccountSid: str, IncomingPhoneNumberSid: str, user: str,
@@ -110,7 +104,7 @@ async def update_number(fmt: Format, AccountSid: str, IncomingPhoneNumberSid: st
     _apply(number, body)
     number.date_updated = clock.now()
     await number.save()
-    return render_item(fmt, "IncomingPhoneNumber", number_fields(number, fmt))
+    return NUMBERS.item(fmt, number)
 
 
 async def delete_number(fmt: Format, AccountSid: str, IncomingPhoneNumberSid: str, user: str):

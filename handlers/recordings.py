@@ -10,13 +10,11 @@ from calls.types import API_VERSION
 from handlers import context, errors
 from handlers.auth import authorize
 from handlers.calls import find_call
-from handlers.lists import API_PREFIX, respond_with_page
-from handlers.render import Field, Fields, Format, render_item, twins
-from models import Recording, clock
+from handlers.listing import API_PREFIX, Resource
+from handlers.render import Field, Fields, Format, twins
+from models import Recording, clock, list_filters
+from models.list_filters import InvalidFilter
 from models.paging import page_request
-from models.time_filter import InvalidFilter, apply_bounds, keys_for, time_bounds
-
-_DATE_KEYS = keys_for("DateCreated", "date_created")
 
 
 def recording_fields(recording: Recording, fmt: Format) -> Fields:
@@ -34,47 +32,29 @@ def recording_fields(recording: Recording, fmt: Format) -> Fields:
     ]
 
 
+RECORDINGS = Resource("recordings", "Recordings", "Recording", recording_fields)
+
+
 async def list_for_call(fmt: Format, AccountSid: str, CallSid: str, user: str, Page: int = 0,
                         PageSize: int = 50, AfterSid: str | None = None):
     _, account = await authorize(user, AccountSid)
     call = await find_call(account.sid, CallSid)
     scope = Recording.filter(call_sid=call.sid)
-    return await respond_with_page(
-        fmt,
-        path=f"/Accounts/{account.sid}/Calls/{call.sid}/Recordings",
-        scope=scope,
-        filtered=scope,
-        request=page_request(Page, PageSize, AfterSid),
-        json_key="recordings",
-        xml_list_name="Recordings",
-        xml_item_name="Recording",
-        fields_of=recording_fields,
-    )
+    return await RECORDINGS.page(fmt, path=f"/Accounts/{account.sid}/Calls/{call.sid}/Recordings", scope=scope,
+                                 request=page_request(Page, PageSize, AfterSid))
 
 
 async def list_recordings(fmt: Format, AccountSid: str, user: str, Page: int = 0, PageSize: int = 50,
                           AfterSid: str | None = None):
     _, account = await authorize(user, AccountSid)
     scope = Recording.filter(account_sid=account.sid)
-    query = request.query_params
     try:
-        filtered = apply_bounds(scope, time_bounds(query, _DATE_KEYS))
+        filtering = list_filters.RECORDINGS.parse(request.query_params)
     except InvalidFilter as exc:
         raise errors.bad_request(str(exc)) from None
-    given = [(key, query[key]) for key in ("CallSid", *_DATE_KEYS) if key in query]
-    if "CallSid" in query:
-        filtered = filtered.filter(call_sid=query["CallSid"])
-    return await respond_with_page(
-        fmt,
-        path=f"/Accounts/{account.sid}/Recordings",
-        scope=scope,
-        filtered=filtered,
-        request=page_request(Page, PageSize, AfterSid),
-        filters=given,
-        json_key="recordings",
-        xml_list_name="Recordings",
-        xml_item_name="Recording",
-        fields_of=recording_fields,
+    return await RECORDINGS.page(
+        fmt, path=f"/Accounts/{account.sid}/Recordings", scope=scope, filtered=filtering.apply(scope),
+        request=page_request(Page, PageSize, AfterSid), filters=filtering.given,
     )
 
 
@@ -87,7 +67,7 @@ async def find_recording(account_sid: str, recording_sid: str) -> Recording:
 
 async def fetch_recording(fmt: Format, AccountSid: str, RecordingSid: str, user: str):
     _, account = await authorize(user, AccountSid)
-    return render_item(fmt, "Recording", recording_fields(await find_recording(account.sid, RecordingSid), fmt))
+    return RECORDINGS.item(fmt, await find_recording(account.sid, RecordingSid))
 
 
 async def delete_recording(fmt: Format, AccountSid: str, RecordingSid: str, user: str):

@@ -11,7 +11,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.call_filter import restore_plus
+from models.list_filters import restore_plus
 from models.time_filter import bounds
 from rcml.documents import absolute
 from restcomm.spec import Spec
