@@ -12,9 +12,10 @@ from typing import NamedTuple
 
 from sip.media import g711, rtp
 from sip.media.clock import MediaClock
+from sip.media.histogram import DurationHistogram
 from sip.media.ports import PortPool
 from sip.media.prompt import Prompt
-from sip.media.stats import GapHistogram, LossCounter, RtpStats
+from sip.media.stats import LossCounter, RtpStats
 from sip.media.telephone_event import DtmfReceiver, event_code, pack_event
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ class RtpEndpoint:
         self._dtmf_in = DtmfReceiver()
         self._loss = LossCounter()
         # Counters.
-        self._gaps = GapHistogram()
+        self._gaps = DurationHistogram(bins_per_doubling=64)  # a 20 ms gap to within 0.2 ms
         self._packets_sent = self._bytes_sent = self._late_packets = self._send_drops = 0
         self._packets_received = self._bytes_received = 0
 

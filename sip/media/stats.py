@@ -1,13 +1,9 @@
-"""What an RTP endpoint counts: inter-packet send gaps (a fixed-memory histogram) and receive loss."""
+"""What an RTP endpoint counts: its statistics, and receive loss (its send gaps go to a DurationHistogram)."""
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass
 
-_BIN_MS = 0.1
-_BINS_PER_MS = 10
-_BINS = 2000  # 0-200 ms in 0.1 ms bins; longer gaps share the last bin (the exact maximum is kept apart)
 # A forward sequence jump this large is a sender restart, not loss (RFC 3550 appendix A.1's MAX_DROPOUT).
 _MAX_DROPOUT = 3000
 
@@ -24,35 +20,6 @@ class RtpStats:
     median_send_gap_ms: float
     late_packets: int  # sent more than one frame after their deadline
     send_drops: int  # not sent: the socket's buffer was full, or the network unreachable
-
-
-class GapHistogram:
-    """Gaps between sends, in constant memory whatever the call length: quantiles to 0.1 ms, exact max."""
-
-    def __init__(self) -> None:
-        self._bins = array("I", bytes(4 * _BINS))
-        self.count = 0
-        self.max_ms = 0.0
-
-    def add(self, gap_s: float) -> None:
-        gap_ms = gap_s * 1000.0
-        index = int(gap_ms * _BINS_PER_MS)
-        self._bins[index if index < _BINS else _BINS - 1] += 1
-        self.count += 1
-        if gap_ms > self.max_ms:
-            self.max_ms = gap_ms
-
-    def quantile(self, fraction: float) -> float:
-        """The upper edge of the bin holding that fraction of the gaps (0.0 when there are none)."""
-        if not self.count:
-            return 0.0
-        wanted = fraction * self.count
-        seen = 0
-        for index, count in enumerate(self._bins):
-            seen += count
-            if seen >= wanted and count:
-                return self.max_ms if index == _BINS - 1 else min((index + 1) * _BIN_MS, self.max_ms)
-        return self.max_ms
 
 
 class LossCounter:
