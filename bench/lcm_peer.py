@@ -91,10 +91,6 @@ class Message:
         return self.first_line.split(" ", 1)[0]
 
     @property
-    def cseq_method(self) -> str:
-        return self.get("cseq").split()[-1].upper()
-
-    @property
     def user(self) -> str:
         """The user part of the Request-URI (`answer`, `ring`)."""
         uri = self.first_line.split(" ")[1]

@@ -98,10 +98,6 @@ class Message:
         return match.group(1) if match else None
 
     @property
-    def is_invite(self) -> bool:
-        return self.first_line.startswith("INVITE ")
-
-    @property
     def status(self) -> int | None:
         return int(self.first_line[8:11]) if self.first_line.startswith("SIP/2.0 ") else None
 

@@ -22,10 +22,6 @@ class CallStatus(StrEnum):
     NO_ANSWER = "no-answer"
     CANCELED = "canceled"
 
-    @property
-    def is_final(self) -> bool:
-        return self not in LIVE_STATUSES
-
 
 LIVE_STATUSES = frozenset({CallStatus.QUEUED, CallStatus.RINGING, CallStatus.IN_PROGRESS})
 # In a fixed order: it is part of a statement built once (`update_call`).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 
 ACCOUNT = "AC"
@@ -18,11 +17,3 @@ SID_LENGTH = 34
 
 def new_sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
-
-
-def pattern(prefix: str) -> re.Pattern[str]:
-    return re.compile(rf"^{prefix}[0-9a-f]{{32}}$")
-
-
-def is_sid(value: str, prefix: str) -> bool:
-    return len(value) == SID_LENGTH and value.startswith(prefix) and pattern(prefix).match(value) is not None
