@@ -30,7 +30,7 @@ _THREAD_FRAME = re.compile(r"^thread \((\d+)\)(?::\s*(.*))?$")
 # Where a sample's time goes: the first rule matching a frame, walking from the leaf towards the root.
 # py-spy writes paths relative to sys.path ("calls/owner.py", "sippy/UA.py").
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("database driver (asyncpg / aiosqlite / sqlite3)", ("asyncpg/", "aiosqlite/", "sqlite3/", "models/inline_reads")),
+    ("database driver (asyncpg / aiosqlite / sqlite3)", ("asyncpg/", "aiosqlite/", "sqlite3/", "models/sqlite_reads")),
     ("Tortoise ORM (query building, row to model)", ("tortoise/", "pypika")),
     ("SIP: sippy (parse, build, transactions, timers)", ("sippy/", "elperiodic/")),
     ("media: RTP endpoint, port pool, SDP", ("sip/media/", "sip/media_factory", "sip/sdp")),

@@ -9,7 +9,7 @@ from tortoise import connections, fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from models import inline_reads, sids
+from models import sids, sqlite_reads
 
 
 class CallStatus(StrEnum):
@@ -110,7 +110,7 @@ class Call(Model):
         if sql is None:
             sql = cls.filter(sid="", account_sid="").limit(1).sql()
             _ONE_CALL_SQL[connection.capabilities.dialect] = sql
-        row = await inline_reads.fetch_one(connection, sql, [sid, account_sid, 1])
+        row = await sqlite_reads.fetch_one(connection, sql, [sid, account_sid, 1])
         return cls._init_from_db(**row) if row is not None else None
 
 

@@ -12,7 +12,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connection
 from tortoise.migrations.executor import MigrationExecutor
 
-from models import inline_reads
+from models import sqlite_reads
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ async def open_database(database_url: str, *, apply_migrations: bool = True) -> 
 
 
 async def close_database() -> None:
-    inline_reads.close_all()
+    sqlite_reads.close_all()
     await Tortoise.close_connections()
     # Tortoise caches each model's INSERT/DELETE SQL by connection name and keeps it after closing; a
     # process that then opens another kind of database (the tests do) would send SQLite's SQL to PostgreSQL.

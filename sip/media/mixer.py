@@ -1,7 +1,7 @@
 """Mixer: a conference room's audio. Every 20 ms each participant is sent the sum of all the others.
 
     mixer = Mixer()
-    alice = mixer.add(endpoint_a)                  # a Participant; its endpoint's audio now feeds the room
+    alice = mixer.add(endpoint_a)                  # a MixerChannel; its endpoint's audio now feeds the room
     mixer.add(endpoint_b, muted=True)              # hears the room, is not heard
     alice.muted = True
     mixer.play(beep)                               # mixed into what everyone hears; returns a Playback
@@ -95,7 +95,7 @@ class Playback:
         return to_lanes(frame.ljust(FRAME_BYTES, b"\x00"))
 
 
-class Participant:
+class MixerChannel:
     """One endpoint in the room. `muted`: the others do not hear it (it still hears them)."""
 
     def __init__(self, endpoint: RtpEndpoint, muted: bool) -> None:
@@ -113,7 +113,7 @@ class Participant:
 
 class Mixer:
     def __init__(self) -> None:
-        self._participants: dict[RtpEndpoint, Participant] = {}
+        self._participants: dict[RtpEndpoint, MixerChannel] = {}
         self._prompts: list[Playback] = []  # play(), heard by everyone
         self._ticker = Ticker(self._tick)
         self._histogram = DurationHistogram()
@@ -122,17 +122,17 @@ class Mixer:
         self._gone_sent = self._gone_missed = self._gone_late = self._gone_overflow = 0  # of removed participants
 
     @property
-    def participants(self) -> list[Participant]:
+    def participants(self) -> list[MixerChannel]:
         return list(self._participants.values())
 
-    def add(self, endpoint: RtpEndpoint, *, muted: bool = False) -> Participant:
+    def add(self, endpoint: RtpEndpoint, *, muted: bool = False) -> MixerChannel:
         """Joins `endpoint` to the room; it hears the others from the next tick. Its endpoint should not be
         playing (a play() has the line, and the room's frames for it are dropped until it ends)."""
         if endpoint in self._participants:
             raise ValueError("this endpoint is already in the conference")
         if len(self._participants) >= MAX_SOURCES:
             raise ValueError(f"a conference holds at most {MAX_SOURCES} participants")
-        participant = Participant(endpoint, muted)
+        participant = MixerChannel(endpoint, muted)
         self._participants[endpoint] = participant
         endpoint.listen(participant.queue.put)
         self._ticker.start()
@@ -201,7 +201,7 @@ class Mixer:
         now = time.monotonic()
         # Everyone's frame for this tick, and the sum of those who are heard.
         total, sources = 0, 0
-        heard: list[tuple[Participant, int | None]] = []
+        heard: list[tuple[MixerChannel, int | None]] = []
         for participant in self._participants.values():
             pcm = participant.queue.take(now)
             lanes = None
