@@ -12,9 +12,12 @@ import asyncio
 import contextlib
 import logging
 
-from calls import call_rows, notifications
+from calls import call_rows
 from calls.background import BackgroundTasks
-from calls.callbacks import CallbackSender, call_parameters, progress_callback
+from calls.callbacks import CallbackSender
+from calls.cluster.lease import NodeAddress, NodeLease
+from calls.cluster.member import ClusterMember
+from calls.cluster.reaper import Reaper, close_abandoned
 from calls.dialled_leg import DialledLegOwner, Report
 from calls.inbound import InboundOwner
 from calls.outbound import OutboundOwner
@@ -44,7 +47,8 @@ class CallEngine:
     def __init__(self, *, node: str, base_url: str, fetcher: DocumentFetcher, callbacks: CallbackSender,
                  audio: AudioLibrary, recordings: RecordingStore, stack: SipStack | None = None,
                  media: MediaFactory | None = None, registrar: ClientRegistrar | None = None,
-                 outbound_proxy: OutboundProxy | None = None) -> None:
+                 outbound_proxy: OutboundProxy | None = None, internal_url: str = "",
+                 lease_seconds: float = 6.0) -> None:
         """`stack`, `media` and `registrar` are None when SIP is off; the stack is started by the caller."""
         self.node = node
         self.callbacks = callbacks
@@ -53,6 +57,11 @@ class CallEngine:
         self.registrar = registrar
         self.stack = stack
         self.owners: dict[str, CallOwner] = {}
+
+        def address() -> NodeAddress:
+            return NodeAddress("" if stack is None else "{}:{}".format(*stack.address), internal_url)
+
+        self.cluster = ClusterMember(NodeLease(node, address, seconds=lease_seconds), Reaper(node, callbacks))
         self._background = BackgroundTasks()
         self.services = Services(
             base_url=base_url, fetcher=fetcher, callbacks=callbacks, audio=audio, recordings=recordings,
@@ -158,17 +167,10 @@ class CallEngine:
     async def recover(self) -> int:
         """Close the calls this node left live when it stopped abruptly: `failed`, with their callbacks."""
         leftovers = await call_rows.left_live(self.node)
-        for call in leftovers:
-            if not await call_rows.close_as_failed(call):
-                continue
-            await notifications.record(account_sid=call.account_sid, call_sid=call.sid, code=12500,
-                                       message="The server stopped while this call was live; it was closed as "
-                                               "failed on restart")
-            if call.status_callback and "completed" in call.status_callback_event.split(","):
-                self.callbacks.send(progress_callback(call, call.status_callback, call.status_callback_method,
-                                                      call_parameters(call), sequence=0, CallDuration="0"))
+        message = "The server stopped while this call was live; it was closed as failed on restart"
+        closed = [call for call in leftovers if await close_abandoned(call, self.callbacks, message)]
         await self.rooms.recover()
-        return len(leftovers)
+        return len(closed)
 
     async def shutdown(self, within: float = 5.0) -> None:
         """Hang up every live call (each gets its final status and callback), then stop sending callbacks."""

@@ -211,13 +211,22 @@ class Rooms:
 
     async def recover(self) -> None:
         """Rooms this node left open when it stopped abruptly are over, and nobody is in them."""
-        left_open = await Conference.filter(owner_node=self.node, status__not=ConferenceStatus.COMPLETED.value
-                                            ).values_list("sid", flat=True)
-        if left_open:
-            await Participant.filter(conference_sid__in=left_open).delete()
-            await Conference.filter(sid__in=left_open).update(status=ConferenceStatus.COMPLETED.value,
-                                                               date_updated=clock.now())
+        await close_rooms_of(self.node)
 
     async def close_all(self) -> None:
         for room in list(self._by_name.values()):
             await room.end()
+
+
+async def close_rooms_of(node: str) -> int:
+    """The rooms `node` left open (it stopped abruptly, or died) are over and empty; how many there were.
+
+    Only for a node that runs no more: this node's leftovers at start, a dead node's for a survivor.
+    """
+    left_open = await Conference.filter(owner_node=node, status__not=ConferenceStatus.COMPLETED.value
+                                        ).values_list("sid", flat=True)
+    if left_open:
+        await Participant.filter(conference_sid__in=left_open).delete()
+        await Conference.filter(sid__in=left_open).update(status=ConferenceStatus.COMPLETED.value,
+                                                           date_updated=clock.now())
+    return len(left_open)

@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "models.client",
     "models.phone_number",
     "models.conference",
+    "models.node",
 ]
 
 

@@ -71,6 +71,11 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
         try:
             if manage_database:
                 await seed_default_account(settings.admin_password)
+            # The lease before SIP: no call of this node exists without one. Its first sweep closes what
+            # dead nodes (or earlier runs under another node id) left live.
+            reaped = await engine.cluster.start()
+            if reaped:
+                log.warning("closed %d call(s) left live by nodes that are gone", reaped)
             if engine.stack is not None:
                 await engine.stack.start(engine)
             recovered = await engine.recover()
@@ -83,6 +88,7 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
             await engine.shutdown()
             if engine.stack is not None:
                 await engine.stack.stop()
+            await engine.cluster.stop()
             await http.aclose()
             if manage_database:
                 await close_database()

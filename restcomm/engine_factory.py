@@ -39,4 +39,6 @@ def build_engine(settings: Settings, http: HttpClient) -> CallEngine:
         media=media,
         registrar=registrar,
         outbound_proxy=OutboundProxy.parse(settings.outbound_proxy),
+        internal_url=settings.internal_url,
+        lease_seconds=settings.node_lease_seconds,
     )

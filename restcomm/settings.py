@@ -36,6 +36,14 @@ class Settings:
         default="",
         metadata={"help": "this server's name among several sharing a database (default HOSTNAME:SIP_PORT)"},
     )
+    node_url: str = field(
+        default="",
+        metadata={"help": "base URL other nodes reach this node's HTTP side at (default http://HTTP_HOST:HTTP_PORT)"},
+    )
+    node_lease_seconds: int = field(
+        default=6,
+        metadata={"help": "how long a node stays alive without renewing; a dead node's calls are closed after it"},
+    )
     sip_secret: str = field(
         default="",
         metadata={"help": "key signing SIP digest nonces; the same on every node (default: random per start)"},
@@ -57,6 +65,10 @@ class Settings:
         metadata={"help": "check every JSON response against openapi.yaml (costs ~20%% throughput)"},
     )
 
+    def __post_init__(self) -> None:
+        if self.node_lease_seconds < 1:
+            raise ValueError(f"RESTCOMM_NODE_LEASE_SECONDS must be 1 or more, not {self.node_lease_seconds}")
+
     @property
     def node(self) -> str:
         return self.node_id or f"{socket.gethostname()}:{self.sip_port}"
@@ -75,6 +87,14 @@ class Settings:
         if not 1024 <= first <= last <= 65535:
             raise ValueError(f"RESTCOMM_RTP_PORTS must lie within 1024-65535, not {self.rtp_ports!r}")
         return first, last
+
+    @property
+    def internal_url(self) -> str:
+        """Where the other nodes send this node's work (changes to the calls it owns)."""
+        if self.node_url:
+            return self.node_url.rstrip("/")
+        host = self.http_host if self.http_host not in ("0.0.0.0", "::") else self.sip_host
+        return f"http://{host}:{self.http_port}"
 
     @property
     def base_url(self) -> str:

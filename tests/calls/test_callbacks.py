@@ -6,6 +6,7 @@ import datetime as dt
 from email.utils import parsedate_to_datetime
 
 from models import Call, CallStatus, clock, sids
+from models.node import Node
 from tests.conftest import ADMIN_SID
 from tests.support.sipp import Sipp
 
@@ -73,6 +74,8 @@ async def test_calls_left_live_by_a_crash_are_closed_on_restart(server, applicat
         to_address="bob", from_address="alice", status=CallStatus.IN_PROGRESS.value, start_time=now,
         direction="outbound-api", status_callback=status, status_callback_event="completed",
         owner_node=server.engine.node)
+    # A node alive elsewhere (its lease current): neither the restart nor the dead-node sweep touches its calls.
+    await Node.create(id="another-node", started_at=now, lease_expires=now + dt.timedelta(seconds=60))
     elsewhere = await Call.create(
         sid=sids.new_sid(sids.CALL), account_sid=ADMIN_SID, date_created=now, date_updated=now,
         to_address="bob", from_address="alice", status=CallStatus.IN_PROGRESS.value, start_time=now,

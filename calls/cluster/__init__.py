@@ -1,0 +1,1 @@
+"""The cluster side of the engine: this node's lease in the `nodes` table, and closing what dead nodes left."""
