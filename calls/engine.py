@@ -172,6 +172,20 @@ class CallEngine:
         await self.rooms.recover()
         return len(closed)
 
+    async def drain(self, within: float) -> int:
+        """Takes no new calls and lets the live ones finish for up to `within` seconds; how many are left
+        (`shutdown` ends them). OPTIONS and new INVITEs get 503 from now on and the lease says draining, so a
+        dispatcher in front (and the other nodes) send new calls elsewhere; the API keeps working."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        await self.cluster.drain()
+        if self.stack is not None:
+            await self.stack.set_draining(True)
+        log.warning("node %s draining: %d live call(s), up to %.0f s", self.node, len(self.owners), within)
+        while self.owners and loop.time() < deadline:  # noqa: ASYNC110 - dialled legs join while it waits
+            await asyncio.sleep(0.1)
+        return len(self.owners)
+
     async def shutdown(self, within: float = 5.0) -> None:
         """Hang up every live call (each gets its final status and callback), then stop sending callbacks."""
         owners = list(self.owners.values())

@@ -58,11 +58,15 @@ def run_serve(config: Settings, _args: argparse.Namespace) -> int:
     import uvicorn
 
     from restcomm.app import create_app
+    from restcomm.serve import DrainingServer
 
     app = create_app(config, freeze_heap=True)
-    uvicorn.run(app, host=config.http_host, port=config.http_port, log_level=config.log_level.lower(),
-                access_log=config.log_level.lower() == "debug")
-    return 0
+    server = DrainingServer(uvicorn.Config(app, host=config.http_host, port=config.http_port,
+                                           log_level=config.log_level.lower(),
+                                           access_log=config.log_level.lower() == "debug"),
+                            app.context.engine, config.drain_seconds)
+    server.run()
+    return 0 if server.started else 3
 
 
 def run_accounts(config: Settings, args: argparse.Namespace) -> int:

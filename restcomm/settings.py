@@ -44,6 +44,10 @@ class Settings:
         default=6,
         metadata={"help": "how long a node stays alive without renewing; a dead node's calls are closed after it"},
     )
+    drain_seconds: int = field(
+        default=20,
+        metadata={"help": "on SIGTERM: how long live calls may go on (no new ones taken) before they are ended"},
+    )
     sip_secret: str = field(
         default="",
         metadata={"help": "key signing SIP digest nonces; the same on every node (default: random per start)"},
@@ -68,6 +72,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.node_lease_seconds < 1:
             raise ValueError(f"RESTCOMM_NODE_LEASE_SECONDS must be 1 or more, not {self.node_lease_seconds}")
+        if self.drain_seconds < 0:
+            raise ValueError(f"RESTCOMM_DRAIN_SECONDS must be 0 or more, not {self.drain_seconds}")
 
     @property
     def node(self) -> str:

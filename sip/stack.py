@@ -129,6 +129,12 @@ class SipStack:
             self._drained = None
             SipStack._running = None
 
+    async def set_draining(self, draining: bool) -> None:
+        """While draining, OPTIONS and new INVITEs get 503: a dispatcher in front sends new calls elsewhere,
+        and the dialogs already up go on (in-dialog requests, REGISTER and this node's own INVITEs too)."""
+        if self._live:
+            await self._reactor.call(self._core.set_draining, draining)
+
     async def invite(self, invite: OutboundInvite, on_event: EventSink) -> OutboundLeg:
         """Sends an INVITE. Events may reach `on_event` (on the loop) before this returns.
 

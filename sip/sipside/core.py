@@ -47,6 +47,7 @@ class SipCore:
         self.config["_sip_tm"] = self.tm
         self.registrar = RegisterTransactions(self.tm, outlet, signer, user_agent)
         self.dialogs: dict[int, Dialog] = {}
+        self.draining = False
         # After every sippy module in use is imported, so their prints are all caught.
         output.route_sippy_output()
 
@@ -67,6 +68,9 @@ class SipCore:
         dialog = self.dialogs.get(key)
         if dialog is not None:
             getattr(dialog, action)(*args)
+
+    def set_draining(self, draining: bool) -> None:
+        self.draining = draining
 
     def reply_register(self, token: int, response: RegisterResponse) -> None:
         self.registrar.reply(token, response)
@@ -104,6 +108,9 @@ class SipCore:
         method = req.getMethod()
         if req.getHFBody("to").getTag() is not None or method in _DIALOG_ONLY:
             return self._respond(req, 481, "Call/Transaction Does Not Exist")
+        if self.draining and method in ("INVITE", "OPTIONS"):
+            # RFC 3261 21.5.4: the server is temporarily unable to take the request; try another node.
+            return self._respond(req, 503, "Service Unavailable", allow=method == "OPTIONS")
         if method == "INVITE":
             key = next_leg_key()
             dialog = self.dialogs[key] = self._dialog(key, inbound=True)

@@ -1,0 +1,88 @@
+"""Drain (issue 15 point 6): on SIGTERM a node takes no new calls, lets its live ones finish up to
+RESTCOMM_DRAIN_SECONDS, ends the rest cleanly, and exits; its API keeps answering meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import asyncpg
+
+from tests.conftest import ADMIN_SID
+from tests.support.cluster import sip_options, start_node
+from tests.support.sipp import Sipp
+
+
+async def wait_status(api, sid: str, *statuses: str, within: float = 15) -> dict:
+    async with asyncio.timeout(within):
+        while True:
+            call = (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json")).json()
+            if call["status"] in statuses:
+                return call
+            await asyncio.sleep(0.1)
+
+
+async def node_state(database_url: str, node_id: str) -> str | None:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await connection.fetchval("SELECT state FROM nodes WHERE id = $1", node_id)
+    finally:
+        await connection.close()
+
+
+async def test_sigterm_drains_then_exits(cluster_db, application, tmp_path):
+    rcml = application.on("/rcml", '<Response><Pause length="4"/></Response>')
+    status = application.on("/status", "")
+    node = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports="31000-31099")
+    try:
+        assert sip_options(node.sip) == 200
+        async with node.api() as api, Sipp("uas_answer.xml", tmp_path, lifetime_s=30) as callee:
+            created = await api.post(f"/Accounts/{ADMIN_SID}/Calls.json", data={
+                "From": "+15550001", "To": f"sip:alice@{callee.uri_host}", "Url": rcml, "StatusCallback": status})
+            assert created.status_code == 200, created.text
+            sid = created.json()["sid"]
+            await wait_status(api, sid, "in-progress")
+
+            node.signal(signal.SIGTERM)
+            async with asyncio.timeout(3):
+                while sip_options(node.sip, timeout=0.3) != 503:  # noqa: ASYNC110 - polling the wire
+                    await asyncio.sleep(0.05)
+            assert await node_state(cluster_db, node.node_id) == "draining"
+            # A new call is refused so the dispatcher tries another node; the API still answers.
+            async with Sipp("uac_rejected.xml", tmp_path, target=node.sip, fill={"code": "503"},
+                            args=["-s", "alice"]) as caller:
+                assert await caller.wait() == 0, caller.explain()
+            live = (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json")).json()
+            assert live["status"] == "in-progress"
+
+            # The live call runs its document to the end (Pause 4) and hangs up by itself.
+            ended = await wait_status(api, sid, "completed", "failed", within=10)
+            assert ended["status"] == "completed" and ended["duration"] >= 3
+            assert await callee.wait() == 0, callee.explain()
+        assert await node.exited(within=10) == 0, node.log()
+        assert await node_state(cluster_db, node.node_id) is None
+        [final] = await application.wait_for("/status")
+        assert final.params["CallStatus"] == "completed"
+    finally:
+        node.stop()
+
+
+async def test_the_drain_deadline_ends_the_calls_still_up(cluster_db, application, tmp_path):
+    rcml = application.on("/rcml", '<Response><Pause length="60"/></Response>')
+    status = application.on("/status", "")
+    node = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports="31100-31199",
+                            extra_env={"RESTCOMM_DRAIN_SECONDS": "1"})
+    try:
+        async with node.api() as api, Sipp("uas_answer.xml", tmp_path, lifetime_s=30) as callee:
+            created = await api.post(f"/Accounts/{ADMIN_SID}/Calls.json", data={
+                "From": "+15550001", "To": f"sip:alice@{callee.uri_host}", "Url": rcml, "StatusCallback": status})
+            sid = created.json()["sid"]
+            await wait_status(api, sid, "in-progress")
+            node.signal(signal.SIGTERM)
+            assert await node.exited(within=10) == 0, node.log()
+            assert await callee.wait() == 0, callee.explain()  # it got its BYE
+            assert any(m.startswith("BYE ") for m in callee.received())
+        [final] = await application.wait_for("/status")
+        assert final.params["CallStatus"] == "completed" and final.params["CallSid"] == sid
+    finally:
+        node.stop()
