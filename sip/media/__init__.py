@@ -1,4 +1,5 @@
-"""The media engine: RTP for call legs, on the asyncio loop (no threads), in pure Python (no numpy, no audioop).
+"""The media engine: RTP for call legs, on the asyncio loop (no threads), in pure Python
+(no audioop; numpy only in amd, the answering machine detector).
 
 Audio inside the engine is 8 kHz mono signed 16-bit little-endian PCM ("PCM16"); on the wire it is G.711.
 
