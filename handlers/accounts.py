@@ -108,3 +108,6 @@ list_json, list_xml = twins(list_accounts)
 create_json, create_xml = twins(create_account)
 fetch_json, fetch_xml = twins(fetch_account)
 update_json, update_xml = twins(update_account)
+# RestComm's `X.json/{Sid}` spelling of the same item (its SDK and docs use it).
+fetch_json_alias = fetch_json
+update_json_alias = update_json

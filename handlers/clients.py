@@ -118,3 +118,7 @@ create_json, create_xml = twins(create_client)
 fetch_json, fetch_xml = twins(fetch_client)
 update_json, update_xml = twins(update_client)
 delete_json, delete_xml = twins(delete_client)
+# RestComm's `X.json/{Sid}` spelling of the same item (its SDK and docs use it).
+fetch_json_alias = fetch_json
+update_json_alias = update_json
+delete_json_alias = delete_json

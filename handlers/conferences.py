@@ -142,3 +142,5 @@ fetch_participant_json_alias = fetch_participant_json
 update_participant_json_alias = update_participant_json
 remove_participant_json, remove_participant_xml = twins(remove_participant)
 remove_participant_json_alias = remove_participant_json
+# RestComm's `X.json/{Sid}` spelling of the same item (its SDK and docs use it).
+fetch_json_alias = fetch_json

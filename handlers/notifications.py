@@ -71,3 +71,5 @@ async def fetch_notification(fmt: Format, AccountSid: str, NotificationSid: str,
 list_for_call_json, list_for_call_xml = twins(list_for_call)
 list_json, list_xml = twins(list_notifications)
 fetch_json, fetch_xml = twins(fetch_notification)
+# RestComm's `X.json/{Sid}` spelling of the same item (its SDK and docs use it).
+fetch_json_alias = fetch_json

@@ -129,3 +129,7 @@ create_json, create_xml = twins(create_number)
 fetch_json, fetch_xml = twins(fetch_number)
 update_json, update_xml = twins(update_number)
 delete_json, delete_xml = twins(delete_number)
+# RestComm's `X.json/{Sid}` spelling of the same item (its SDK and docs use it).
+fetch_json_alias = fetch_json
+update_json_alias = update_json
+delete_json_alias = delete_json

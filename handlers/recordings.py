@@ -93,3 +93,6 @@ list_for_call_json, list_for_call_xml = twins(list_for_call)
 list_json, list_xml = twins(list_recordings)
 fetch_json, fetch_xml = twins(fetch_recording)
 delete_json, delete_xml = twins(delete_recording)
+# RestComm's `X.json/{Sid}` spelling of the same item (its SDK and docs use it).
+fetch_json_alias = fetch_json
+delete_json_alias = delete_json

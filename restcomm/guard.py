@@ -1,6 +1,8 @@
 """What every request must satisfy before routing, checked once for the whole API.
 
 - `/restcomm/20120424/...` (the docs' other spelling) is rewritten to `/restcomm/2012-04-24/...`.
+- A trailing slash on a resource path is dropped (`POST /Accounts.json/` creates, as RestComm does): the
+  router would answer 307, and clients that do not follow a redirect on POST would create nothing.
 - Bodies are capped (413), so a client cannot make the server buffer megabytes. A Content-Length that is
   not a number is a malformed request (400), as an HTTP server in front would answer.
 - Parameters, in the query and in form bodies, must be UTF-8 without control characters. A parameter the
@@ -22,6 +24,7 @@ from handlers.errors import ApiError, Code, bad_request
 
 ALIAS_PREFIX = f"/restcomm/{API_VERSION.replace('-', '')}"
 CANONICAL_PREFIX = f"/restcomm/{API_VERSION}"
+RESOURCES_PREFIX = f"{CANONICAL_PREFIX}/Accounts"
 MAX_BODY_BYTES = 64 * 1024
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
@@ -127,10 +130,17 @@ def _too_large(limit: int) -> ApiError:
 
 def _rewrite_alias(scope: Scope) -> Scope:
     path: str = scope["path"]
-    if path != ALIAS_PREFIX and not path.startswith(ALIAS_PREFIX + "/"):
+    # raw_path keeps the client's percent-encoding (`administrator%40company.com`): change it the same way.
+    raw: bytes = scope.get("raw_path") or path.encode()
+    if path == ALIAS_PREFIX or path.startswith(ALIAS_PREFIX + "/"):
+        path = CANONICAL_PREFIX + path[len(ALIAS_PREFIX):]
+        raw = CANONICAL_PREFIX.encode() + raw[len(ALIAS_PREFIX):]
+    # Resources only: the API reference at `.../ui/` needs its slash.
+    if path.startswith(RESOURCES_PREFIX) and path.endswith("/"):
+        path, raw = path.rstrip("/"), raw.rstrip(b"/")
+    if path == scope["path"]:
         return scope
-    new_path = CANONICAL_PREFIX + path[len(ALIAS_PREFIX):]
-    return {**scope, "path": new_path, "raw_path": new_path.encode()}
+    return {**scope, "path": path, "raw_path": raw}
 
 
 def _replay(body: bytes, original: Receive) -> Receive:
