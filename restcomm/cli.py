@@ -80,9 +80,18 @@ def run_accounts(config: Settings, args: argparse.Namespace) -> int:
 
 
 def _ask_password() -> str:
-    first = getpass.getpass("New password: ")
-    if first != getpass.getpass("Again: "):
-        raise SystemExit("restcomm: the passwords differ")
+    from restcomm.accounts_cli import CommandError
+
+    # Without a terminal (a script, CI, a container without -t) getpass would end in an EOFError traceback.
+    if not sys.stdin.isatty():
+        raise CommandError("no terminal to ask for the password on: give it with --password")
+    try:
+        first = getpass.getpass("New password: ")
+        again = getpass.getpass("Again: ")
+    except EOFError:
+        raise CommandError("no password given") from None
+    if first != again:
+        raise CommandError("the passwords differ")
     return first
 
 

@@ -93,6 +93,13 @@ def test_accounts_command_and_server_agree(server_db):
     assert refused.returncode == 1 and "8 to 128" in refused.stderr
     duplicate = run_cli("accounts", "create", "OPS@company.com", "--password", "ops-secret-2", database_url=server_db)
     assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    # Without --password and without a terminal to ask on: one line that says what to do, no traceback.
+    for command in (("passwd", ADMIN_SID), ("create", "dev@company.com")):
+        no_terminal = run_cli("accounts", *command, database_url=server_db)
+        assert no_terminal.returncode == 1, no_terminal.stderr
+        assert no_terminal.stderr.strip().splitlines()[-1] == (
+            "restcomm: no terminal to ask for the password on: give it with --password")
+        assert "Traceback" not in no_terminal.stderr
 
     with running_server(server_db) as base:
         path = f"/restcomm/2012-04-24/Accounts/{ADMIN_SID}.json"

@@ -22,8 +22,10 @@ RESTCOMM = str(VENV_BIN / "restcomm")
 
 
 def run_cli(*args: str, database_url: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`restcomm ARGS` without a terminal (stdin is /dev/null), as a script or CI runs it."""
     env = {**os.environ, "RESTCOMM_DATABASE_URL": database_url}
-    return subprocess.run([RESTCOMM, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run([RESTCOMM, *args], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout, check=False)
 
 
 @contextlib.contextmanager
