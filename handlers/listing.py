@@ -14,6 +14,9 @@ from handlers.render import Fields, Format, PageLinks, render_item, render_list
 from models.paging import Page, PageRequest, UnknownAnchor, fetch_page
 
 API_PREFIX = f"/{API_VERSION}"
+# Paging links start at the server's root, as RestComm's docs show them, so a client follows them as given.
+# (An item's own `uri` stays relative to `/restcomm`, as the docs show items.)
+LIST_PREFIX = f"/restcomm{API_PREFIX}"
 
 FieldsOf = Callable[[Any, Format], Fields]
 
@@ -66,7 +69,7 @@ class Resource:
 def links(
     fmt: Format, path: str, filters: Sequence[tuple[str, str]], page: Page, last_sid: str | None
 ) -> PageLinks:
-    base = f"{API_PREFIX}{path}{fmt.suffix}"
+    base = f"{LIST_PREFIX}{path}{fmt.suffix}"
     size = page.request.page_size
 
     def uri(page_number: int, after_sid: str | None = None) -> str:

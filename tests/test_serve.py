@@ -67,6 +67,9 @@ def test_docs_curl_examples(server_db):
         assert (one.attrib["pagesize"], one.attrib["total"], one.attrib["numpages"]) == ("1", "2", "2")
         assert len(one.findall("Call")) == 1
         assert f"AfterSid={client_call['sid']}" in one.attrib["nextpageuri"]
+        # ... and follow it as given: it starts at the server's root.
+        two = ET.fromstring(curl("-X", "GET", by_sid + one.attrib["nextpageuri"])).find("Calls")
+        assert [c.findtext("Sid") for c in two.findall("Call")] == [created["sid"]]
 
         # "Terminate Ringing call" on the docs' /restcomm/20120424/ spelling and Calls.json/{CallSid} form
         alias = f"/restcomm/20120424/Accounts/{ADMIN_SID}/Calls.json/{created['sid']}"
