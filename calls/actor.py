@@ -8,6 +8,7 @@ and a new `ask` fails at once: whoever waits on a call learns that it is over.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -34,8 +35,9 @@ class Actor:
         self.task: asyncio.Task | None = None
         self._finished = asyncio.Event()
 
-    def start(self, name: str) -> None:
-        self.task = asyncio.get_running_loop().create_task(self._run(), name=name)
+    def start(self, name: str, context: contextvars.Context | None = None) -> None:
+        """`context`: the context variables the actor's task (and every task it starts) runs with."""
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=name, context=context)
 
     def post(self, message: object) -> None:
         if not self._finished.is_set():

@@ -20,6 +20,7 @@ from calls.types import API_VERSION
 from models import Call, LogLevel, clock
 from rcml.documents import absolute
 from rcml.http import HttpClient, HttpError, HttpResponse
+from telemetry.metrics import METRICS
 
 log = logging.getLogger(__name__)
 
@@ -120,17 +121,20 @@ class CallbackSender:
         for attempt, delay in enumerate((0.0, *self.retry_delays)):
             if delay:
                 await asyncio.sleep(delay)
+                METRICS.callback_retries.inc()
             try:
                 response = await self._request(url, callback)
             except HttpError as exc:
                 failure = f"{type(exc).__name__}: {exc}"
                 continue
             if response.status < 300:
+                METRICS.callbacks.labels("delivered").inc()
                 return
             failure = f"HTTP {response.status}"
             if response.status < 500 and response.status not in _RETRYABLE_STATUSES:
                 break
             log.debug("status callback %s attempt %d failed: %s", url, attempt + 1, failure)
+        METRICS.callbacks.labels("given_up").inc()
         log.warning("status callback to %s for %s failed: %s", url, callback.call_sid, failure)
         await notifications.record(
             account_sid=callback.account_sid, call_sid=callback.call_sid, code=15003, level=LogLevel.WARNING,

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -28,6 +30,8 @@ from models import Call, CallStatus, LogLevel, clock
 from rcml.call_control import CallControl
 from rcml.session import Session, Source
 from sip.events import Dtmf, LegEvent
+from telemetry import log_context
+from telemetry.metrics import METRICS
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,8 @@ class CallOwner(Actor):
         self.callback_events = callback_events
         self.sip_header_parameters = sip_header_parameters or {}
         self.answered_at = None
+        # The owner is made as the call's row is: right after the API request or the INVITE that made it.
+        self.created_at = time.monotonic()
         self.document_url = source.url
         # The RTP endpoint of the call's leg, once it has one.
         self.media: Any = None
@@ -99,7 +105,11 @@ class CallOwner(Actor):
     def run(self, control: CallControl) -> None:
         """Start handling the inbox; `control` is what the call's RCML runs against."""
         self.control = control
-        self.start(f"call {self.call.sid}")
+        # Every line logged on this call's behalf, in its task and in those it starts, names the call.
+        context = contextvars.copy_context()
+        context.run(log_context.bind_call, self.call.sid, self.call.account_sid)
+        self.start(f"call {self.call.sid}", context)
+        METRICS.calls_started.labels(self.call.direction).inc()
 
     def post_hangup(self) -> None:
         """Ask the owner to hang up, without waiting (server shutdown, a Dial letting its legs go)."""
@@ -195,6 +205,7 @@ class CallOwner(Actor):
     async def mark_answered(self) -> None:
         self.stop_ring_timer()
         self.answered_at = clock.now()
+        METRICS.call_setup.labels(self.call.direction).observe(time.monotonic() - self.created_at)
         self.state.set_status(CallStatus.IN_PROGRESS)
         self.send_callback("answered")
 
@@ -208,6 +219,7 @@ class CallOwner(Actor):
         now = clock.now()
         duration = int((now - self.answered_at).total_seconds()) if self.answered_at else 0
         await self.state.write(**final_fields(status, now, duration), live_only=True)
+        METRICS.calls_ended.labels(self.call.direction, str(status)).inc()
         self.send_callback("completed", CallDuration=str(duration))
         with contextlib.suppress(Exception):
             await self.hang_up_legs()

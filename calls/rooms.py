@@ -201,6 +201,10 @@ class Rooms:
                 self._by_name[(account_sid, name)] = room
             return room
 
+    def live(self) -> list[ConferenceRoom]:
+        """The rooms open on this node now."""
+        return list(self._by_name.values())
+
     def by_sid(self, conference_sid: str) -> ConferenceRoom | None:
         return next((room for room in self._by_name.values() if room.conference.sid == conference_sid), None)
 

@@ -1,4 +1,5 @@
-"""What a request handler needs from the running server: the call engine and the account cache.
+"""What a request handler needs from the running server: the call engine, the account cache, and whether
+the node is draining (readiness answers 503 then).
 
 The app factory (restcomm/app.py) builds one `HandlerContext` and a tiny middleware makes it current for each
 request (a context variable, because request tasks do not inherit the lifespan task's context), so handlers
@@ -8,16 +9,28 @@ reach the engine without importing the wiring package and without module-level g
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from calls.engine import CallEngine
+from handlers.live_metrics import LiveGauges
 from models.directory import AccountDirectory
+
+
+def _not_draining() -> bool:
+    return False
 
 
 @dataclass
 class HandlerContext:
     engine: CallEngine
     accounts: AccountDirectory = field(default_factory=AccountDirectory)
+    # Whether this node is draining: asked by GET /ready (503 while it is true). The cluster side replaces it
+    # with its node's state; a single server never drains.
+    draining: Callable[[], bool] = _not_draining
+    # GET /metrics wants `Authorization: Bearer <token>` when this is set (RESTCOMM_METRICS_TOKEN).
+    metrics_token: str = ""
+    live: LiveGauges = field(default_factory=LiveGauges)
 
 
 _current: contextvars.ContextVar[HandlerContext] = contextvars.ContextVar("handler_context")

@@ -105,6 +105,11 @@ async def open_database(database_url: str, *, apply_migrations: bool = True) -> 
             raise
 
 
+async def ping() -> None:
+    """One round trip to the database (readiness); raises whatever the driver raises when it is gone."""
+    await get_connection("default").execute_query("SELECT 1")
+
+
 async def close_database() -> None:
     sqlite_reads.close_all()
     await Tortoise.close_connections()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from rcml.http import HttpClient, HttpConnectError, HttpError, HttpTimeout, HttpUnknownHost, TooLarge
 from rcml.parser import Node, RcmlSyntaxError, parse
+from telemetry.metrics import METRICS
 
 # A document bigger than this is not RCML anyone meant to send; reading it would only cost memory.
 MAX_DOCUMENT_BYTES = 1024 * 1024
 # How much of a failed response a Notification keeps.
 BODY_EXCERPT = 2048
+# A fetch failure's cause, the `cause` label of restcomm_rcml_fetch_failures_total, from its code.
+_CAUSES = {11750: "too_large", 11205: "unreachable", 11210: "unknown_host", 11200: "http_error", 12100: "not_rcml"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,13 @@ class FetchFailed(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def cause(self) -> str:
+        """In a word: Twilio's 11200 is both a broken exchange and a non-2xx answer (which has a status)."""
+        if self.code == 11200 and self.status is not None:
+            return "http_status"
+        return _CAUSES.get(self.code, "other")
+
 
 def absolute(url: str, base_url: str) -> str:
     """A path on this server (`/restcomm/demos/hello-play.xml`) made absolute; other URLs as they are."""
@@ -49,6 +60,16 @@ class DocumentFetcher:
         self.base_url = base_url
 
     async def fetch(self, url: str, method: str, parameters: dict[str, str]) -> Fetched:
+        started = time.perf_counter()
+        try:
+            return await self._fetch(url, method, parameters)
+        except FetchFailed as failed:
+            METRICS.rcml_fetch_failures.labels(failed.cause).inc()
+            raise
+        finally:
+            METRICS.rcml_fetch.observe(time.perf_counter() - started)
+
+    async def _fetch(self, url: str, method: str, parameters: dict[str, str]) -> Fetched:
         url = absolute(url, self.base_url)
         variables = urlencode(parameters)
         try:

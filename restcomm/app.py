@@ -15,16 +15,18 @@ from connexion.middleware import MiddlewarePosition
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from handlers import context, errors
+from handlers import context, errors, health, metrics
 from models.db import close_database, open_database
 from rcml.http import HttpClient
 from restcomm import demos
 from restcomm.engine_factory import build_engine
 from restcomm.guard import RequestGuard
+from restcomm.request_metrics import RequestMetrics
 from restcomm.seed import seed_default_account
 from restcomm.settings import Settings
 from restcomm.spec import SPEC_PATH, Spec
 from restcomm.validation import VALIDATOR_MAP
+from telemetry.metrics import METRICS
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,9 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
     # One HTTP client for RCML fetches and status callbacks: connection reuse across calls.
     http = HttpClient(timeout=10.0, connect_timeout=5.0)
     engine = build_engine(settings, http)
-    handler_context = context.HandlerContext(engine=engine)
+    handler_context = context.HandlerContext(engine=engine, metrics_token=settings.metrics_token)
+    if not settings.metrics:
+        METRICS.disable()  # process-wide: what bench/ compares against
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -101,11 +105,16 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
         validator_map=VALIDATOR_MAP,
     )
     app.add_middleware(ActivateContext, position=MiddlewarePosition.BEFORE_EXCEPTION, handler_context=handler_context)
+    app.add_middleware(RequestMetrics, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(RequestGuard, position=MiddlewarePosition.BEFORE_SWAGGER,
                        declared=spec.declared_parameters, allowed=spec.allowed_methods,
                        repeatable=spec.repeatable_parameters)
     # POST too: a call's Url is requested with POST unless its Method says otherwise.
     app.add_url_rule(demos.ROUTE, "demos", demos.serve, methods=["GET", "HEAD", "POST"])
+    # For operators, outside the tenant API and its credentials (see README's "Operating it").
+    app.add_url_rule("/metrics", "metrics", metrics.serve, methods=["GET"])
+    app.add_url_rule("/health", "health", health.health, methods=["GET", "HEAD"])
+    app.add_url_rule("/ready", "ready", health.ready, methods=["GET", "HEAD"])
     _register_error_handlers(app, spec)
     app.context = handler_context  # type: ignore[attr-defined]  # for tests: the engine and the account cache
     return app

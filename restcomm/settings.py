@@ -64,6 +64,9 @@ class Settings:
         default="recordings", metadata={"help": "directory recordings are written to (relative: to the working dir)"},
     )
     log_level: str = field(default="info", metadata={"help": "debug, info, warning or error"})
+    metrics: bool = field(default=True, metadata={"help": "collect the metrics GET /metrics shows (false: bench/"
+                                                          " measures what collecting costs)"})
+    metrics_token: str = field(default="", metadata={"help": "bearer token GET /metrics requires (default: none)"})
     validate_responses: bool = field(
         default=False,
         metadata={"help": "check every JSON response against openapi.yaml (costs ~20%% throughput)"},

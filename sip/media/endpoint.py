@@ -17,6 +17,7 @@ from sip.media.ports import PortPool
 from sip.media.prompt import Prompt
 from sip.media.stats import LossCounter, RtpStats
 from sip.media.telephone_event import DtmfReceiver, event_code, pack_event
+from telemetry.metrics import METRICS
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,8 @@ class RtpEndpoint:
             raise
         endpoint._transport = transport
         endpoint._socket = sock
+        METRICS.rtp_streams_opened.inc()
+        METRICS.rtp_streams.inc()
         return endpoint
 
     # --- set-up ------------------------------------------------------------------------------------------
@@ -404,6 +407,10 @@ class RtpEndpoint:
         if self._closed:
             return
         self._closed = True
+        if self._transport is not None:  # an endpoint that never opened was never counted
+            METRICS.rtp_streams.dec()
+            METRICS.rtp_packets_lost.inc(self._loss.lost)
+            METRICS.rtp_packets_late.inc(self._late_packets)
         if self._sender is not None:
             self._sender.stop()
         if self._transport is not None:

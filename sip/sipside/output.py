@@ -13,17 +13,38 @@ import sys
 import threading
 from typing import Any
 
+from telemetry.metrics import METRICS, sip_method_label
+
 logger = logging.getLogger("sip")
 # Every SIP message sent and received, as text; tests read it to check what went on the wire.
 wire_logger = logging.getLogger("sip.wire")
 
 
 class MessageLog:
-    """The `_sip_logger` of sippy's configuration."""
+    """The `_sip_logger` of sippy's configuration: sippy calls it with every datagram it receives or sends,
+    which makes it the one place that sees all SIP traffic, counted here by method and response class."""
 
     def write(self, *parts: Any, **_: Any) -> None:
+        if len(parts) == 2:
+            _count(str(parts[0]), parts[1])
         if wire_logger.isEnabledFor(logging.DEBUG):
             wire_logger.debug("%s", "".join(str(part) for part in parts))
+
+
+def _count(prefix: str, message: Any) -> None:
+    """`prefix` is sippy's "RECEIVED message from ..." or "SENDING message to ..."; `message` the datagram."""
+    if prefix.startswith("RECEIVED"):
+        direction = "in"
+    elif prefix.startswith("SENDING"):
+        direction = "out"
+    else:
+        return  # "DISCARDING": sippy's loss emulation, not on the wire
+    text = message if isinstance(message, str) else bytes(message).decode("latin-1", errors="replace")
+    first = text[:64].split(" ", 2)
+    if first[0] == "SIP/2.0" and len(first) > 1 and first[1][:1] in "123456":
+        METRICS.sip_responses.labels(direction, f"{first[1][:1]}xx").inc()
+    elif first[0]:
+        METRICS.sip_requests.labels(direction, sip_method_label(first[0])).inc()
 
 
 class _LogStream:
