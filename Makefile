@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 NODE_TOOLS := sdk-tests/node_modules
 NODE_INSTALLED := $(NODE_TOOLS)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ lint: $(INSTALLED) $(NODE_INSTALLED)
 
 test: lint
 	$(BIN)/pytest
+
+# The inner loop: everything but the tests that start SIP peers, server processes or browsers (marked `peers`).
+test-fast: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not peers"
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.api

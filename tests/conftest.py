@@ -145,3 +145,28 @@ def _quiet_connexion_validation_logs():
 
     logging.getLogger("connexion.validators").setLevel(logging.CRITICAL)
     os.environ.setdefault("RESTCOMM_LOG_LEVEL", "warning")
+
+
+# Modules that start real SIP peers (sipp, baresip, this project's SIP stack on a socket), a server process or
+# a browser: marked `peers`, so `make test-fast` (`-m "not peers"`) leaves them out of the inner loop. A
+# directory ends with "/". The engine's own rules are tested without peers in tests/engine/.
+PEER_MODULES = (
+    "tests/calls/",
+    "tests/live_contract/",
+    "tests/media/test_bridge.py",
+    "tests/media/test_sipp.py",
+    "tests/sip/test_inbound.py",
+    "tests/sip/test_lifecycle.py",
+    "tests/sip/test_outbound.py",
+    "tests/sip/test_registrar.py",
+    "tests/sip/test_robustness.py",
+    "tests/test_serve.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        if any(path.startswith(module) for module in PEER_MODULES):
+            item.add_marker(pytest.mark.peers)
