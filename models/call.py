@@ -149,4 +149,3 @@ async def update_call(sid: str, fields: dict[str, Any], *, live_only: bool) -> i
 
 
 _UPDATE_SQL: dict[tuple[str, tuple[str, ...], bool], str] = {}
-

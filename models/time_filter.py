@@ -64,7 +64,6 @@ def bounds(name: str, raw: str, relation: str) -> list[TimeBound]:
     return [end] if end else []
 
 
-
 def time_bounds(query: Mapping[str, str], keys: Mapping[str, tuple[str, str]]) -> dict[str, list[TimeBound]]:
     """Conditions per column from the query; `keys` maps a query key to (column, relation)."""
     times: dict[str, list[TimeBound]] = {}

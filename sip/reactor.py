@@ -169,4 +169,3 @@ class Reactor:
         self._delivering = False
         self._ed.callFromThread(self._ed.breakLoop, 0)
         thread.join(_EXIT_JOIN_S)
-

@@ -138,4 +138,3 @@ class SipCore:
 
     def _forget(self, key: int) -> None:
         self.dialogs.pop(key, None)
-

@@ -93,4 +93,3 @@ def test_schemathesis_cli_against_restcomm_serve(tmp_path: Path) -> None:
     assert ran.returncode == 0, f"{ran.stdout[-20000:]}\n--- server:\n{server_log[-8000:]}"
     assert all(counts[phase] > 0 for phase in PHASES), (counts, ran.stdout[-3000:])
     assert hooks.get("xml bodies parsed", 0) > 100, f"the XML deserializer did not run: {hooks}"
-
