@@ -196,6 +196,7 @@ class CallEngine:
         await self._background.wait(within)
         await self.rooms.close_all()
         await self.callbacks.close(within)
+        await self.services.audio.aclose()  # its decoding worker processes
 
 
 def _forwarded_from(headers: dict[str, str]) -> str | None:

@@ -1,8 +1,12 @@
-"""Audio for <Play> and <Say>: fetched or synthesized once, kept as Prompts that every call shares.
+"""Audio for <Play> and <Say>: fetched or synthesized once, decoded off the event loop, kept as Prompts that
+every call shares.
 
 A Prompt holds 8 kHz PCM and its G.711 encodings, so a file played to a hundred calls is downloaded,
-decoded and encoded once. Entries are kept least-recently-used, and a fetched file for a few minutes
-only, so a changed file at the same URL is picked up.
+decoded and encoded once. Files are decoded by the DecoderPool's worker processes (any format FFmpeg reads
+that sip/media/decoder.py lets through, chosen by the bytes, never by Content-Type or extension), within its
+limits; whatever is refused becomes an AudioError, which the verbs record as a Notification before going on.
+Fetched prompts are kept as their server's caching headers allow (rcml/freshness.py) and revalidated with
+`If-None-Match`/`If-Modified-Since` when stale; the cache is bounded in bytes (rcml/prompt_cache.py).
 """
 
 from __future__ import annotations
@@ -13,61 +17,86 @@ import math
 import struct
 import tempfile
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from rcml.documents import absolute
+from rcml.freshness import Freshness, freshness
 from rcml.http import HttpClient, HttpError, TooLarge
+from rcml.prompt_cache import Entry, PromptCache
+from sip.media.decoder import DecodeError, DecodeLimits
+from sip.media.decoder_pool import DecoderPool
+from sip.media.fair_share import FairShare
 from sip.media.prompt import Prompt
-from sip.media.wav import WavError, decode_wav
 
-# Files bigger than this are not prompts anyone meant; refusing them keeps memory bounded.
-MAX_AUDIO_BYTES = 16 * 1024 * 1024
-FETCHED_FOR_S = 300.0
 TTS_TIMEOUT_S = 15.0
+# espeak-ng processes: at most this many per account at once, and in all (each is a process and a CPU).
+TTS_PER_ACCOUNT = 2
+TTS_PROCESSES = 4
+# A file that was refused is not fetched again for this long: a campaign playing a broken file to 400 calls
+# fetches it once a minute, not 400 times, and gets the same Notification on each call.
+REFUSAL_KEPT_S = 60.0
+DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 # espeak-ng voices for RestComm's voice names; "alice" is Twilio's, read as a woman's voice.
 _VOICE_VARIANTS = {"man": "m3", "woman": "f3", "alice": "f3"}
 
 
-@dataclass
 class AudioError(Exception):
     """Why audio could not be had, with the Notification code to record."""
 
-    code: int
-    message: str
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
     def __str__(self) -> str:
         return self.message
 
 
 class AudioLibrary:
-    def __init__(self, http: HttpClient, base_url: str, *, capacity: int = 256,
-                 espeak: str = "espeak-ng") -> None:
+    def __init__(self, http: HttpClient, base_url: str, *, decoder: DecoderPool | None = None,
+                 cache_bytes: int = DEFAULT_CACHE_BYTES, espeak: str = "espeak-ng") -> None:
         self.http = http
         self.base_url = base_url
-        self.capacity = capacity
+        self.decoder = decoder or DecoderPool(DecodeLimits())
+        self.cache = PromptCache(cache_bytes)
         self.espeak = espeak
-        self._entries: OrderedDict[tuple, tuple[Prompt, float]] = OrderedDict()
         self._pending: dict[tuple, asyncio.Future[Prompt]] = {}
+        self._speakers = FairShare(TTS_PER_ACCOUNT)
+        self._processes = asyncio.Semaphore(TTS_PROCESSES)
         self.beep = Prompt(tone(1000.0, 0.4))
+        self.downloads = 0  # GET requests made for audio files, conditional ones included (tests, stats)
 
-    async def fetch(self, url: str) -> Prompt:
+    @property
+    def limits(self) -> DecodeLimits:
+        return self.decoder.limits
+
+    async def fetch(self, url: str, *, tenant: str) -> Prompt:
+        """The prompt at `url`, for account `tenant` (whose share of the decoders it uses)."""
         url = absolute(url, self.base_url)
-        return await self._cached(("url", url), lambda: self._download(url), FETCHED_FOR_S)
+        key = ("url", url)
+        entry = self.cache.get(key)
+        if entry is not None and entry.fresh():
+            if entry.error is not None:
+                raise entry.error
+            assert entry.prompt is not None
+            return entry.prompt
+        return await self._once(key, lambda: self._download(key, url, entry, tenant))
 
-    async def speak(self, text: str, voice: str, language: str) -> Prompt:
-        return await self._cached(("say", text, voice, language), lambda: self._synthesize(text, voice, language),
-                                  None)
+    async def speak(self, text: str, voice: str, language: str, *, tenant: str) -> Prompt:
+        key = ("say", text, voice, language)
+        entry = self.cache.get(key)
+        if entry is not None and entry.prompt is not None:
+            return entry.prompt
+        return await self._once(key, lambda: self._synthesize(key, text, voice, language, tenant))
 
-    async def _cached(self, key: tuple, make, lifetime: float | None) -> Prompt:
-        entry = self._entries.get(key)
-        if entry is not None and (lifetime is None or time.monotonic() - entry[1] < lifetime):
-            self._entries.move_to_end(key)
-            return entry[0]
+    async def aclose(self) -> None:
+        await self.decoder.aclose()
+
+    async def _once(self, key: tuple, make: Callable[[], Awaitable[Prompt]]) -> Prompt:
         pending = self._pending.get(key)
         if pending is not None:
-            # Many calls asking for the same new file at once share one download.
+            # Many calls asking for the same new file at once share one download and one decode.
             return await asyncio.shield(pending)
         future: asyncio.Future[Prompt] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
@@ -80,26 +109,55 @@ class AudioLibrary:
         finally:
             self._pending.pop(key, None)
         future.set_result(prompt)
-        self._entries[key] = (prompt, time.monotonic())
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
         return prompt
 
-    async def _download(self, url: str) -> Prompt:
+    async def _download(self, key: tuple, url: str, stale: Entry | None, tenant: str) -> Prompt:
+        known = stale.freshness if stale is not None and stale.prompt is not None else None
+        headers = known.conditional_headers() if known is not None else None
+        self.downloads += 1
         try:
-            response = await self.http.request("GET", url, max_bytes=MAX_AUDIO_BYTES)
+            response = await self.http.request("GET", url, headers=headers, max_bytes=self.limits.max_bytes)
         except TooLarge:
-            raise AudioError(11750, f"{url} is larger than {MAX_AUDIO_BYTES} bytes") from None
+            raise AudioError(11750, f"{url} is larger than {self.limits.max_bytes} bytes") from None
         except HttpError as exc:
             raise AudioError(11205, f"Could not fetch {url} ({exc})") from None
+        if response.status == 304 and stale is not None and stale.prompt is not None and known is not None:
+            # Unchanged: the decoded prompt goes on, with the freshness the 304 gives (its validators if new).
+            renewed = freshness(response.headers)
+            merged = Freshness(renewed.store, renewed.lifetime_s, renewed.etag or known.etag,
+                               renewed.last_modified or known.last_modified)
+            self._keep(key, stale.prompt, merged)
+            return stale.prompt
         if response.status != 200:
             raise AudioError(11200, f"{url} answered HTTP {response.status}")
+        fresh = freshness(response.headers)
         try:
-            return Prompt(decode_wav(response.body))
-        except WavError as exc:
-            raise AudioError(13227, f"{url} is not a WAV file this server can play ({exc})") from None
+            pcm = await self.decoder.decode(response.body, tenant=tenant)
+        except DecodeError as exc:
+            refusal = AudioError(13227, f"{url} is not audio this server can play: {exc}")
+            self.cache.put(key, Entry(None, time.monotonic() + REFUSAL_KEPT_S, error=refusal))
+            raise refusal from None
+        prompt = Prompt(pcm)
+        self._keep(key, prompt, fresh)
+        return prompt
 
-    async def _synthesize(self, text: str, voice: str, language: str) -> Prompt:
+    def _keep(self, key: tuple, prompt: Prompt, fresh: Freshness) -> None:
+        if fresh.store:
+            self.cache.put(key, Entry(prompt, time.monotonic() + fresh.lifetime_s, fresh))
+        else:
+            self.cache.discard(key)
+
+    async def _synthesize(self, key: tuple, text: str, voice: str, language: str, tenant: str) -> Prompt:
+        async with self._speakers.slot(tenant), self._processes:
+            wav = await self._espeak(text, voice, language)
+        try:
+            prompt = Prompt(await self.decoder.decode(wav, tenant=tenant))
+        except DecodeError as exc:
+            raise AudioError(13520, f"Text to speech gave audio that does not decode ({exc})") from None
+        self.cache.put(key, Entry(prompt, None))
+        return prompt
+
+    async def _espeak(self, text: str, voice: str, language: str) -> bytes:
         variant = _VOICE_VARIANTS.get(voice, "m3")
         with tempfile.TemporaryDirectory(prefix="say-") as directory:
             output = Path(directory) / "say.wav"
@@ -121,7 +179,7 @@ class AudioLibrary:
             if process.returncode != 0 or len(wav) <= 44:
                 detail = errors.decode(errors="replace").strip()[:200]
                 raise AudioError(13520, f"Text to speech failed for language {language!r}: {detail}")
-            return Prompt(decode_wav(wav))
+            return wav
 
 
 def _read_if_present(path: Path) -> bytes:

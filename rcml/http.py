@@ -75,16 +75,21 @@ class HttpClient:
         *,
         params: dict[str, str] | None = None,
         data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
         max_bytes: int | None = None,
     ) -> HttpResponse:
         """Sends the request (following redirects) and reads the whole body, at most `max_bytes` of it.
 
-        `params` are added to the URL's query; `data` is sent form-encoded. Raises HttpTimeout,
+        `params` are added to the URL's query; `data` is sent form-encoded; `headers` are added to the
+        request's. A Content-Length over `max_bytes` is refused before the body is read. Raises HttpTimeout,
         HttpUnknownHost, HttpConnectError, TooLarge or HttpError, never an aiohttp exception.
         """
         try:
             proxy = self._proxy_for(url) if self._proxies else None
-            async with self._open().request(method, url, params=params, data=data, proxy=proxy) as response:
+            async with self._open().request(method, url, params=params, data=data, headers=headers,
+                                            proxy=proxy) as response:
+                if max_bytes is not None and (response.content_length or 0) > max_bytes:
+                    raise TooLarge(f"the response is larger than {max_bytes} bytes")
                 body = bytearray()
                 async for chunk in response.content.iter_any():
                     body.extend(chunk)

@@ -14,6 +14,8 @@ from rcml.audio import AudioLibrary
 from rcml.documents import DocumentFetcher
 from rcml.http import HttpClient
 from restcomm.settings import Settings
+from sip.media.decoder import DecodeLimits
+from sip.media.decoder_pool import DecoderPool
 from sip.media.ports import PortPool
 from sip.media_factory import MediaFactory
 from sip.stack import SipStack
@@ -33,7 +35,9 @@ def build_engine(settings: Settings, http: HttpClient) -> CallEngine:
         base_url=settings.base_url,
         fetcher=DocumentFetcher(http, settings.base_url),
         callbacks=CallbackSender(http, settings.base_url),
-        audio=AudioLibrary(http, settings.base_url),
+        audio=AudioLibrary(http, settings.base_url, decoder=DecoderPool(audio_limits(settings),
+                                                                     workers=settings.audio_decode_workers),
+                           cache_bytes=settings.audio_cache_bytes),
         recordings=RecordingStore(settings.recordings_dir),
         stack=stack,
         media=media,
@@ -42,3 +46,8 @@ def build_engine(settings: Settings, http: HttpClient) -> CallEngine:
         internal_url=settings.internal_url,
         lease_seconds=settings.node_lease_seconds,
     )
+
+
+def audio_limits(settings: Settings) -> DecodeLimits:
+    return DecodeLimits(max_bytes=settings.audio_max_bytes, max_seconds=float(settings.audio_max_seconds),
+                        timeout_s=float(settings.audio_decode_timeout))

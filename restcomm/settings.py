@@ -63,6 +63,23 @@ class Settings:
     recordings_dir: str = field(
         default="recordings", metadata={"help": "directory recordings are written to (relative: to the working dir)"},
     )
+    audio_max_bytes: int = field(
+        default=16 * 1024 * 1024,
+        metadata={"help": "largest audio file <Play> fetches, in bytes; a bigger one is a Notification (11750)"},
+    )
+    audio_max_seconds: int = field(
+        default=600, metadata={"help": "longest audio file <Play> decodes, in seconds (13227 past it)"},
+    )
+    audio_decode_timeout: int = field(
+        default=20, metadata={"help": "seconds one audio file may take to decode; its worker is killed past it"},
+    )
+    audio_decode_workers: int = field(
+        default=2,
+        metadata={"help": "processes decoding audio files; one account may use all but one of them at once"},
+    )
+    audio_cache_bytes: int = field(
+        default=256 * 1024 * 1024, metadata={"help": "bytes of decoded prompts kept in memory (<Play>, <Say>)"},
+    )
     log_level: str = field(default="info", metadata={"help": "debug, info, warning or error"})
     metrics: bool = field(default=True, metadata={"help": "collect the metrics GET /metrics shows (false: bench/"
                                                           " measures what collecting costs)"})

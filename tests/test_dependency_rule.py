@@ -22,7 +22,7 @@ PACKAGES = tuple(package for layer in LAYERS for package in layer)
 LAYER_OF = {package: index for index, layer in enumerate(LAYERS) for package in layer}
 ENGINE = "calls.engine"
 # Third-party libraries that only one package may use.
-CONFINED = {"sippy": "sip", "elperiodic": "sip"}
+CONFINED = {"sippy": "sip", "elperiodic": "sip", "av": "sip"}
 
 
 @dataclass(frozen=True)

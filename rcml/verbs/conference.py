@@ -27,6 +27,8 @@ from rcml.verbs.base import (
 from sip.media.prompt import Prompt
 
 MAX_PARTICIPANTS = 250
+# A waitUrl ending so is an audio file; anything else is an RCML document whose <Play>/<Say> are played.
+_AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aifc", ".au", ".gsm")
 CONFERENCE_ATTRIBUTES = (
     Attribute("muted", boolean, default=False, error_code=13231),
     Attribute("beep", boolean, default=True, error_code=13232),
@@ -66,13 +68,13 @@ async def join(call: CallControl, noun: Node, dial: dict[str, Any]) -> Outcome:
 
 
 async def _wait_audio(call: CallControl, wait_url: str | None, method: str) -> tuple[Prompt, ...]:
-    """The prompts of waitUrl: a WAV file, or an RCML document whose <Play> and <Say> are taken in order."""
+    """The prompts of waitUrl: an audio file, or an RCML document whose <Play> and <Say> are taken in order."""
     if not wait_url:
         return ()
     url = urljoin(call.document_url, wait_url)
-    if url.lower().split("?", 1)[0].endswith(".wav"):
+    if url.lower().split("?", 1)[0].endswith(_AUDIO_EXTENSIONS):
         try:
-            return (await call.audio.fetch(url),)
+            return (await call.audio.fetch(url, tenant=call.account_sid),)
         except AudioError as exc:
             await call.warn(exc.code, f"waitUrl skipped: {exc}")
             return ()
@@ -85,10 +87,10 @@ async def _wait_audio(call: CallControl, wait_url: str | None, method: str) -> t
     for verb in document.root.children:
         try:
             if verb.name == "Play" and verb.text:
-                prompts.append(await call.audio.fetch(urljoin(url, verb.text)))
+                prompts.append(await call.audio.fetch(urljoin(url, verb.text), tenant=call.account_sid))
             elif verb.name == "Say" and verb.text:
                 prompts.append(await call.audio.speak(verb.text, verb.attributes.get("voice", "woman"),
-                                                      verb.attributes.get("language", "en")))
+                                                      verb.attributes.get("language", "en"), tenant=call.account_sid))
         except AudioError as exc:
             await call.warn(exc.code, f"waitUrl audio skipped: {exc}")
     return tuple(prompts)

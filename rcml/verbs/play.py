@@ -37,7 +37,7 @@ class Play(Verb):
             await call.warn(13411, "<Play> has no URL; the document goes on")
             return Continue()
         try:
-            prompt = await call.audio.fetch(urljoin(call.document_url, self.node.text))
+            prompt = await call.audio.fetch(urljoin(call.document_url, self.node.text), tenant=call.account_sid)
         except AudioError as exc:
             await call.warn(exc.code, f"<Play> skipped: {exc}")
             return Continue()

@@ -31,7 +31,8 @@ class Say(Verb):
         if not self.node.text:
             return Continue()
         try:
-            prompt = await call.audio.speak(self.node.text, self.values["voice"], self.values["language"])
+            prompt = await call.audio.speak(self.node.text, self.values["voice"], self.values["language"],
+                                            tenant=call.account_sid)
         except AudioError as exc:
             await call.warn(exc.code, f"<Say> skipped: {exc}")
             return Continue()

@@ -46,7 +46,7 @@ def wav_bytes(fmt_tag: int, channels: int, rate: int, width: int, data: bytes, *
                           0) + struct.pack("<H", fmt_tag) + guid_tail
     else:
         fmt = struct.pack("<HHIIHH", fmt_tag, channels, rate, rate * block, block, 8 * width)
-    chunks = [b"fmt ", struct.pack("<I", len(fmt)), fmt, b"LIST", struct.pack("<I", 3), b"abc\x00",
+    chunks = [b"fmt ", struct.pack("<I", len(fmt)), fmt, b"junk", struct.pack("<I", 3), b"abc\x00",
               b"data", struct.pack("<I", len(data)), data]
     body = b"WAVE" + b"".join(chunks)
     return b"RIFF" + struct.pack("<I", len(body)) + body

@@ -26,12 +26,15 @@ class Received:
     path: str
     params: dict[str, str]
     at: float
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
 
 
 # What the application answers on a path: a fixed body (RCML text, or the bytes of a WAV file), or a
-# function of the request returning (body, status), or a coroutine function doing so (to answer slowly).
+# function of the request returning (body, status) or a whole Response (to set headers), or a coroutine function
+# doing so (to answer slowly).
 Body = str | bytes
-Handler = Callable[[Received], tuple[Body, int] | Awaitable[tuple[Body, int]]]
+Answer = tuple[Body, int] | Response
+Handler = Callable[[Received], Answer | Awaitable[Answer]]
 
 
 @dataclass
@@ -66,7 +69,7 @@ class Application:
         params = dict(request.query_params)
         if request.method == "POST":
             params.update({k: str(v) for k, v in (await request.form()).items()})
-        received = Received(request.method, request.url.path, params, time.monotonic())
+        received = Received(request.method, request.url.path, params, time.monotonic(), dict(request.headers))
         self.received.append(received)
         self._arrived.set()
         answer = self.routes.get(request.url.path)
@@ -76,7 +79,10 @@ class Application:
             body, status = answer, 200
         else:
             result = answer(received)
-            body, status = await result if inspect.isawaitable(result) else result
+            result = await result if inspect.isawaitable(result) else result
+            if isinstance(result, Response):
+                return result
+            body, status = result
         media_type = "audio/wav" if request.url.path.endswith(".wav") else "application/xml"
         return Response(body, status_code=status, media_type=media_type)
 

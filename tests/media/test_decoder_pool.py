@@ -1,0 +1,109 @@
+"""DecoderPool: decodes in worker processes, refuses hostile files without stalling the loop, kills a worker
+past the time limit and replaces it, and keeps a worker free of any one tenant."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sip.media.decoder import DecodeError, DecodeLimits
+from sip.media.decoder_pool import DecoderPool
+from sip.media.fair_share import FairShare
+from tests.media.audio import frequency, wav_bytes
+from tests.media.encoded import encoded_tone
+
+
+async def test_decodes_in_a_worker_and_refuses_in_one_too() -> None:
+    pool = DecoderPool(DecodeLimits(), workers=1)
+    try:
+        pcm = await pool.decode(encoded_tone("mp3", 1000, 0.5), tenant="AC1")
+        assert frequency(pcm) == pytest.approx(1000, abs=1)
+        with pytest.raises(DecodeError, match="claims 1 Hz"):
+            await pool.decode(wav_bytes(1, 1, 1, 2, bytes(4000)), tenant="AC1")
+        # A refusal leaves the worker answering: the same process decodes the next file.
+        [worker] = pool._idle
+        await pool.decode(encoded_tone("flac", 500, 0.2), tenant="AC1")
+        assert pool._idle == [worker] and pool.kills == 0
+    finally:
+        await pool.aclose()
+    assert worker.process.returncode is not None  # closed with the pool
+
+
+async def test_past_the_time_limit_the_worker_is_killed_and_replaced() -> None:
+    long_file = encoded_tone("mp3", 1000, 300.0, channels=1, rate=8000)
+    pool = DecoderPool(DecodeLimits(timeout_s=0.05), workers=1)
+    try:
+        with pytest.raises(DecodeError, match="longer than 0 s") as refused:
+            await pool.decode(long_file, tenant="AC1")
+        assert refused.value.bound and pool.kills == 1 and not pool._idle
+    finally:
+        await pool.aclose()
+    roomy = DecoderPool(DecodeLimits(timeout_s=20), workers=1)
+    try:
+        assert len(await roomy.decode(long_file, tenant="AC1")) == pytest.approx(300 * 16000, rel=0.01)
+    finally:
+        await roomy.aclose()
+
+
+async def test_the_event_loop_keeps_ticking_during_a_long_decode() -> None:
+    pool = DecoderPool(DecodeLimits(), workers=1)
+    worst = 0.0
+
+    async def ticker() -> None:
+        nonlocal worst
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            worst = max(worst, loop.time() - before - 0.01)
+
+    try:
+        await pool.decode(encoded_tone("flac", 1000, 0.1), tenant="AC1")  # the worker is up
+        ticking = asyncio.create_task(ticker())
+        await pool.decode(encoded_tone("mp3", 1000, 300.0, channels=1, rate=8000), tenant="AC1")
+        ticking.cancel()
+    finally:
+        await pool.aclose()
+    # Not a benchmark (bench.decode measures the lag): a decode in the loop would hold it for its whole length.
+    assert worst < 0.5
+
+
+async def test_one_tenant_leaves_a_slot_for_the_others() -> None:
+    share = FairShare(1)
+    entered: list[str] = []
+    release = asyncio.Event()
+
+    async def hold(key: str) -> None:
+        async with share.slot(key):
+            entered.append(key)
+            await release.wait()
+
+    tasks = [asyncio.create_task(hold(key)) for key in ("A", "A", "B")]
+    await asyncio.sleep(0.05)
+    assert sorted(entered) == ["A", "B"] and share.holding("A") == 2
+    release.set()
+    await asyncio.gather(*tasks)
+    assert entered == ["A", "B", "A"] and share.holding("A") == 0
+
+
+async def test_a_pool_of_two_gives_each_tenant_one_worker() -> None:
+    pool = DecoderPool(DecodeLimits(), workers=2)
+    finished: list[str] = []
+
+    async def decode(data: bytes, tenant: str, name: str) -> None:
+        await pool.decode(data, tenant=tenant)
+        finished.append(name)
+
+    try:
+        await asyncio.gather(*(pool.decode(encoded_tone("flac", 500, 0.1), tenant=t) for t in ("AC1", "AC2")))
+        long_file = encoded_tone("mp3", 1000, 300.0, channels=1, rate=8000)
+        first = asyncio.create_task(decode(long_file, "AC1", "first"))
+        second = asyncio.create_task(decode(long_file, "AC1", "second"))
+        await asyncio.sleep(0.01)
+        # AC1's second file waits for its first; AC2 gets the other worker at once.
+        await decode(encoded_tone("flac", 500, 0.2), "AC2", "other")
+        await asyncio.gather(first, second)
+        assert finished.index("other") < finished.index("second")
+    finally:
+        await pool.aclose()
