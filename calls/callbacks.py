@@ -55,6 +55,9 @@ def call_parameters(call: Call, sip_header_parameters: dict[str, str] | None = N
     }
     if call.parent_call_sid:
         parameters["ParentCallSid"] = call.parent_call_sid
+    if call.answered_by_detail:
+        # Twilio's value (machine_end_beep...), which applications written for MachineDetection test.
+        parameters["AnsweredBy"] = call.answered_by_detail
     if sip_header_parameters:
         parameters.update(sip_header_parameters)
     return parameters

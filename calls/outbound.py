@@ -109,8 +109,13 @@ class OutboundOwner(CallOwner):
         await self.on_connected()
 
     async def on_connected(self) -> None:
-        """A call placed through the API runs its application once answered."""
-        self.run_application(self.source)
+        """A call placed through the API runs its application once answered; with MachineDetection (and
+        without AsyncAmd), once the detection has a result."""
+        detection = self.request.machine_detection
+        if detection is not None:
+            self.start_detection(detection)
+        if detection is None or detection.asynchronous:
+            self.run_application(self.source)
 
     async def on_ring_timeout(self) -> None:
         if self.winner is None:

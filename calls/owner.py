@@ -23,13 +23,16 @@ from typing import Any, Protocol
 from calls import notifications
 from calls.actor import Actor
 from calls.call_state import CallState, WriteDue
-from calls.callbacks import call_parameters, progress_callback
+from calls.callbacks import Callback, call_parameters, progress_callback
+from calls.detection_run import DetectionRun
 from calls.services import Services
 from calls.types import CallChange, final_fields
 from models import Call, CallStatus, LogLevel, clock
 from rcml.call_control import CallControl
+from rcml.machine_detection import MachineDetection, restcomm_answered_by
 from rcml.session import Session, Source
 from sip.events import Dtmf, LegEvent
+from sip.media.amd import Verdict
 from telemetry import log_context
 from telemetry.metrics import METRICS
 
@@ -101,6 +104,8 @@ class CallOwner(Actor):
         # Set by the API (Mute): the parties this leg is connected to, now or later, do not hear it.
         self.muted = False
         self.connection: Connection | None = None
+        # Answering machine detection while it runs (calls/detection_run.py).
+        self.detection: DetectionRun | None = None
 
     def run(self, control: CallControl) -> None:
         """Start handling the inbox; `control` is what the call's RCML runs against."""
@@ -136,6 +141,7 @@ class CallOwner(Actor):
 
     def released(self) -> None:
         self.stop_ring_timer()
+        self.stop_detection()
         self.state.stop()
         self._cancel_session()
 
@@ -215,6 +221,7 @@ class CallOwner(Actor):
             return
         self.mark_finished()
         self.stop_ring_timer()
+        self.stop_detection()
         self._cancel_session()
         now = clock.now()
         duration = int((now - self.answered_at).total_seconds()) if self.answered_at else 0
@@ -227,6 +234,37 @@ class CallOwner(Actor):
     async def notify(self, code: int, message: str, level: LogLevel = LogLevel.ERROR) -> None:
         await notifications.record(account_sid=self.call.account_sid, call_sid=self.call.sid, code=code,
                                    message=message, level=level, request_url=self.document_url)
+
+    # --- answering machine detection ----------------------------------------------------------------------------
+
+    def start_detection(self, detection: MachineDetection) -> None:
+        """Listen to the answered call; without AsyncAmd its application runs once the result is known."""
+        def on_verdict(verdict: Verdict, elapsed_ms: int) -> None:
+            self.tell(lambda: self._on_detected(detection, verdict, elapsed_ms))
+
+        self.detection = DetectionRun(self.call.sid, self.media, detection, on_verdict)
+
+    def stop_detection(self) -> None:
+        if self.detection is not None:
+            self.detection.stop()
+            self.detection = None
+
+    async def _on_detected(self, detection: MachineDetection, verdict: Verdict, elapsed_ms: int) -> None:
+        self.detection = None
+        if self.finished:
+            return
+        result = verdict.answered_by
+        await self.state.write(answered_by=restcomm_answered_by(result), answered_by_detail=result.value)
+        if detection.asynchronous:
+            if detection.async_callback:
+                self.state.send(Callback(self.call.account_sid, self.call.sid, detection.async_callback,
+                                         detection.async_callback_method, {
+                                             **self.request_parameters(),
+                                             "MachineDetectionDuration": str(elapsed_ms),
+                                         }))
+        elif self._session is None:
+            # The application waited for the result; a redirect during detection already runs its own.
+            self.run_application(self.source)
 
     # --- the RCML session -----------------------------------------------------------------------------------
 

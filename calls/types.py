@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models import CallStatus
+from rcml.machine_detection import MachineDetection
 from sip.destination import Destination
 
 # The RestComm API version: in every resource's ApiVersion, every callback's and every RCML request's
@@ -40,6 +41,8 @@ class CallRequest:
     # Digest credentials for the far end; kept in memory by the call's owner, never stored.
     username: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
+    # Answering machine detection on answer (MachineDetection), run by the owner; none by default.
+    machine_detection: MachineDetection | None = None
 
 
 @dataclass(frozen=True)

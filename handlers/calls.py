@@ -17,6 +17,7 @@ from models import Call, clock, list_filters
 from models.call_count import total_calls
 from models.list_filters import InvalidFilter, restore_plus
 from models.paging import page_request
+from rcml.machine_detection import MachineDetection
 from sip.destination import InvalidAddress, parse_destination
 
 
@@ -39,6 +40,7 @@ def call_fields(call: Call, fmt: Format) -> Fields:
         Field("price_unit", "PriceUnit", call.price_unit),
         Field("direction", "Direction", call.direction),
         Field("answered_by", "AnsweredBy", call.answered_by),
+        Field("answered_by_detail", "AnsweredByDetail", call.answered_by_detail),
         Field("api_version", "ApiVersion", API_VERSION),
         Field("forwarded_from", "ForwardedFrom", call.forwarded_from),
         Field("caller_name", "CallerName", call.caller_name),
@@ -155,6 +157,7 @@ def call_request(body: dict[str, Any]) -> CallRequest:
         timeout=int(body.get("Timeout", 60)),
         username=body.get("Username") or None,
         password=body.get("Password") or None,
+        machine_detection=MachineDetection.from_form(body),
     )
 
 

@@ -60,7 +60,11 @@ class Call(Model):
     price = fields.CharField(max_length=16, null=True)
     price_unit = fields.CharField(max_length=8, null=True)
     direction = fields.CharField(max_length=16)
+    # Answering machine detection: `human` or `machine` (what RestComm documents), and the result as Twilio
+    # names it (`machine_end_beep`...): too long for answered_by, whose width a migration cannot change on
+    # SQLite without rebuilding the table and losing 0003's triggers.
     answered_by = fields.CharField(max_length=16, null=True)
+    answered_by_detail = fields.CharField(max_length=24, null=True)
     forwarded_from = fields.CharField(max_length=256, null=True)
     caller_name = fields.CharField(max_length=256, null=True)
     # The application: where its RCML comes from, and where progress is reported.

@@ -13,7 +13,8 @@ from tests.conftest import ADMIN_SID
 CALLS = f"/Accounts/{ADMIN_SID}/Calls"
 CALL_KEYS = {"sid", "date_created", "date_updated", "parent_call_sid", "account_sid", "to", "from",
              "phone_number_sid", "status", "start_time", "end_time", "duration", "price", "price_unit",
-             "direction", "answered_by", "api_version", "forwarded_from", "caller_name", "uri", "subresource_uris"}
+             "direction", "answered_by", "answered_by_detail", "api_version", "forwarded_from", "caller_name", "uri",
+             "subresource_uris"}
 DOC_EXAMPLE = {"From": "+16175551212", "To": "sip:alice@127.0.0.1:5060",
                "Url": "http://127.0.0.1:8080/restcomm/demos/hello-play.xml"}
 
@@ -166,6 +167,20 @@ BAD_REQUESTS = [
     ({"From": "a", "To": "sip:a@b", "Url": "/x", "StatusCallback": "nope"}, 21609, None),
     ({"From": "a", "To": "sip:a@b", "Url": "/x", "StatusCallbackEvent": "hangup"}, 20400, None),
     ({"From": "a", "To": "sip:a@b", "Url": "/x", "FallbackUrl": "javascript:alert(1)"}, 20400, None),
+    ({"From": "a", "To": "sip:a@b", "Url": "/x", "MachineDetection": "enable"}, 20400,
+     "MachineDetection must be one of Enable, DetectMessageEnd"),
+    ({"From": "a", "To": "sip:a@b", "Url": "/x", "MachineDetectionTimeout": "60"}, 20400,
+     "MachineDetectionTimeout must be at most 59"),
+    ({"From": "a", "To": "sip:a@b", "Url": "/x", "MachineDetectionSpeechThreshold": "999"}, 20400,
+     "MachineDetectionSpeechThreshold must be at least 1000"),
+    ({"From": "a", "To": "sip:a@b", "Url": "/x", "MachineDetectionSpeechEndThreshold": "5001"}, 20400,
+     "MachineDetectionSpeechEndThreshold must be at most 5000"),
+    ({"From": "a", "To": "sip:a@b", "Url": "/x", "MachineDetectionSilenceTimeout": "1999"}, 20400,
+     "MachineDetectionSilenceTimeout must be at least 2000"),
+    ({"From": "a", "To": "sip:a@b", "Url": "/x", "AsyncAmd": "maybe"}, 20400, "AsyncAmd must be true or false"),
+    ({"From": "a", "To": "sip:a@b", "Url": "/x", "AsyncAmdStatusCallback": "nope"}, 20400, None),
+    ({"From": "a", "To": "sip:a@b", "Url": "/x", "AsyncAmdStatusCallbackMethod": "PUT"}, 20400,
+     "AsyncAmdStatusCallbackMethod must be one of GET, POST"),
 ]
 
 

@@ -28,7 +28,7 @@ MODULES = "/usr/lib/baresip/modules"
 class Baresip:
     def __init__(self, workdir: Path, *, registrar: tuple[str, int], user: str = "alice",
                  password: str | None = None, lifetime_s: float = 30, tone_s: float = 1.0,
-                 tone_hz: float = 440.0, dial: str | None = None) -> None:
+                 tone_hz: float = 440.0, dial: str | None = None, audio: Path | None = None) -> None:
         self.port = free_port_for_udp_and_tcp()  # baresip listens on both
         self.user = user
         self.directory = workdir / f"baresip-{self.port}"
@@ -37,6 +37,8 @@ class Baresip:
         self.tone_s = tone_s
         # Each peer of a test sends its own frequency, so analysis tells who was heard by whom.
         self.tone_hz = tone_hz
+        # An 8 kHz mono WAV to send instead of the tone (it bounds the call the same way).
+        self.audio = audio
         self.dial = dial  # a SIP URI the phone calls as soon as it starts
         self.lines: list[str] = []
         self._registrar = registrar
@@ -48,7 +50,10 @@ class Baresip:
     def _write_config(self) -> None:
         self.directory.mkdir(parents=True)
         tone = self.directory / "tone.wav"
-        _write_tone(tone, hz=self.tone_hz, seconds=self.tone_s)
+        if self.audio is not None:
+            shutil.copyfile(self.audio, tone)
+        else:
+            _write_tone(tone, hz=self.tone_hz, seconds=self.tone_s)
         rtp = free_port(socket.SOCK_DGRAM)
         (self.directory / "config").write_text("\n".join([
             f"sip_listen 127.0.0.1:{self.port}",
