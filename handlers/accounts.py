@@ -34,7 +34,8 @@ def account_fields(account: Account, fmt: Format, *, show_token: bool = True) ->
     ]
 
 
-ACCOUNTS = Resource("accounts", "Accounts", "Account", account_fields)
+# JSON list: a bare array, as RestComm 9 answers it (`gson.toJson(accounts)`) and its clients parse it.
+ACCOUNTS = Resource(None, "Accounts", "Account", account_fields)
 
 
 def _visible_fields(viewer: Account):

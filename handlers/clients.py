@@ -45,7 +45,8 @@ def client_fields(client: Client, fmt: Format) -> Fields:
     ]
 
 
-CLIENTS = Resource("clients", "Clients", "Client", client_fields)
+# JSON list: a bare array, as RestComm 9 answers it (`gson.toJson(clients)`) and its clients parse it.
+CLIENTS = Resource(None, "Clients", "Client", client_fields)
 
 
 async def find_client(account_sid: str, client_sid: str) -> Client:

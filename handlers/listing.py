@@ -23,9 +23,13 @@ FieldsOf = Callable[[Any, Format], Fields]
 
 @dataclass(frozen=True)
 class Resource:
-    """`Resource("calls", "Calls", "Call", call_fields)`: JSON list key, XML list and item names, fields."""
+    """`Resource("calls", "Calls", "Call", call_fields)`: JSON list key, XML list and item names, fields.
 
-    json_key: str
+    A `json_key` of None makes the JSON list a bare array with its paging links in a `Link` header, as
+    RestComm answers its Accounts and Clients lists (and its clients parse them).
+    """
+
+    json_key: str | None
     xml_list_name: str
     xml_item_name: str
     fields_of: FieldsOf

@@ -50,7 +50,9 @@ def number_fields(number: IncomingPhoneNumber, fmt: Format) -> Fields:
     ]
 
 
-NUMBERS = Resource("incoming_phone_numbers", "IncomingPhoneNumbers", "IncomingPhoneNumber", number_fields)
+# JSON list key `incomingPhoneNumbers` (camelCase, unlike the other lists), as RestComm 9's
+# IncomingPhoneNumberListConverter writes it.
+NUMBERS = Resource("incomingPhoneNumbers", "IncomingPhoneNumbers", "IncomingPhoneNumber", number_fields)
 
 
 async def find_number(account_sid: str, number_sid: str) -> IncomingPhoneNumber:

@@ -115,12 +115,16 @@ class PageLinks:
 def render_list(
     fmt: Format,
     *,
-    json_key: str,
+    json_key: str | None,
     xml_list_name: str,
     xml_item_name: str,
     links: PageLinks,
     items: Iterable[Fields],
 ):
+    """`json_key=None`: the JSON twin is a bare array (RestComm's shape for some lists), its paging in `Link`."""
+    if fmt is Format.JSON and json_key is None:
+        array = [to_json_object(item) for item in items]
+        return response(orjson.dumps(array), fmt, headers={"Link": link_header(links)})
     if fmt is Format.JSON:
         envelope: dict[str, Any] = {
             "page": links.page,
@@ -154,6 +158,16 @@ def render_list(
     if rows:
         body[xml_item_name] = rows
     return response(xml_document({xml_list_name: body}), fmt)
+
+
+def link_header(links: PageLinks) -> str:
+    """RFC 8288 `Link`: the pages around this one, for lists whose body has no room for them (a bare array).
+
+    `first` and `last` are always there (so the header is too); `prev` and `next` when such a page exists.
+    """
+    relations = [("first", links.first_page_uri), ("prev", links.previous_page_uri),
+                 ("next", links.next_page_uri), ("last", links.last_page_uri)]
+    return ", ".join(f'<{uri}>; rel="{rel}"' for rel, uri in relations if uri is not None)
 
 
 Handler = Callable[..., Any]

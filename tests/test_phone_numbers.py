@@ -49,9 +49,9 @@ async def test_list_filters(api):
     first = await create(api, "+15550000001", FriendlyName="Sales")
     second = await create(api, "+15550000002", FriendlyName="Support")
     by_number = (await api.get(NUMBERS + ".json", params={"PhoneNumber": "15550000001"})).json()
-    assert [n["sid"] for n in by_number["incoming_phone_numbers"]] == [first["sid"]]
+    assert [n["sid"] for n in by_number["incomingPhoneNumbers"]] == [first["sid"]]
     by_name = (await api.get(NUMBERS + ".json", params={"FriendlyName": "Support"})).json()
-    assert [n["sid"] for n in by_name["incoming_phone_numbers"]] == [second["sid"]]
+    assert [n["sid"] for n in by_name["incomingPhoneNumbers"]] == [second["sid"]]
     assert "FriendlyName=Support" in by_name["uri"]
 
 

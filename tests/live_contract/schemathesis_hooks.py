@@ -116,7 +116,7 @@ def _ensure_client(api: str, login: str) -> str:
         return login
     assert created.status_code == 409, f"creating client {login!r}: {created.status_code} {created.text[:300]}"
     mine = httpx.get(clients, params={"PageSize": 1000}, auth=(ADMIN_SID, ADMIN_TOKEN), timeout=10).json()
-    if any(client["login"] == login for client in mine["clients"]):
+    if any(client["login"] == login for client in mine):
         return login
     login = f"contract-{uuid.uuid4().hex[:12]}"
     created = httpx.post(clients, data={"Login": login, "Password": "contract-test"}, auth=(ADMIN_SID, ADMIN_TOKEN),
