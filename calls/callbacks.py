@@ -20,6 +20,7 @@ from calls.types import API_VERSION
 from models import Call, LogLevel, clock
 from rcml.documents import absolute
 from rcml.http import HttpClient, HttpError, HttpResponse
+from telemetry import call_events
 from telemetry.metrics import METRICS
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,11 @@ class CallbackSender:
                 response = await self._request(url, callback)
             except HttpError as exc:
                 failure = f"{type(exc).__name__}: {exc}"
+                call_events.event("callback.sent", url=url, call_status=callback.parameters.get("CallStatus"),
+                                  attempt=attempt + 1, error=failure)
                 continue
+            call_events.event("callback.sent", url=url, call_status=callback.parameters.get("CallStatus"),
+                              attempt=attempt + 1, status=response.status)
             if response.status < 300:
                 METRICS.callbacks.labels("delivered").inc()
                 return

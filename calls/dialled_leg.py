@@ -38,8 +38,8 @@ class DialledLegOwner(OutboundOwner):
             self.report(self, "left")
         await super().apply_change(change)
 
-    async def finish(self, status: CallStatus) -> None:
+    async def finish(self, status: CallStatus, cause: str = "") -> None:
         if self.finished:
             return
-        await super().finish(status)
+        await super().finish(status, cause)
         self.report(self, "ended")

@@ -39,6 +39,7 @@ from sip.legs import InboundLeg
 from sip.media_factory import MediaFactory
 from sip.registration import RegisterRequest, RegisterResponse
 from sip.stack import SipStack
+from telemetry import call_events
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +140,12 @@ class CallEngine:
     async def on_invite(self, leg: InboundLeg) -> None:
         route = await Routes.inbound_route(leg.request_user)
         if route is None:
+            call_events.event("sip.invite_refused", code=404, to=leg.request_user, peer=_peer(leg.source))
             await leg.reject(404, "Not Found")
             return
         account = await Account.get_or_none(sid=route.account_sid)
         if account is None or not account.may_authenticate:
+            call_events.event("sip.invite_refused", code=403, to=leg.request_user, peer=_peer(leg.source))
             await leg.reject(403, "Forbidden")
             return
         call = await call_rows.new_call(
@@ -153,6 +156,8 @@ class CallEngine:
             phone_number_sid=route.phone_number_sid, caller_name=leg.from_display or None,
             forwarded_from=_forwarded_from(leg.headers),
         )
+        call_events.event("sip.invite_received", call_sid=call.sid, account_sid=call.account_sid,
+                          from_=leg.from_user, to=leg.request_user, peer=_peer(leg.source))
         header_parameters = {f"SipHeader_{name}": value for name, value in leg.headers.items()
                              if name.lower().startswith("x-")}
         self._adopt(InboundOwner(self.services, call, leg, source=route.source,
@@ -197,6 +202,11 @@ class CallEngine:
         await self.rooms.close_all()
         await self.callbacks.close(within)
         await self.services.audio.aclose()  # its decoding worker processes
+
+
+def _peer(source: tuple[str, int]) -> str:
+    """Where an INVITE came from, host:port."""
+    return f"{source[0]}:{source[1]}"
 
 
 def _forwarded_from(headers: dict[str, str]) -> str | None:

@@ -34,7 +34,8 @@ class InboundOwner(CallOwner):
     async def on_leg_event(self, leg: Any, event: LegEvent) -> None:
         if isinstance(event, Ended):
             # The caller hung up: before we answered that is a caller's cancel.
-            await self.finish(CallStatus.COMPLETED if self.answered_at else CallStatus.CANCELED)
+            await self.finish(CallStatus.COMPLETED if self.answered_at else CallStatus.CANCELED,
+                              "hung up by the caller")
 
     async def hang_up_legs(self) -> None:
         if not self.refused:
@@ -60,19 +61,19 @@ class InboundOwner(CallOwner):
     async def _refuse(self, status: CallStatus, code: int, reason: str) -> None:
         """Final status first, then the SIP answer: whoever hears the refusal finds the call already ended."""
         self.refused = True
-        await self.finish(status)
+        await self.finish(status, f"refused with SIP {code}")
         await self.leg.reject(code, reason)
 
     async def hangup_call(self) -> None:
         if self.answered_at is None:
             await self.answer_call()
-        await self.finish(CallStatus.COMPLETED)
+        await self.finish(CallStatus.COMPLETED, "hung up by us")
 
     async def fail_call(self, reason: str) -> None:
         if self.answered_at is None:
             await self._refuse(CallStatus.FAILED, 500, "Server Internal Error")
         else:
-            await self.finish(CallStatus.COMPLETED)
+            await self.finish(CallStatus.COMPLETED, f"the application failed: {reason}")
 
     @property
     def runs_before_answer(self) -> bool:
@@ -83,8 +84,8 @@ class InboundOwner(CallOwner):
         if change.status == CallStatus.COMPLETED or (change.status == CallStatus.CANCELED and not answered):
             if not answered:
                 # Not answered yet: the caller gets a final "request terminated" and the call ends canceled.
-                await self.finish(CallStatus.CANCELED)
+                await self.finish(CallStatus.CANCELED, "canceled through the API")
             else:
-                await self.finish(CallStatus.COMPLETED)
+                await self.finish(CallStatus.COMPLETED, "hung up through the API")
             return
         await self.change_live_call(change, answered=answered)

@@ -17,6 +17,7 @@ from calls.types import CallChange, CallRequest, Target
 from models import Call, CallStatus
 from rcml.session import Source
 from sip.events import Answered, Ended, Failed, LegEvent, Ringing
+from telemetry import call_events
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class OutboundOwner(CallOwner):
         routes = self.services.routes
         targets = await routes.targets_for(self.call, self.request.to)
         if not targets:
-            await self.finish(CallStatus.FAILED)
+            await self.finish(CallStatus.FAILED, "no route to the destination")
             return
         offer = self.services.media.offer(await self.open_media())
         self.send_callback("initiated")
@@ -69,13 +70,14 @@ class OutboundOwner(CallOwner):
             invite = routes.invite_for(self.call, self.request, target, offer)
             try:
                 fork.leg = await self.services.stack.invite(invite, self.sink_for(fork))
+                call_events.event("sip.invite_sent", to=target.request_uri)
             except Exception as exc:  # the stack refused the INVITE (e.g. an unresolvable host)
                 log.warning("call %s: INVITE to %s failed: %s", self.call.sid, target.request_uri, exc)
                 fork.over = True
                 self.failure_codes.append(500)
                 await self.notify(13224, f"Could not send the INVITE to {target.request_uri}: {exc}")
         if all(fork.over for fork in self.forks):
-            await self.finish(self._status_for_failures())
+            await self.finish(self._status_for_failures(), self._failure_cause())
 
     async def on_leg_event(self, fork: Fork, event: LegEvent) -> None:
         if isinstance(event, Ringing):
@@ -88,11 +90,11 @@ class OutboundOwner(CallOwner):
             fork.over = True
             self.failure_codes.append(event.code)
             if self.winner is None and all(f.over for f in self.forks):
-                await self.finish(self._status_for_failures())
+                await self.finish(self._status_for_failures(), self._failure_cause())
         elif isinstance(event, Ended):
             fork.over = True
             if fork is self.winner:
-                await self.finish(CallStatus.COMPLETED)
+                await self.finish(CallStatus.COMPLETED, "hung up by the callee" if event.by_remote else "hung up")
 
     async def _on_answer(self, fork: Fork, event: Answered) -> None:
         if self.winner is not None:
@@ -119,7 +121,10 @@ class OutboundOwner(CallOwner):
 
     async def on_ring_timeout(self) -> None:
         if self.winner is None:
-            await self.finish(CallStatus.NO_ANSWER)
+            await self.finish(CallStatus.NO_ANSWER, f"no answer within {self.call.timeout} s")
+
+    def _failure_cause(self) -> str:
+        return "SIP " + ", ".join(map(str, self.failure_codes)) if self.failure_codes else "failed"
 
     def _status_for_failures(self) -> CallStatus:
         statuses = {status_for_failure(code) for code in self.failure_codes}
@@ -143,7 +148,7 @@ class OutboundOwner(CallOwner):
         await self.hangup_call()
 
     async def hangup_call(self) -> None:
-        await self.finish(CallStatus.COMPLETED if self.winner is not None else CallStatus.CANCELED)
+        await self.finish(CallStatus.COMPLETED if self.winner is not None else CallStatus.CANCELED, "hung up by us")
 
     async def fail_call(self, reason: str) -> None:
         await self.hangup_call()
@@ -154,6 +159,6 @@ class OutboundOwner(CallOwner):
             await self.hangup_call()
             return
         if change.status == CallStatus.CANCELED and not answered:
-            await self.finish(CallStatus.CANCELED)
+            await self.finish(CallStatus.CANCELED, "canceled through the API")
             return
         await self.change_live_call(change, answered=answered)

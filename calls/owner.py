@@ -31,9 +31,10 @@ from models import Call, CallStatus, LogLevel, clock
 from rcml.call_control import CallControl
 from rcml.machine_detection import MachineDetection, restcomm_answered_by
 from rcml.session import Session, Source
-from sip.events import Dtmf, LegEvent
+from sip.events import Answered, Dtmf, Ended, Failed, LegEvent, Ringing
 from sip.media.amd import Verdict
 from telemetry import log_context
+from telemetry.call_events import event
 from telemetry.metrics import METRICS
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,9 @@ class CallOwner(Actor):
         # Every line logged on this call's behalf, in its task and in those it starts, names the call.
         context = contextvars.copy_context()
         context.run(log_context.bind_call, self.call.sid, self.call.account_sid)
+        call = self.call
+        context.run(event, "call.created", direction=call.direction, to=call.destination or call.to_address,
+                    from_=call.from_address)
         self.start(f"call {self.call.sid}", context)
         METRICS.calls_started.labels(self.call.direction).inc()
 
@@ -128,6 +132,7 @@ class CallOwner(Actor):
             if isinstance(message.event, Dtmf):
                 self.digits.put_nowait(message.event.digit)
             else:
+                _log_leg_event(message.event)
                 await self.on_leg_event(message.leg, message.event)
         elif isinstance(message, RingTimeout):
             await self.on_ring_timeout()
@@ -137,7 +142,7 @@ class CallOwner(Actor):
             self._on_session_over(message.session)
 
     async def crashed(self) -> None:
-        await self.finish(CallStatus.FAILED if self.answered_at is None else CallStatus.COMPLETED)
+        await self.finish(CallStatus.FAILED if self.answered_at is None else CallStatus.COMPLETED, "internal error")
 
     def released(self) -> None:
         self.stop_ring_timer()
@@ -211,12 +216,15 @@ class CallOwner(Actor):
     async def mark_answered(self) -> None:
         self.stop_ring_timer()
         self.answered_at = clock.now()
-        METRICS.call_setup.labels(self.call.direction).observe(time.monotonic() - self.created_at)
+        setup = time.monotonic() - self.created_at
+        METRICS.call_setup.labels(self.call.direction).observe(setup)
+        event("call.answered", setup_ms=round(setup * 1000))
         self.state.set_status(CallStatus.IN_PROGRESS)
         self.send_callback("answered")
 
-    async def finish(self, status: CallStatus) -> None:
-        """The call's one final status: written once, callback sent once, legs and media let go."""
+    async def finish(self, status: CallStatus, cause: str = "") -> None:
+        """The call's one final status: written once, callback sent once, legs and media let go.
+        `cause` says in a few words what ended it, for the log."""
         if self.finished:
             return
         self.mark_finished()
@@ -227,6 +235,7 @@ class CallOwner(Actor):
         duration = int((now - self.answered_at).total_seconds()) if self.answered_at else 0
         await self.state.write(**final_fields(status, now, duration), live_only=True)
         METRICS.calls_ended.labels(self.call.direction, str(status)).inc()
+        event("call.ended", status=str(status), cause=cause or str(status), duration=duration)
         self.send_callback("completed", CallDuration=str(duration))
         with contextlib.suppress(Exception):
             await self.hang_up_legs()
@@ -381,6 +390,17 @@ class CallOwner(Actor):
             return
         self.state.send(progress_callback(self.call, self.callback_url, self.callback_method,
                                           self.request_parameters(), sequence=next(self._sequence), **extra))
+
+
+def _log_leg_event(leg_event: LegEvent) -> None:
+    if isinstance(leg_event, Ringing):
+        event("sip.response", code=leg_event.code)
+    elif isinstance(leg_event, Answered):
+        event("sip.response", code=200)
+    elif isinstance(leg_event, Failed):
+        event("sip.response", code=leg_event.code, reason=leg_event.reason)
+    elif isinstance(leg_event, Ended):
+        event("sip.dialog_ended", by="remote" if leg_event.by_remote else "us")
 
 
 async def _after(previous: asyncio.Task | None, work: Callable[[], Awaitable[None]]) -> None:

@@ -8,6 +8,7 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from rcml.http import HttpClient, HttpConnectError, HttpError, HttpTimeout, HttpUnknownHost, TooLarge
 from rcml.parser import Node, RcmlSyntaxError, parse
+from telemetry import call_events
 from telemetry.metrics import METRICS
 
 # A document bigger than this is not RCML anyone meant to send; reading it would only cost memory.
@@ -23,6 +24,7 @@ class Fetched:
     url: str
     method: str
     root: Node
+    status: int = 200
 
 
 @dataclass
@@ -62,12 +64,19 @@ class DocumentFetcher:
     async def fetch(self, url: str, method: str, parameters: dict[str, str]) -> Fetched:
         started = time.perf_counter()
         try:
-            return await self._fetch(url, method, parameters)
+            fetched = await self._fetch(url, method, parameters)
         except FetchFailed as failed:
+            elapsed = time.perf_counter() - started
             METRICS.rcml_fetch_failures.labels(failed.cause).inc()
+            METRICS.rcml_fetch.observe(elapsed)
+            call_events.event("rcml.fetch_failed", url=failed.url, method=method, code=failed.code,
+                              cause=failed.cause, status=failed.status, ms=round(elapsed * 1000, 1))
             raise
-        finally:
-            METRICS.rcml_fetch.observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        METRICS.rcml_fetch.observe(elapsed)
+        call_events.event("rcml.fetched", url=fetched.url, method=method, status=fetched.status,
+                          ms=round(elapsed * 1000, 1))
+        return fetched
 
     async def _fetch(self, url: str, method: str, parameters: dict[str, str]) -> Fetched:
         url = absolute(url, self.base_url)
@@ -96,7 +105,7 @@ class DocumentFetcher:
         except RcmlSyntaxError as exc:
             raise FetchFailed(12100, f"The document at {url} is not RCML: {exc}", url, method, variables,
                               headers, _excerpt(body), status) from None
-        return Fetched(url, method, root)
+        return Fetched(url, method, root, status)
 
 
 def _with_query(url: str, parameters: dict[str, str]) -> str:

@@ -15,6 +15,7 @@ from rcml.documents import Fetched, FetchFailed
 from rcml.parser import Node
 from rcml.verbs.base import Continue, Outcome, Problem, Redirect, Stop
 from rcml.verbs.table import build
+from telemetry import call_events
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class Session:
                 await self._report(problem)
             if verb is None:
                 continue
+            call_events.event("rcml.verb", verb=node.name)
             outcome = await verb.run(self.host)
             if not isinstance(outcome, Continue):
                 return outcome

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import sys
 from collections.abc import Sequence
 
+from restcomm import logs
 from restcomm import settings as settings_module
 from restcomm.settings import Settings
 
@@ -23,7 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = settings_module.from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
-    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        logs.configure(config.log_format, config.log_level, config.node)
+    except ValueError as exc:
+        parser.error(str(exc))
     return args.run(config, args)
 
 
@@ -63,7 +66,9 @@ def run_serve(config: Settings, _args: argparse.Namespace) -> int:
     app = create_app(config, freeze_heap=True)
     server = DrainingServer(uvicorn.Config(app, host=config.http_host, port=config.http_port,
                                            log_level=config.log_level.lower(),
-                                           access_log=config.log_level.lower() == "debug"),
+                                           access_log=config.log_level.lower() == "debug",
+                                           # None: uvicorn's lines go through our handler, format and redaction.
+                                           log_config=None),
                             app.context.engine, config.drain_seconds)
     server.run()
     return 0 if server.started else 3

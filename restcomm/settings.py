@@ -81,6 +81,7 @@ class Settings:
         default=256 * 1024 * 1024, metadata={"help": "bytes of decoded prompts kept in memory (<Play>, <Say>)"},
     )
     log_level: str = field(default="info", metadata={"help": "debug, info, warning or error"})
+    log_format: str = field(default="text", metadata={"help": "text, or json: one JSON object per line"})
     metrics: bool = field(default=True, metadata={"help": "collect the metrics GET /metrics shows (false: bench/"
                                                           " measures what collecting costs)"})
     metrics_token: str = field(default="", metadata={"help": "bearer token GET /metrics requires (default: none)"})
