@@ -58,6 +58,8 @@ class CallEngine:
         self.registrar = registrar
         self.stack = stack
         self.owners: dict[str, CallOwner] = {}
+        # Set once `drain` starts: GET /ready answers 503 from then on.
+        self.draining = False
 
         def address() -> NodeAddress:
             return NodeAddress("" if stack is None else "{}:{}".format(*stack.address), internal_url)
@@ -183,6 +185,7 @@ class CallEngine:
         dispatcher in front (and the other nodes) send new calls elsewhere; the API keeps working."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
+        self.draining = True
         await self.cluster.drain()
         if self.stack is not None:
             await self.stack.set_draining(True)

@@ -25,8 +25,8 @@ def _not_draining() -> bool:
 class HandlerContext:
     engine: CallEngine
     accounts: AccountDirectory = field(default_factory=AccountDirectory)
-    # Whether this node is draining: asked by GET /ready (503 while it is true). The cluster side replaces it
-    # with its node's state; a single server never drains.
+    # Whether this node is draining: asked by GET /ready (503 while it is true). The app factory points it at
+    # the engine's drain state (SIGTERM starts a drain).
     draining: Callable[[], bool] = _not_draining
     # GET /metrics wants `Authorization: Bearer <token>` when this is set (RESTCOMM_METRICS_TOKEN).
     metrics_token: str = ""

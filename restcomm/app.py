@@ -61,7 +61,8 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
     # One HTTP client for RCML fetches and status callbacks: connection reuse across calls.
     http = HttpClient(timeout=10.0, connect_timeout=5.0)
     engine = build_engine(settings, http)
-    handler_context = context.HandlerContext(engine=engine, metrics_token=settings.metrics_token)
+    handler_context = context.HandlerContext(engine=engine, metrics_token=settings.metrics_token,
+                                             draining=lambda: engine.draining)
     if not settings.metrics:
         METRICS.disable()  # process-wide: what bench/ compares against
 

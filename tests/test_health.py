@@ -27,11 +27,11 @@ async def test_health_and_ready_without_credentials(api):
 
 
 async def test_ready_is_503_while_the_node_drains(api, app):
-    app.context.draining = lambda: True
+    app.context.engine.draining = True  # what engine.drain() sets first, on SIGTERM
     try:
         ready = await api.client.get("/ready")
     finally:
-        app.context.draining = lambda: False
+        app.context.engine.draining = False
     assert ready.status_code == 503
     assert ready.json()["status"] == "unavailable" and ready.json()["checks"]["draining"] is True
 
