@@ -26,6 +26,7 @@ class Code(IntEnum):
 
     AUTHENTICATION_FAILED = 20003
     ACCOUNT_NOT_ACTIVE = 20005
+    CANNOT_DELETE_LIVE = 20009
     BAD_REQUEST = 20400
     FORBIDDEN = 20403
     NOT_FOUND = 20404
@@ -51,7 +52,8 @@ class Code(IntEnum):
 
 # Codes Twilio documents; the others are ours (20000 + status) and point at the status's description.
 _TWILIO_DEFINED = frozenset({
-    Code.AUTHENTICATION_FAILED, Code.ACCOUNT_NOT_ACTIVE, Code.NOT_FOUND, Code.TO_MISSING, Code.URL_INVALID,
+    Code.AUTHENTICATION_FAILED, Code.ACCOUNT_NOT_ACTIVE, Code.CANNOT_DELETE_LIVE, Code.NOT_FOUND, Code.TO_MISSING,
+    Code.URL_INVALID,
     Code.TO_INVALID, Code.FROM_INVALID, Code.FROM_MISSING, Code.CALL_STATE, Code.STATUS_CALLBACK_INVALID,
 })
 

@@ -18,6 +18,8 @@ import xmltodict
 from connexion.lifecycle import ConnexionResponse
 
 JSON = "application/json"
+# The Twilio dialect's routes, which speak JSON only.
+TWILIO_PREFIX = "/2010-04-01/"
 XML = "application/xml"
 
 # Characters XML 1.0 cannot carry. User input (a From, a friendly name) may contain them; xmltodict
@@ -40,8 +42,9 @@ class Format(Enum):
 
     @classmethod
     def of_path(cls, path: str) -> Format:
-        """Every JSON route of the API carries `.json` in its path; everything else answers XML."""
-        return cls.JSON if ".json" in path else cls.XML
+        """Every JSON route of the API carries `.json` in its path, and the Twilio dialect (`/2010-04-01/...`)
+        answers JSON whatever the path; everything else answers XML."""
+        return cls.JSON if ".json" in path or path.startswith(TWILIO_PREFIX) else cls.XML
 
 
 class Field(NamedTuple):

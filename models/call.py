@@ -10,6 +10,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models import sids, sqlite_reads
+from models.notification import Notification
 
 
 class CallStatus(StrEnum):
@@ -153,3 +154,11 @@ async def update_call(sid: str, fields: dict[str, Any], *, live_only: bool) -> i
 
 
 _UPDATE_SQL: dict[tuple[str, tuple[str, ...], bool], str] = {}
+
+
+async def delete_ended_call(sid: str) -> bool:
+    """Deletes an ended call's row and its notifications; False when the call is live (or gone)."""
+    deleted = await Call.filter(sid=sid).exclude(status__in=_LIVE_VALUES).delete()
+    if deleted:
+        await Notification.filter(call_sid=sid).delete()
+    return bool(deleted)

@@ -89,3 +89,40 @@ def after(date_created: dt.datetime, sid: str) -> Q:
 
 def page_request(page: Any, page_size: Any, after_sid: Any) -> PageRequest:
     return PageRequest(page=int(page), page_size=int(page_size), after_sid=after_sid or None)
+
+
+def before(date_created: dt.datetime, sid: str) -> Q:
+    """Rows that come before (date_created, sid) in newest-first order: the newer ones."""
+    return Q(date_created__gte=date_created) & (
+        Q(date_created__gt=date_created) | Q(date_created=date_created, sid__gt=sid)
+    )
+
+
+@dataclass(frozen=True)
+class Window(Generic[M]):
+    """A page found by keyset alone, without a count (the Twilio dialect's lists have no `total`)."""
+
+    items: list[M]
+    # Whether more items follow in the direction the window was read: older ones (after), newer ones (before).
+    more: bool
+
+
+async def fetch_window(scope: QuerySet[M], filtered: QuerySet[M], size: int, *, offset: int = 0,
+                       after_sid: str | None = None, before_sid: str | None = None) -> Window[M]:
+    """`size` items of `filtered`, newest first: after `after_sid`, before `before_sid`, or from `offset`.
+
+    The anchor is looked up in `scope`, as `fetch_page` does; an anchor that is not there raises UnknownAnchor.
+    """
+    anchor_sid = after_sid or before_sid
+    if anchor_sid is None:
+        rows = await filtered.order_by(*NEWEST_FIRST).offset(offset).limit(size + 1)
+        return Window(rows[:size], len(rows) > size)
+    anchor = await scope.filter(sid=anchor_sid).values_list("date_created", flat=True)
+    if not anchor:
+        raise UnknownAnchor(anchor_sid)
+    if after_sid is not None:
+        rows = await filtered.filter(after(anchor[0], after_sid)).order_by(*NEWEST_FIRST).limit(size + 1)
+        return Window(rows[:size], len(rows) > size)
+    # Before: the nearest newer rows are read oldest first, then put back in newest-first order.
+    rows = await filtered.filter(before(anchor[0], anchor_sid)).order_by("date_created", "sid").limit(size + 1)
+    return Window(list(reversed(rows[:size])), len(rows) > size)

@@ -24,7 +24,7 @@ from restcomm.guard import RequestGuard
 from restcomm.request_metrics import RequestMetrics
 from restcomm.seed import seed_default_account
 from restcomm.settings import Settings
-from restcomm.spec import SPEC_PATH, Spec
+from restcomm.spec import SPEC_PATH, TWILIO_SPEC_PATH, Specs
 from restcomm.validation import VALIDATOR_MAP
 from telemetry.metrics import METRICS
 
@@ -57,7 +57,7 @@ def freeze_startup_heap() -> None:
 def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap: bool = False) -> AsyncApp:
     """The ASGI app. `manage_database=False` leaves opening the database to the caller (the tests);
     `freeze_heap=True` (the server, not the tests) freezes what start-up built, see `freeze_startup_heap`."""
-    spec = Spec.load()
+    spec = Specs.load(SPEC_PATH, TWILIO_SPEC_PATH)
     # One HTTP client for RCML fetches and status callbacks: connection reuse across calls.
     http = HttpClient(timeout=10.0, connect_timeout=5.0)
     engine = build_engine(settings, http)
@@ -105,6 +105,13 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
         strict_validation=False,
         validator_map=VALIDATOR_MAP,
     )
+    # The Twilio dialect at the server's root, so that an SDK's base URL is the only setting a user changes.
+    app.add_api(
+        TWILIO_SPEC_PATH.name,
+        validate_responses=settings.validate_responses,
+        strict_validation=False,
+        validator_map=VALIDATOR_MAP,
+    )
     app.add_middleware(ActivateContext, position=MiddlewarePosition.BEFORE_EXCEPTION, handler_context=handler_context)
     app.add_middleware(RequestMetrics, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(RequestGuard, position=MiddlewarePosition.BEFORE_SWAGGER,
@@ -121,7 +128,7 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
     return app
 
 
-def _register_error_handlers(app: AsyncApp, spec: Spec) -> None:
+def _register_error_handlers(app: AsyncApp, spec: Specs) -> None:
     async def on_api_error(request: ConnexionRequest, exc: errors.ApiError):
         return errors.error_response(request.url.path, exc)
 

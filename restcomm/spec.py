@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
+# The Twilio dialect (2010-04-01): a second API on the same app, over the same records and engine.
+TWILIO_SPEC_PATH = Path(__file__).resolve().parent / "twilio.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -103,6 +105,34 @@ class Spec:
                 target = target[part]
             node = target
         return node
+
+
+@dataclass(frozen=True)
+class Specs:
+    """The APIs the app serves, answering the guard's and the error handlers' questions for any path.
+
+    Their base paths (`/restcomm/2012-04-24`, `/2010-04-01`) do not overlap, so the first spec that knows a
+    path decides.
+    """
+
+    specs: tuple[Spec, ...]
+
+    @classmethod
+    def load(cls, *paths: Path) -> Specs:
+        return cls(tuple(Spec.load(path) for path in (paths or (SPEC_PATH, TWILIO_SPEC_PATH))))
+
+    def allowed_methods(self, path: str) -> str | None:
+        return next((found for spec in self.specs if (found := spec.allowed_methods(path)) is not None), None)
+
+    def declared_parameters(self, path: str, method: str) -> frozenset[str] | None:
+        for spec in self.specs:
+            if path.startswith(spec.base_path + "/"):
+                return spec.declared_parameters(path, method)
+        return None
+
+    @cached_property
+    def repeatable_parameters(self) -> frozenset[str]:
+        return frozenset().union(*(spec.repeatable_parameters for spec in self.specs))
 
 
 def exploded_members(parameter: dict[str, Any],

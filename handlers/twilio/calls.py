@@ -1,0 +1,197 @@
+"""Calls in the Twilio dialect: list, create, fetch, update, delete (twilio.yaml), over the engine and models the
+RestComm dialect uses, so a call made through either is the same record in both."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from connexion import request
+
+from calls.types import CallChange, CallNotLive, CallRequest, UnknownClient
+from handlers import context, errors
+from handlers.auth import authorize
+from handlers.calls import find_call, status_callback_events
+from handlers.errors import ApiError, Code
+from handlers.twilio import render
+from handlers.twilio.render import PREFIX, date, formatted, text
+from models import Call, list_filters
+from models.call import delete_ended_call
+from models.list_filters import InvalidFilter, restore_plus
+from models.paging import UnknownAnchor, fetch_window
+from sip.destination import InvalidAddress, parse_destination
+
+# Twilio's subresource keys; those this server does not serve lead to its 404.
+_SUBRESOURCES = ("notifications", "recordings", "events", "feedback", "feedback_summaries", "payments", "siprec",
+                 "streams", "user_defined_message_subscriptions", "user_defined_messages")
+
+
+def call_json(call: Call) -> dict[str, Any]:
+    path = f"{PREFIX}/Accounts/{call.account_sid}/Calls/{call.sid}"
+    return {
+        "sid": call.sid,
+        "date_created": date(call.date_created),
+        "date_updated": date(call.date_updated),
+        "parent_call_sid": call.parent_call_sid,
+        "account_sid": call.account_sid,
+        "to": call.to_address,
+        "to_formatted": formatted(call.to_address),
+        "from": call.from_address,
+        "from_formatted": formatted(call.from_address),
+        "phone_number_sid": call.phone_number_sid,
+        "status": call.status,
+        "start_time": date(call.start_time),
+        "end_time": date(call.end_time),
+        "duration": text(call.duration),
+        "price": call.price,
+        "price_unit": call.price_unit,
+        "direction": call.direction,
+        "answered_by": call.answered_by,
+        "annotation": None,
+        "api_version": render.API_VERSION,
+        "forwarded_from": call.forwarded_from,
+        "group_sid": None,
+        "caller_name": call.caller_name,
+        "queue_time": "0",
+        "trunk_sid": None,
+        "uri": f"{path}.json",
+        "subresource_uris": {key: f"{path}/{_subresource_path(key)}.json" for key in _SUBRESOURCES},
+    }
+
+
+def _subresource_path(key: str) -> str:
+    return "".join(part.capitalize() for part in key.split("_"))
+
+
+async def list_calls(AccountSid: str, user: str, PageSize: int = 50, Page: int = 0, PageToken: str | None = None):
+    _, account = await authorize(user, AccountSid)
+    try:
+        # From the raw query: connexion would fold `StartTime>` and `StartTime` into one argument.
+        filtering = list_filters.CALLS.parse(day_filters(request.query_params))
+    except InvalidFilter as exc:
+        raise errors.bad_request(str(exc)) from None
+    scope = Call.filter(account_sid=account.sid)
+    after_sid, before_sid = render.page_anchor(PageToken)
+    try:
+        window = await fetch_window(scope, filtering.apply(scope), PageSize, offset=0 if PageToken else Page * PageSize,
+                                    after_sid=after_sid, before_sid=before_sid)
+    except UnknownAnchor:
+        raise errors.not_found(f"PageToken {PageToken} names no call of this account") from None
+    return render.page("calls", f"/Accounts/{account.sid}/Calls.json", [call_json(c) for c in window.items], window,
+                       size=PageSize, number=Page, filters=filtering.given, token=PageToken,
+                       backwards=before_sid is not None)
+
+
+_MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})T00:00(:00)?Z$")
+
+
+def day_filters(query: Mapping[str, str]) -> dict[str, str]:
+    """`StartTime=2026-01-01T00:00:00Z` means the day 2026-01-01: twilio-python sends a `date` that way, and an
+    exact instant is no use as an equality filter. The `<` and `>` forms keep their instants."""
+    params = dict(query)
+    for key in ("StartTime", "EndTime"):
+        if key in params and (match := _MIDNIGHT.match(params[key])):
+            params[key] = match[1]
+    return params
+
+
+async def fetch_call(AccountSid: str, CallSid: str, user: str):
+    _, account = await authorize(user, AccountSid)
+    return render.json(call_json(await find_call(account.sid, CallSid)))
+
+
+async def create_call(AccountSid: str, user: str, body: dict[str, Any]):
+    _, account = await authorize(user, AccountSid)
+    try:
+        call = await context.current().engine.create_call(account.sid, call_request(body))
+    except UnknownClient as exc:
+        raise errors.bad_request(f"To is invalid: {exc}", Code.TO_INVALID) from None
+    return render.json(call_json(call), 201)
+
+
+async def update_call(AccountSid: str, CallSid: str, user: str, body: dict[str, Any] | None = None):
+    _, account = await authorize(user, AccountSid)
+    body = body or {}
+    _refuse(body, _REFUSED_ON_UPDATE)
+    call = await find_call(account.sid, CallSid)
+    change = CallChange(
+        url=body.get("Url"), method=body.get("Method"), status=body.get("Status"),
+        fallback_url=body.get("FallbackUrl"), fallback_method=body.get("FallbackMethod"),
+        status_callback=body.get("StatusCallback"), status_callback_method=body.get("StatusCallbackMethod"),
+    )
+    if change.is_empty:
+        raise errors.bad_request("Nothing to change: give Url, Twiml, Status, FallbackUrl or StatusCallback")
+    try:
+        call = await context.current().engine.modify_call(call, change)
+    except CallNotLive as exc:
+        # Twilio answers 400 here, not 409: SDK users catch TwilioRestException with status 400 and code 21220.
+        raise ApiError(400, Code.CALL_STATE, exc.message) from None
+    return render.json(call_json(call))
+
+
+async def delete_call(AccountSid: str, CallSid: str, user: str):
+    _, account = await authorize(user, AccountSid)
+    call = await find_call(account.sid, CallSid)
+    if not await delete_ended_call(call.sid):
+        raise ApiError(409, Code.CANNOT_DELETE_LIVE,
+                       f"Call {call.sid} is {call.status}: hang it up before deleting its record")
+    return render.response(b"", render.Format.JSON, 204)
+
+
+# --- request parsing -----------------------------------------------------------------------------------
+
+# Documented Twilio parameters that would change the call's outcome if ignored, which this server does not do yet.
+_REFUSED_ON_CREATE = {
+    "SendDigits": "sending digits on answer is not supported yet",
+    "RecordingChannels": "recording a whole call (Record) is not supported yet",
+    "RecordingStatusCallback": "recording a whole call (Record) is not supported yet",
+    "MachineDetection": "answering-machine detection is not available in this dialect yet",
+    "MachineDetectionTimeout": "answering-machine detection is not available in this dialect yet",
+    "MachineDetectionSpeechThreshold": "answering-machine detection is not available in this dialect yet",
+    "MachineDetectionSpeechEndThreshold": "answering-machine detection is not available in this dialect yet",
+    "MachineDetectionSilenceTimeout": "answering-machine detection is not available in this dialect yet",
+    "AsyncAmd": "answering-machine detection is not available in this dialect yet",
+    "AsyncAmdStatusCallback": "answering-machine detection is not available in this dialect yet",
+    "AsyncAmdStatusCallbackMethod": "answering-machine detection is not available in this dialect yet",
+    "TimeLimit": "a time limit on a whole call is not supported yet",
+    "Byoc": "there are no BYOC trunks here: calls to numbers go through the outbound proxy",
+    "ApplicationSid": "there are no Applications here: give Url or Twiml",
+    "Twiml": "inline TwiML is not supported yet: give Url",
+}
+_REFUSED_ON_UPDATE = {
+    "TimeLimit": "a time limit on a whole call is not supported yet",
+    "Twiml": "inline TwiML is not supported yet: give Url",
+}
+
+
+def _refuse(body: dict[str, Any], refused: dict[str, str]) -> None:
+    for name, reason in refused.items():
+        if body.get(name) not in (None, ""):
+            raise errors.bad_request(f"{name} is refused: {reason}")
+    if str(body.get("Record", "")).lower() == "true":
+        raise errors.bad_request("Record is refused: recording a whole call is not supported yet")
+
+
+def call_request(body: dict[str, Any]) -> CallRequest:
+    _refuse(body, _REFUSED_ON_CREATE)
+    if not body.get("Url"):
+        raise errors.bad_request("Url is required (or Twiml)", Code.URL_INVALID)
+    try:
+        destination = parse_destination(restore_plus(body["To"]))
+    except InvalidAddress as exc:
+        raise errors.bad_request(f"To is invalid: {exc}", Code.TO_INVALID) from None
+    return CallRequest(
+        from_=restore_plus(body.get("CallerId") or body["From"]),
+        to=destination,
+        url=body["Url"],
+        method=body.get("Method", "POST"),
+        fallback_url=body.get("FallbackUrl"),
+        fallback_method=body.get("FallbackMethod", "POST"),
+        status_callback=body.get("StatusCallback"),
+        status_callback_method=body.get("StatusCallbackMethod", "POST"),
+        status_callback_events=status_callback_events(body.get("StatusCallbackEvent")),
+        timeout=int(body.get("Timeout", 60)),
+        username=body.get("SipAuthUsername") or None,
+        password=body.get("SipAuthPassword") or None,
+    )
