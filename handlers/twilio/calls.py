@@ -20,6 +20,7 @@ from models import Call, list_filters
 from models.call import delete_ended_call
 from models.list_filters import InvalidFilter, restore_plus
 from models.paging import UnknownAnchor, fetch_window
+from rcml.machine_detection import MachineDetection
 from sip.destination import InvalidAddress, parse_destination
 
 # Twilio's subresource keys; those this server does not serve lead to its 404.
@@ -47,7 +48,8 @@ def call_json(call: Call) -> dict[str, Any]:
         "price": call.price,
         "price_unit": call.price_unit,
         "direction": call.direction,
-        "answered_by": call.answered_by,
+        # Twilio's value (`machine_end_beep`...), which the RestComm dialect shows as answered_by_detail.
+        "answered_by": call.answered_by_detail,
         "annotation": None,
         "api_version": render.API_VERSION,
         "forwarded_from": call.forwarded_from,
@@ -146,14 +148,6 @@ _REFUSED_ON_CREATE = {
     "SendDigits": "sending digits on answer is not supported yet",
     "RecordingChannels": "recording a whole call (Record) is not supported yet",
     "RecordingStatusCallback": "recording a whole call (Record) is not supported yet",
-    "MachineDetection": "answering-machine detection is not available in this dialect yet",
-    "MachineDetectionTimeout": "answering-machine detection is not available in this dialect yet",
-    "MachineDetectionSpeechThreshold": "answering-machine detection is not available in this dialect yet",
-    "MachineDetectionSpeechEndThreshold": "answering-machine detection is not available in this dialect yet",
-    "MachineDetectionSilenceTimeout": "answering-machine detection is not available in this dialect yet",
-    "AsyncAmd": "answering-machine detection is not available in this dialect yet",
-    "AsyncAmdStatusCallback": "answering-machine detection is not available in this dialect yet",
-    "AsyncAmdStatusCallbackMethod": "answering-machine detection is not available in this dialect yet",
     "TimeLimit": "a time limit on a whole call is not supported yet",
     "Byoc": "there are no BYOC trunks here: calls to numbers go through the outbound proxy",
     "ApplicationSid": "there are no Applications here: give Url or Twiml",
@@ -194,4 +188,5 @@ def call_request(body: dict[str, Any]) -> CallRequest:
         timeout=int(body.get("Timeout", 60)),
         username=body.get("SipAuthUsername") or None,
         password=body.get("SipAuthPassword") or None,
+        machine_detection=MachineDetection.from_form(body),
     )

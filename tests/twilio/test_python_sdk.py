@@ -99,8 +99,12 @@ async def test_errors_carry_twilio_codes(server, twilio):
     assert no_url.value.status == 400 and no_url.value.code == 21205
     with pytest.raises(TwilioRestException) as amd:
         await sdk(twilio.calls.create, to="sip:bob@127.0.0.1:9", from_="+1617", url="http://127.0.0.1:9/x",
-                  machine_detection="Enable")
-    assert amd.value.status == 400 and "MachineDetection" in amd.value.msg
+                  machine_detection="Enable", machine_detection_timeout=2)
+    assert amd.value.status == 400 and "MachineDetectionTimeout" in amd.value.msg
+    with pytest.raises(TwilioRestException) as digits:
+        await sdk(twilio.calls.create, to="sip:bob@127.0.0.1:9", from_="+1617", url="http://127.0.0.1:9/x",
+                  send_digits="1234")
+    assert digits.value.status == 400 and "SendDigits" in digits.value.msg
     bad = twilio.__class__("AC" + "1" * 32, "wrong")
     bad.api.base_url = twilio.api.base_url
     with pytest.raises(TwilioRestException) as denied:
@@ -111,3 +115,17 @@ async def test_errors_carry_twilio_codes(server, twilio):
 async def test_the_account(server, twilio):
     account = await sdk(twilio.api.accounts(ADMIN_SID).fetch)
     assert account.sid == ADMIN_SID and account.status == "active" and isinstance(account.date_created, dt.datetime)
+
+
+async def test_machine_detection_through_the_sdk(server, application, workdir, twilio):
+    # sipp answers and sends no audio: detection gives up at MachineDetectionTimeout with `unknown`, then the
+    # Url is requested with AnsweredBy, and the call shows Twilio's value.
+    url = application.on("/amd", "<Response><Hangup/></Response>")
+    async with Sipp("uas_answer.xml", workdir) as peer:
+        created = await sdk(twilio.calls.create, to=f"sip:alice@{peer.uri_host}", from_="+16175551212", url=url,
+                            machine_detection="Enable", machine_detection_timeout=3)
+        [fetch] = await application.wait_for("/amd", seconds=15)
+        await server.wait_status(created.sid, "completed")
+        assert await peer.wait() == 0, peer.explain()
+    assert fetch.params["AnsweredBy"] == "unknown"
+    assert (await sdk(twilio.calls(created.sid).fetch)).answered_by == "unknown"
