@@ -2,9 +2,11 @@
 
     .venv/bin/python -m bench.media        # asyncio and uvloop, Prompt and bytes, N = 50..400, 3 runs of 6 s
     .venv/bin/python -m bench.media --loops asyncio --runs 1 --seconds 5 --counts 100,300   # quick look
+    .venv/bin/python -m bench.media --source mp3   # the prompt is an MP3 (128 kb/s) instead of a WAV
 
 One sender process (this one, or one child per event loop kind) opens N RtpEndpoints and has each play the
-same long WAV (44.1 kHz stereo, converted once with read_wav) as PCMU to its own UDP socket. The sockets
+same long prompt (44.1 kHz stereo, a WAV or with --source mp3 an MP3, decoded once by sip.media.decoder, whose
+CPU time is printed) as PCMU to its own UDP socket. The sockets
 belong to a receiver process (a plain epoll loop), so receiving costs the sender nothing. Streams start at
 random moments within one frame, as calls would. Measured at the sender, for each N:
 
@@ -26,7 +28,6 @@ import asyncio
 import contextlib
 import gc
 import json
-import math
 import os
 import random
 import selectors
@@ -35,15 +36,14 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import wave
 from pathlib import Path
 
+from bench.decode import prompt_file
+from sip.media.decoder import decode_bytes
 from sip.media.endpoint import RtpEndpoint
 from sip.media.ports import PortPool
 from sip.media.prompt import Prompt
-from sip.media.wav import read_wav
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -122,24 +122,6 @@ def stop_group(process: subprocess.Popen) -> None:
 
 # --- the sender ---------------------------------------------------------------------------------------------
 
-def make_wav(path: Path, seconds: float) -> None:
-    """A 44.1 kHz stereo WAV: a two-tone warble with a little noise (every G.711 segment gets used)."""
-    rate = 44100
-    noise = random.Random(1)
-    period = bytearray()
-    for i in range(rate):  # one second, repeated
-        t = i / rate
-        value = 0.35 * math.sin(2 * math.pi * 440 * t) * (1 + math.sin(2 * math.pi * 3 * t)) / 2
-        left = int(32767 * (value + noise.uniform(-0.02, 0.02)))
-        right = int(32767 * (0.8 * value + noise.uniform(-0.02, 0.02)))
-        period += left.to_bytes(2, "little", signed=True) + right.to_bytes(2, "little", signed=True)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(bytes(period) * math.ceil(seconds))
-
-
 async def play_streams(count: int, audio: bytes | Prompt, ports: list[int], pool: PortPool) -> dict:
     endpoints = [await RtpEndpoint.open(pool, HOST) for _ in range(count)]
     for endpoint, port in zip(endpoints, ports, strict=False):
@@ -172,14 +154,13 @@ async def play_streams(count: int, audio: bytes | Prompt, ports: list[int], pool
     }
 
 
-async def sweep(counts: list[int], runs: int, seconds: float, modes: list[str]) -> list[dict]:
-    with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "long.wav"
-        make_wav(path, seconds)
-        started = time.process_time()
-        pcm = read_wav(path)[: int(seconds * 8000) * 2]
-        convert_ms = 1000 * (time.process_time() - started)
-    print(f"  read_wav of {seconds:g} s of 44.1 kHz stereo: {convert_ms:.0f} ms of CPU", file=sys.stderr)
+async def sweep(counts: list[int], runs: int, seconds: float, modes: list[str], source: str) -> list[dict]:
+    data = prompt_file(source, seconds)
+    started = time.process_time()
+    pcm = decode_bytes(data)[: int(seconds * 8000) * 2]
+    convert_ms = 1000 * (time.process_time() - started)
+    print(f"  decoding {seconds:g} s of 44.1 kHz stereo {source} ({len(data) >> 10} KB): {convert_ms:.0f} ms of CPU",
+          file=sys.stderr)
     receiver = Receiver(max(counts))
     pool = PortPool(*SENDER_PORTS)
     results = []
@@ -202,12 +183,13 @@ async def sweep(counts: list[int], runs: int, seconds: float, modes: list[str]) 
     return results
 
 
-def run_sender(loop_kind: str, counts: list[int], runs: int, seconds: float, modes: list[str]) -> list[dict]:
+def run_sender(loop_kind: str, counts: list[int], runs: int, seconds: float, modes: list[str],
+               source: str) -> list[dict]:
     if loop_kind == "uvloop":
         import uvloop
 
-        return uvloop.run(sweep(counts, runs, seconds, modes))
-    return asyncio.run(sweep(counts, runs, seconds, modes))
+        return uvloop.run(sweep(counts, runs, seconds, modes, source))
+    return asyncio.run(sweep(counts, runs, seconds, modes, source))
 
 
 # --- the report ---------------------------------------------------------------------------------------------
@@ -246,6 +228,8 @@ def main() -> int:
     parser.add_argument("--loops", default="asyncio,uvloop", help="event loops to measure, in child processes")
     parser.add_argument("--audio", default="prompt,pcm",
                         help="prompt: all calls play one Prompt; pcm: each call encodes the bytes itself")
+    parser.add_argument("--source", choices=("wav", "mp3"), default="wav",
+                        help="the prompt's file format, decoded once before the calls start")
     parser.add_argument("--json", action="store_true", help="print raw results as JSON (one sender)")
     parser.add_argument("--receive", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -255,7 +239,7 @@ def main() -> int:
     counts = [int(c) for c in args.counts.split(",")]
     modes = args.audio.split(",")
     if args.json:  # a child: one loop kind, raw results on stdout
-        print(json.dumps(run_sender(args.loops, counts, args.runs, args.seconds, modes)))
+        print(json.dumps(run_sender(args.loops, counts, args.runs, args.seconds, modes, args.source)))
         return 0
     report = []
     for loop_kind in args.loops.split(","):
@@ -264,7 +248,7 @@ def main() -> int:
         child = subprocess.Popen(
             ["timeout", "-k", "2", str(LIFETIME_S), sys.executable, "-m", "bench.media", "--json", "--loops",
              loop_kind, "--counts", args.counts, "--runs", str(args.runs), "--seconds", str(args.seconds),
-             "--audio", args.audio],
+             "--audio", args.audio, "--source", args.source],
             stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT, start_new_session=True)
         try:
             output, _ = child.communicate()
@@ -275,7 +259,7 @@ def main() -> int:
             return 1
         results = json.loads(output)
         report.extend(table(loop_kind, mode, results, counts) for mode in modes)
-    print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.1f}")
+    print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.1f}, prompt: {args.source}")
     print("\n".join(report))
     return 0
 

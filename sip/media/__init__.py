@@ -8,7 +8,7 @@ Audio inside the engine is 8 kHz mono signed 16-bit little-endian PCM ("PCM16");
     endpoint.configure(remote_host, remote_port, 0, telephone_event_pt=101)  # from the negotiated SDP
     endpoint.listen(lambda frame: ...)                  # AudioFrame: pcm, payload, sequence, timestamp, arrival
     endpoint.on_dtmf(lambda digit: ...)                 # "0"-"9", "*", "#", "A"-"D", once per key press
-    await endpoint.play(read_wav("prompt.wav"))         # 20 ms packets on absolute deadlines; cancellable
+    await endpoint.play(read_audio("prompt.mp3"))       # 20 ms packets on absolute deadlines; cancellable
     await endpoint.send_dtmf("5", duration_ms=160)      # RFC 4733
     endpoint.stats()                                    # RtpStats: counts, send gaps (max, p99), losses
     endpoint.close()                                    # idempotent; the port goes back to the pool
@@ -25,17 +25,18 @@ Behaviour worth knowing:
 * Reception has no jitter buffer: frames are delivered in arrival order, any payload type 0 or 8 decoded.
 * All endpoints of a loop share one MediaClock, so N streams cost at most one wake-up per millisecond.
 
-Modules: g711 (codec tables), wav (reading any WAV), resample (to 8 kHz mono), recorder (writing WAV),
+Modules: g711 (codec tables), decoder (audio files to 8 kHz mono, by FFmpeg), decoder_pool and decode_worker
+(decoding tenants' files in worker processes), fair_share (per-account slots), recorder (writing WAV),
 ports (the pool), rtp (packets), telephone_event (RFC 4733), stats, clock, endpoint.
 """
 
+from sip.media.decoder import DecodeError, DecodeLimits, decode_bytes, read_audio
 from sip.media.endpoint import AudioFrame, RtpEndpoint
 from sip.media.ports import PortPool, PortPoolExhausted
 from sip.media.recorder import WavRecorder, repair_wav
 from sip.media.stats import RtpStats
-from sip.media.wav import WavError, decode_wav, read_wav
 
 __all__ = [
-    "AudioFrame", "PortPool", "PortPoolExhausted", "RtpEndpoint", "RtpStats", "WavError", "WavRecorder",
-    "decode_wav", "read_wav", "repair_wav",
+    "AudioFrame", "DecodeError", "DecodeLimits", "PortPool", "PortPoolExhausted", "RtpEndpoint", "RtpStats",
+    "WavRecorder", "decode_bytes", "read_audio", "repair_wav",
 ]

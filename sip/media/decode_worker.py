@@ -1,4 +1,8 @@
-"""A decoding worker process: `python -m sip.media.decode_worker LIMITS_JSON`, started by decoder_pool.py.
+"""A decoding worker process: `python .../sip/media/decode_worker.py LIMITS_JSON`, started by decoder_pool.py.
+
+Run as a script, by path: it loads decoder.py from beside it and nothing else of the project, because importing
+`sip.media...` runs `sip/__init__.py`, which loads the whole SIP stack (0.9 s and tens of MB per worker, for
+nothing). Only the standard library and PyAV are in a worker.
 
 It reads requests from stdin and answers on stdout, one at a time, until stdin closes. A request is the file:
 an 8-byte big-endian length, then the bytes. An answer is one status byte (0: PCM follows, 1: a refusal's
@@ -8,13 +12,13 @@ is capped (RLIMIT_AS), it runs at a lower priority than the server, and the pool
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import resource
 import struct
 import sys
-
-from sip.media.decoder import DecodeError, DecodeLimits, decode_bytes
+from pathlib import Path
 
 _LENGTH = struct.Struct(">Q")
 OK, REFUSED = 0, 1
@@ -22,8 +26,19 @@ OK, REFUSED = 0, 1
 _NICENESS = 10
 
 
+def _decoder_module():
+    spec = importlib.util.spec_from_file_location("_decoder", Path(__file__).with_name("decoder.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> None:
-    limits = DecodeLimits(**json.loads(sys.argv[1]))
+    decoder = _decoder_module()
+    DecodeError, decode_bytes = decoder.DecodeError, decoder.decode_bytes
+    limits = decoder.DecodeLimits(**json.loads(sys.argv[1]))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     os.nice(_NICENESS)
     import av

@@ -1,11 +1,12 @@
 """Tenant-supplied audio files to what the media engine plays: 8 kHz mono PCM16, decoded by FFmpeg (PyAV).
 
-Why PyAV (FFmpeg's libraries, bundled in its PyPI wheel): of the candidates measured on this machine
-(`python -m bench.decode --candidates`), it is the only one that reads every format `<Play>` is asked for:
-MP3, WAV in all its encodings (PCM, float, G.711, GSM, ADPCM), FLAC, Ogg Vorbis and Opus, AIFF, Sun AU and raw
-GSM. soundfile + soxr (libsndfile) and miniaudio decode faster (tens of milliseconds per prompt against about
-a hundred) but neither reads Opus, AIFF-C or GSM; what a prompt costs once is cached (rcml/audio.py), and FFmpeg
-is the decoder that is fuzzed hardest against hostile input.
+Why PyAV (FFmpeg's libraries, bundled in its PyPI wheel): measured with `python -m bench.decode --candidates`
+on this machine, 30 s of 44.1 kHz stereo to 8 kHz mono costs PyAV about 55 ms of CPU as WAV or MP3,
+soundfile + soxr 31 / 52 ms, miniaudio 16 / 44 ms, the project's old pure-Python reader 240-280 ms (WAV only).
+soundfile 0.14 (libsndfile 1.2.2) reads the same ten formats the benchmark makes, miniaudio eight (no Opus, no
+AU). PyAV is kept for decoding, down-mixing and resampling in one library behind one set of bounds, for
+FFmpeg's reach past that list (WAV with GSM or MP3 inside, raw GSM), and because what a prompt costs is paid
+once per URL (the prompt cache in rcml/audio.py). Swapping the library means changing `decode_bytes` only.
 
 This module is what the worker processes (decode_worker.py) and the pool in front of them (decoder_pool.py)
 share: the bounds, the format sniffing, and `decode_bytes`, the decode itself. It runs in a worker, never on

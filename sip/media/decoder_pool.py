@@ -20,7 +20,7 @@ import json
 import struct
 import sys
 
-from sip.media.decode_worker import OK
+from sip.media import decode_worker
 from sip.media.decoder import DecodeError, DecodeLimits, sniff
 from sip.media.fair_share import FairShare
 
@@ -38,7 +38,7 @@ class _Worker:
     @classmethod
     async def start(cls, limits: DecodeLimits) -> _Worker:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "sip.media.decode_worker", json.dumps(dataclasses.asdict(limits)),
+            sys.executable, decode_worker.__file__, json.dumps(dataclasses.asdict(limits)),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
         return cls(process)
 
@@ -53,7 +53,7 @@ class _Worker:
             payload = await self.process.stdout.readexactly(length)
         except (asyncio.IncompleteReadError, ConnectionError):
             raise _Crashed("the decoder crashed on this file") from None
-        if status == OK:
+        if status == decode_worker.OK:
             return payload
         refusal = json.loads(payload)
         raise DecodeError(refusal["message"], bound=refusal["bound"])

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 
 from models import Call
-from sip.media.wav import read_wav
+from sip.media.decoder import read_audio
 from tests.calls.test_dial import ABSENT_DBFS, HEARD_DBFS, add_client
 from tests.conftest import ADMIN_SID
 from tests.media.tones import level_dbfs
@@ -69,7 +69,7 @@ async def test_three_phones_each_hear_the_two_others_and_not_themselves(server, 
         for phone in started.values():
             await phone.wait_for("terminated", timeout_s=20)
     for login, phone in started.items():
-        heard = read_wav(phone.heard())
+        heard = read_audio(phone.heard())
         levels = {hz: level_dbfs(heard, hz) for hz in TONES.values()}
         others = [hz for name, hz in TONES.items() if name != login]
         assert all(levels[hz] > HEARD_DBFS for hz in others), (login, levels)
@@ -95,7 +95,7 @@ async def test_muting_a_participant_through_the_api_silences_it_for_the_others(s
         assert listed["muted"] is True
         for phone in started.values():
             await phone.wait_for("terminated", timeout_s=20)
-    heard = read_wav(started["c500"].heard())
+    heard = read_audio(started["c500"].heard())
     muted_tone = windows(heard, TONES["c1300"])
     still_heard = windows(heard, TONES["c800"])
     # Heard for a while, then gone for good (the last windows), while the unmuted phone is still heard.
@@ -103,7 +103,7 @@ async def test_muting_a_participant_through_the_api_silences_it_for_the_others(s
     assert all(level < ABSENT_DBFS for level in muted_tone[-4:]), muted_tone
     assert all(level > HEARD_DBFS for level in still_heard[-4:]), still_heard
     # The muted phone itself still hears the room.
-    assert level_dbfs(read_wav(started["c1300"].heard()), TONES["c800"]) > HEARD_DBFS
+    assert level_dbfs(read_audio(started["c1300"].heard()), TONES["c800"]) > HEARD_DBFS
 
 
 async def test_a_removed_participant_goes_on_with_its_document(server, application, workdir):

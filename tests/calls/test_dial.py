@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from calls.types import OutboundProxy
 from models import Call, Recording
-from sip.media.wav import read_wav
+from sip.media.decoder import read_audio
 from tests.calls.test_inbound import NUMBER, add_number
 from tests.calls.test_media import play_media
 from tests.conftest import ADMIN_SID
@@ -26,7 +26,7 @@ async def add_client(server, login: str, password: str = "1234", **extra: str) -
 
 
 def tone_levels(phone: Baresip, *frequencies: float) -> dict[float, float]:
-    heard = read_wav(phone.heard())
+    heard = read_audio(phone.heard())
     return {hz: level_dbfs(heard, hz) for hz in frequencies}
 
 

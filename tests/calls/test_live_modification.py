@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from models import Call, CallStatus, Recording
 from models.call import LIVE_STATUSES
-from sip.media.wav import read_wav
+from sip.media.decoder import read_audio
 from tests.calls.test_conference import windows
 from tests.calls.test_dial import ABSENT_DBFS, HEARD_DBFS, add_client
 from tests.calls.test_inbound import NUMBER, add_number
@@ -96,7 +96,7 @@ async def carol_connected_to_bob(server, application, workdir, *, bob_s: float, 
 
 
 def heard(phone: Baresip, hz: float) -> float:
-    return level_dbfs(read_wav(phone.heard()), hz)
+    return level_dbfs(read_audio(phone.heard()), hz)
 
 
 async def assert_all_ended_once(server, application, status_path: str | None = None) -> list[Call]:
@@ -189,7 +189,7 @@ async def test_move_connected_call_leg_takes_both_legs_into_the_conference(serve
         assert (await Call.get(sid=bob_leg.sid)).status in ("in-progress", "completed")
         await server.post(call_path(incoming.sid), {"Status": "completed"})
         await carol.wait_for(HUNG_UP, timeout_s=10)
-    bob_heard = windows(read_wav(bob.heard()), CAROL_HZ)
+    bob_heard = windows(read_audio(bob.heard()), CAROL_HZ)
     # Carol is heard all along: in the bridge, then in the room (a gap of at most a window while moving).
     assert sum(level < ABSENT_DBFS for level in bob_heard[1:-1]) <= 1, bob_heard
     assert heard(carol, BOB_HZ) > HEARD_DBFS
@@ -217,7 +217,7 @@ async def test_hold_and_unhold_by_moving_both_legs_into_rooms(server, applicatio
         await bob.wait_for(HUNG_UP, timeout_s=15)
         await server.post(call_path(incoming.sid), {"Status": "completed"})
         await carol.wait_for(HUNG_UP, timeout_s=10)
-    levels = windows(read_wav(carol.heard()), BOB_HZ)
+    levels = windows(read_audio(carol.heard()), BOB_HZ)
     # Heard, then a silent stretch of two seconds or more (on hold), then heard again.
     first_gap = next(i for i, level in enumerate(levels) if i > 0 and level < ABSENT_DBFS)
     gap = 0
@@ -316,13 +316,13 @@ async def test_mute_on_a_bridged_call_silences_that_side_only(server, applicatio
         assert unmuted.status_code == 200, unmuted.text
         await bob.wait_for(HUNG_UP, timeout_s=15)
         await carol.wait_for(HUNG_UP, timeout_s=10)
-    carol_levels = windows(read_wav(bob.heard()), CAROL_HZ)
+    carol_levels = windows(read_audio(bob.heard()), CAROL_HZ)
     silent = [i for i, level in enumerate(carol_levels) if level < ABSENT_DBFS]
     assert len(silent) >= 4, carol_levels  # muted for about three seconds
     assert any(level > HEARD_DBFS for level in carol_levels[:silent[0]]), carol_levels
     assert any(level > HEARD_DBFS for level in carol_levels[silent[-1] + 1:]), carol_levels
     # Muting Carol does not mute Bob for her.
-    assert all(level > HEARD_DBFS for level in windows(read_wav(carol.heard()), BOB_HZ)[2:10])
+    assert all(level > HEARD_DBFS for level in windows(read_audio(carol.heard()), BOB_HZ)[2:10])
     await assert_all_ended_once(server, application)
 
 

@@ -47,9 +47,9 @@ def play_media(*pcaps: str, gap_ms: int = 300) -> dict[str, str]:
 
 
 def _mono_8k(path: Path) -> bytes:
-    from sip.media.wav import read_wav
+    from sip.media.decoder import read_audio
 
-    return read_wav(path)
+    return read_audio(path)
 
 
 async def live_owner(server, sid: str):

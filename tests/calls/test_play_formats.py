@@ -5,15 +5,19 @@ on, and the API answers while it is decoded."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import tempfile
 from array import array
+from pathlib import Path
 
 import pytest
 from starlette.responses import Response
 
 from models import Notification
+from sip.media.decoder import decode_bytes
 from tests.conftest import ADMIN_SID
 from tests.media.audio import frequency, wav_bytes
-from tests.media.encoded import encoded_tone
+from tests.media.encoded import encode, encoded_tone
 from tests.support.sipp import Sipp
 
 LOUD_RMS = 2000
@@ -104,3 +108,34 @@ async def test_each_format_is_heard_as_its_tone(server, application, workdir):
         middle = second[3200:12800]  # 0.2 s either side: what codec delays may shift
         assert _rms(middle) > LOUD_RMS, name
         assert frequency(middle) == pytest.approx(hz, abs=5), name
+
+
+def _spoken_phrase() -> tuple[bytes, bytes]:
+    """An espeak-ng phrase (22,050 Hz WAV) as an MP3, and the phrase at 8 kHz as the far end should hear it."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "phrase.wav"
+        subprocess.run(["espeak-ng", "-w", str(path), "--", "One two three. Four five, six seven eight."],
+                       check=True, timeout=20)
+        wav = path.read_bytes()
+    reference = decode_bytes(wav)
+    pcm = wav[wav.index(b"data") + 8:]  # espeak-ng writes a plain 44-byte header, mono 16-bit at 22,050 Hz
+    return encode(pcm[: len(pcm) & ~1], rate=22050, channels=1, container="mp3", codec="libmp3lame"), reference
+
+
+def _speaking(pcm: bytes, threshold: float) -> list[bool]:
+    return [_rms(pcm[i:i + 320]) > threshold for i in range(0, len(pcm) - 319, 320)]
+
+
+async def test_a_spoken_mp3_is_heard_word_for_word(server, application, workdir):
+    mp3, reference = _spoken_phrase()
+    application.on("/phrase", mp3)  # no extension, served as application/xml: the bytes decide
+    url = application.on("/rcml", "<Response><Play>phrase</Play></Response>")
+    _, echoed, _ = await _echoed_call(server, url, workdir)
+    expected = _speaking(reference, 300)
+    heard = _speaking(echoed, 300)
+    # Align on the first word, then compare the 20 ms windows: speech and pauses where the phrase has them.
+    start = heard.index(True)
+    heard = heard[start - expected.index(True):][: len(expected)]
+    agree = sum(a == b for a, b in zip(heard, expected, strict=False)) / len(expected)
+    assert len(heard) == len(expected) and agree > 0.9, agree
+    assert 0.3 < sum(expected) / len(expected) < 0.95  # the phrase has both words and pauses to compare

@@ -14,9 +14,9 @@ import pytest
 
 from sip.media import g711
 from sip.media.bridge import Bridge
+from sip.media.decoder import read_audio
 from sip.media.endpoint import RtpEndpoint
 from sip.media.recorder import WavRecorder
-from sip.media.wav import read_wav
 from tests.media.audio import frequency
 from tests.media.peers import SCENARIOS, Sipp, SipResponder, until
 from tests.media.tones import Phone, level_dbfs, tone_pcm
@@ -201,7 +201,7 @@ async def test_recording_holds_both_sides_time_aligned(tmp_path: Path, endpoints
         written = recorder.duration_s
         await asyncio.sleep(0.1)
         assert recorder.duration_s == written  # nothing after stop; the recorder is still open for its owner
-    recorded = read_wav(path)
+    recorded = read_audio(path)
     assert 2 * half <= len(recorded) / 16000 <= 2 * half + 0.2
 
     def level(second: float, hz: float) -> float:  # of the 40 ms around `second`

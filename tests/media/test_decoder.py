@@ -4,6 +4,7 @@ bytes; files past the bounds (rates, channels, duration, size) or cut short are 
 
 from __future__ import annotations
 
+import random
 import struct
 from pathlib import Path
 
@@ -153,3 +154,12 @@ def test_a_wav_whose_writer_died_plays_what_is_there() -> None:
     data = interleave([tone(1000, 8000, 0.5)], 2)
     whole = wav_bytes(1, 1, 8000, 2, data)
     assert decode_bytes(whole[:-1000]) == data[:-1000]
+
+
+def test_raw_gsm_is_found_and_decoded() -> None:
+    # No encoder for it here: raw GSM 06.10 is 33-byte frames whose first nibble is 0xD, and any 260 bits
+    # after it decode (to noise): 50 frames are one second at 8 kHz.
+    noise = random.Random(7)
+    data = b"".join(bytes([0xD0 | noise.randrange(16)]) + noise.randbytes(32) for _ in range(50))
+    assert sniff(data) == "gsm"
+    assert len(decode_bytes(data)) == 16000

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from sip.media import g711, rtp
+from sip.media.decoder import read_audio
 from sip.media.endpoint import AudioFrame, RtpEndpoint
 from sip.media.ports import PortPool
 from sip.media.prompt import Prompt
 from sip.media.recorder import WavRecorder
-from sip.media.wav import read_wav
 from tests.media.audio import frequency, tone, write_wav
 from tests.media.peers import PacketSink, free_udp_port, until
 
@@ -142,7 +142,7 @@ async def test_two_endpoints_audio_digits_and_a_recording(tmp_path: Path, endpoi
     caller, callee = await endpoints(), await endpoints()
     caller.configure(*callee.local_address, 8, 101)
     callee.configure(*caller.local_address, 8, 101)
-    pcm = read_wav(write_wav(tmp_path / "tone.wav", [tone(1000, 16000, 0.5)], 16000, 2))
+    pcm = read_audio(write_wav(tmp_path / "tone.wav", [tone(1000, 16000, 0.5)], 16000, 2))
     digits: list[str] = []
     callee.on_dtmf(digits.append)
     with WavRecorder(tmp_path / "recording.wav") as recorder:
@@ -152,7 +152,7 @@ async def test_two_endpoints_audio_digits_and_a_recording(tmp_path: Path, endpoi
             await caller.send_dtmf(digit, duration_ms=60)
         await until(lambda: callee.stats().packets_received == 25 + 2 * 5)  # 2 updates + 3 ends per digit
     assert digits == ["0", "#"]
-    recorded = read_wav(tmp_path / "recording.wav")
+    recorded = read_audio(tmp_path / "recording.wav")
     assert len(recorded) == len(pcm)
     assert frequency(recorded) == pytest.approx(1000, abs=1)
     assert callee.stats().packets_lost == 0

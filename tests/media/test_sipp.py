@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from sip.media import g711
+from sip.media.decoder import read_audio
 from sip.media.endpoint import AudioFrame, RtpEndpoint
-from sip.media.wav import read_wav
 from tests.media.audio import tone, write_wav
 from tests.media.peers import SCENARIOS, Sipp, SipResponder, until
 
@@ -37,7 +37,7 @@ def prompt(path: Path) -> Path:
 @pytest.mark.parametrize(("payload_type", "codec"), [(0, "PCMU"), (8, "PCMA")])
 async def test_sipp_echoes_exactly_the_encoded_wav(tmp_path: Path, endpoints: Opener, payload_type: int,
                                                    codec: g711.Codec) -> None:
-    pcm = read_wav(prompt(tmp_path / "prompt.wav"))
+    pcm = read_audio(prompt(tmp_path / "prompt.wav"))
     encoded = g711.encode(pcm, codec)
     expected = [encoded[i:i + 160] for i in range(0, len(encoded), 160)]
     expected[-1] += bytes([g711.SILENCE[codec]]) * (160 - len(expected[-1]))  # the padded last frame

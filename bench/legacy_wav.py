@@ -1,4 +1,8 @@
-"""Reading WAV files into what the media engine plays: 8 kHz mono PCM16.
+"""The project's own WAV reader, as it was before FFmpeg (sip/media/decoder.py) replaced it: kept only as the
+baseline bench.decode measures against. It decodes on the calling thread with no bound on the header's rate
+(a 4 KB file claiming 1 Hz takes seconds), which is why it left the server.
+
+Reading WAV files into what the media engine plays: 8 kHz mono PCM16.
 
 A small RIFF reader rather than the standard `wave` module, which refuses WAVE_FORMAT_EXTENSIBLE before
 Python 3.12 (the usual header of 24-bit and multi-channel files) and has no float or G.711 support.
@@ -13,8 +17,8 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.legacy_resample import TARGET_RATE, to_mono16
 from sip.media import g711
-from sip.media.resample import TARGET_RATE, to_mono16
 
 _PCM, _FLOAT, _ALAW, _ULAW, _EXTENSIBLE = 0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE
 _FMT = struct.Struct("<HHIIHH")

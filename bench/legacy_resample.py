@@ -1,4 +1,7 @@
-"""Any integer PCM (8/16/24/32-bit, any channel count, any rate) to mono PCM16 at 8 kHz, in pure Python.
+"""The project's own resampler, as it was before FFmpeg's swresample replaced it (see bench/legacy_wav.py): kept
+only as bench.decode's baseline.
+
+Any integer PCM (8/16/24/32-bit, any channel count, any rate) to mono PCM16 at 8 kHz, in pure Python.
 
 The method is a rational polyphase resampler: upsample by L, low-pass with a Blackman-windowed sinc, decimate
 by M (L/M = output rate / input rate), computing only the output samples. Each output sample is a dot product
