@@ -31,7 +31,7 @@ async def node_state(database_url: str, node_id: str) -> str | None:
 
 
 async def test_sigterm_drains_then_exits(cluster_db, application, tmp_path):
-    rcml = application.on("/rcml", '<Response><Pause length="4"/></Response>')
+    rcml = application.on("/rcml", '<Response><Pause length="8"/></Response>')
     status = application.on("/status", "")
     node = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports="31000-31099")
     try:
@@ -48,16 +48,16 @@ async def test_sigterm_drains_then_exits(cluster_db, application, tmp_path):
                 while sip_options(node.sip, timeout=0.3) != 503:  # noqa: ASYNC110 - polling the wire
                     await asyncio.sleep(0.05)
             assert await node_state(cluster_db, node.node_id) == "draining"
-            # A new call is refused so the dispatcher tries another node; the API still answers.
+            # The API still answers; a new call is refused, so that a dispatcher tries another node.
+            live = (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json")).json()
+            assert live["status"] == "in-progress"
             async with Sipp("uac_rejected.xml", tmp_path, target=node.sip, fill={"code": "503"},
                             args=["-s", "alice"]) as caller:
                 assert await caller.wait() == 0, caller.explain()
-            live = (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json")).json()
-            assert live["status"] == "in-progress"
 
-            # The live call runs its document to the end (Pause 4) and hangs up by itself.
-            ended = await wait_status(api, sid, "completed", "failed", within=10)
-            assert ended["status"] == "completed" and ended["duration"] >= 3
+            # The live call runs its document to the end (Pause 8) and hangs up by itself.
+            ended = await wait_status(api, sid, "completed", "failed", within=15)
+            assert ended["status"] == "completed" and ended["duration"] >= 7
             assert await callee.wait() == 0, callee.explain()
         assert await node.exited(within=10) == 0, node.log()
         assert await node_state(cluster_db, node.node_id) is None

@@ -83,7 +83,7 @@ async def start_node(database_url: str, host: str, workdir: Path, *, rtp_ports: 
     node_id = f"node-{host}"
     env = {**os.environ, "RESTCOMM_DATABASE_URL": database_url, "RESTCOMM_HTTP_HOST": host,
            "RESTCOMM_HTTP_PORT": str(http_port), "RESTCOMM_SIP_HOST": host, "RESTCOMM_SIP_PORT": str(sip_port),
-           "RESTCOMM_NODE_ID": node_id, "RESTCOMM_RTP_PORTS": rtp_ports, "RESTCOMM_NODE_LEASE_SECONDS": "3",
+           "RESTCOMM_NODE_ID": node_id, "RESTCOMM_RTP_PORTS": rtp_ports, "RESTCOMM_NODE_LEASE_SECONDS": "5",
            "RESTCOMM_CLUSTER_SECRET": CLUSTER_SECRET, "RESTCOMM_SIP_SECRET": "test-sip-secret",
            "RESTCOMM_RECORDINGS_DIR": str(workdir / f"recordings-{host}"), "RESTCOMM_LOG_LEVEL": "info",
            **(extra_env or {})}
@@ -101,14 +101,16 @@ async def start_node(database_url: str, host: str, workdir: Path, *, rtp_ports: 
     return node
 
 
-async def _until_listening(node: NodeProcess, deadline_s: float = 30) -> None:
+async def _until_listening(node: NodeProcess, deadline_s: float = 60) -> None:
     deadline = time.monotonic() + deadline_s
-    async with httpx.AsyncClient(timeout=1) as client:
+    # Any answer of the HTTP side will do (401 without credentials): openapi.json takes seconds to render on a
+    # loaded machine, and a probe that gives up sooner would never see it.
+    async with httpx.AsyncClient(timeout=5) as client:
         while time.monotonic() < deadline:
             if node.process.poll() is not None:
                 raise RuntimeError(f"node {node.node_id} exited with {node.process.returncode}:\n{node.log()}")
             try:
-                await client.get(f"{node.base_url}/restcomm/2012-04-24/openapi.json")
+                await client.get(f"{node.base_url}{BASE}/Accounts.json")
                 return
             except httpx.TransportError:
                 await asyncio.sleep(0.1)

@@ -1,0 +1,127 @@
+"""Kamailio in front of two nodes (issue 15 points 3 and 5): the shipped config, real processes, one database.
+
+Nodes on 127.0.0.2 and 127.0.0.3, Kamailio on 127.0.0.1 on a port the OS hands out, sipp as the callers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections import Counter
+
+import asyncpg
+import pytest_asyncio
+
+from tests.conftest import ADMIN_SID
+from tests.support.cluster import start_node
+from tests.support.kamailio import running_kamailio
+from tests.support.sipp import Sipp
+
+NUMBER = "+15551234567"
+
+
+@pytest_asyncio.fixture
+async def two_nodes(cluster_db, tmp_path):
+    a = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports="31200-31299")
+    try:
+        b = await start_node(cluster_db, "127.0.0.3", tmp_path, rtp_ports="31300-31399")
+        try:
+            yield a, b
+        finally:
+            b.stop()
+    finally:
+        a.stop()
+
+
+async def all_active(proxy, count: int, within: float = 10) -> None:
+    """Until the dispatcher has probed `count` nodes and found them all answering."""
+    async with asyncio.timeout(within):
+        while True:
+            states = await proxy.states()
+            if len(states) == count and all(flags.startswith("A") and "X" not in flags for flags in states.values()):
+                return
+            await asyncio.sleep(0.2)
+
+
+async def rows(database_url: str, sql: str, *args) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await connection.fetch(sql, *args)
+    finally:
+        await connection.close()
+
+
+async def until_in_progress(database_url: str, count: int) -> None:
+    """Polls the shared table: the calls live on another process, no event reaches this one."""
+    while len(await rows(database_url, "SELECT 1 FROM calls WHERE status = 'in-progress'")) != count:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+
+
+async def add_number(node, voice_url: str, status_url: str) -> None:
+    async with node.api() as api:
+        response = await api.post(f"/Accounts/{ADMIN_SID}/IncomingPhoneNumbers.json",
+                                  data={"PhoneNumber": NUMBER, "VoiceUrl": voice_url, "StatusCallback": status_url})
+        assert response.status_code == 201, response.text
+
+
+async def test_inbound_calls_through_kamailio_spread_over_both_nodes(cluster_db, two_nodes, application, tmp_path):
+    a, b = two_nodes
+    await add_number(a, application.on("/voice", '<Response><Pause length="1"/></Response>'),
+                     application.on("/status", ""))
+    async with running_kamailio(tmp_path, [a.sip, b.sip]) as proxy:
+        await all_active(proxy, 2)
+        async with Sipp("uac_proxied.xml", tmp_path, target=proxy.address, calls=6,
+                        args=["-s", NUMBER.lstrip("+"), "-r", "3"], lifetime_s=40) as callers:
+            assert await callers.wait(30) == 0, callers.explain() + proxy.log()
+    calls = await rows(cluster_db, "SELECT status, owner_node, duration FROM calls WHERE direction = 'inbound'")
+    assert [c["status"] for c in calls] == ["completed"] * 6
+    assert Counter(c["owner_node"] for c in calls) == {a.node_id: 3, b.node_id: 3}
+    assert {c["duration"] for c in calls} == {1}
+    assert len(await application.wait_for("/status", 6)) == 6
+
+
+async def test_a_killed_node_is_closed_by_the_survivor_and_skipped_by_kamailio(cluster_db, two_nodes, application,
+                                                                                tmp_path):
+    a, b = two_nodes
+    long_call = application.on("/long", '<Response><Pause length="60"/></Response>')
+    status = application.on("/status", "")
+    await add_number(b, application.on("/voice", '<Response><Pause length="1"/></Response>'),
+                     application.on("/inbound-status", ""))
+    async with running_kamailio(tmp_path, [a.sip, b.sip]) as proxy:
+        await all_active(proxy, 2)
+        async with Sipp("uas_answer.xml", tmp_path, calls=3, lifetime_s=60) as callee, a.api() as api:
+            sids = []
+            for _ in range(3):
+                created = await api.post(f"/Accounts/{ADMIN_SID}/Calls.json", data={
+                    "From": "+15550001", "To": f"sip:alice@{callee.uri_host}", "Url": long_call,
+                    "StatusCallback": status})
+                assert created.status_code == 200, created.text
+                sids.append(created.json()["sid"])
+            async with asyncio.timeout(10):
+                await until_in_progress(cluster_db, 3)
+
+            a.signal(signal.SIGKILL)
+            killed = time.monotonic()
+            async with asyncio.timeout(15):
+                await until_in_progress(cluster_db, 0)
+            closed_after = time.monotonic() - killed
+            closed = await rows(cluster_db, "SELECT sid, status, end_time FROM calls WHERE sid = ANY($1)", sids)
+            assert {c["status"] for c in closed} == {"failed"} and all(c["end_time"] for c in closed)
+            notes = await rows(cluster_db, "SELECT call_sid, message_text FROM notifications WHERE error_code = 12500")
+            assert sorted(n["call_sid"] for n in notes) == sorted(sids)
+            assert all(b.node_id in n["message_text"] for n in notes)  # the survivor did it
+            finals = await application.wait_for("/status", 3)
+            await asyncio.sleep(1.0)  # a second final callback, if any, would arrive now
+            finals = application.requests_to("/status")
+            assert sorted(r.params["CallSid"] for r in finals) == sorted(sids)
+            assert {r.params["CallStatus"] for r in finals} == {"failed"}
+            print(f"killed node's 3 calls closed by the survivor {closed_after:.1f} s after kill -9")
+
+        # The next calls through Kamailio all land on the survivor and complete there.
+        async with Sipp("uac_proxied.xml", tmp_path, target=proxy.address, calls=4,
+                        args=["-s", NUMBER.lstrip("+"), "-r", "2"], lifetime_s=40) as callers:
+            assert await callers.wait(30) == 0, callers.explain() + proxy.log()
+        inbound = await rows(cluster_db, "SELECT status, owner_node FROM calls WHERE direction = 'inbound'")
+        assert [(c["status"], c["owner_node"]) for c in inbound] == [("completed", b.node_id)] * 4
+        assert (await proxy.states())[f"sip:{a.sip[0]}:{a.sip[1]}"].startswith("I")
