@@ -73,6 +73,8 @@ async def modify_unowned(call: Call, change: CallChange) -> Call:
     if change.move_connected_leg and call.status != CallStatus.IN_PROGRESS:
         raise CallNotLive(f"Call is {call.status}: it has no connected leg to move")
     updates: dict[str, object] = dict(change.settings())
+    if change.mute is not None:
+        updates["muted"] = change.mute
     hang_up = change.status == CallStatus.COMPLETED or (
         change.status == CallStatus.CANCELED and call.status in (CallStatus.QUEUED, CallStatus.RINGING))
     if hang_up:

@@ -324,6 +324,8 @@ class CallOwner(Actor):
 
     async def set_muted(self, muted: bool) -> None:
         self.muted = muted
+        # In the row as well, so the modification's response (and every later GET) says so.
+        await self.state.write(muted=muted)
         if self.connection is not None:
             await self.connection.set_muted(self, muted)
 

@@ -44,6 +44,7 @@ def call_fields(call: Call, fmt: Format) -> Fields:
         Field("api_version", "ApiVersion", API_VERSION),
         Field("forwarded_from", "ForwardedFrom", call.forwarded_from),
         Field("caller_name", "CallerName", call.caller_name),
+        Field("muted", "Muted", call.muted),
         Field("uri", "Uri", path + fmt.suffix),
         Field("subresource_uris", "SubresourceUris", [
             Field("notifications", "Notifications", f"{path}/Notifications{fmt.suffix}"),

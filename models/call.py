@@ -66,6 +66,8 @@ class Call(Model):
     # SQLite without rebuilding the table and losing 0003's triggers.
     answered_by = fields.CharField(max_length=16, null=True)
     answered_by_detail = fields.CharField(max_length=24, null=True)
+    # Set by the API's Mute: the parties the call is connected to do not hear it (RestComm's CDR `muted`).
+    muted = fields.BooleanField(default=False)
     forwarded_from = fields.CharField(max_length=256, null=True)
     caller_name = fields.CharField(max_length=256, null=True)
     # The application: where its RCML comes from, and where progress is reported.

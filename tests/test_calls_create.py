@@ -13,8 +13,8 @@ from tests.conftest import ADMIN_SID
 CALLS = f"/Accounts/{ADMIN_SID}/Calls"
 CALL_KEYS = {"sid", "date_created", "date_updated", "parent_call_sid", "account_sid", "to", "from",
              "phone_number_sid", "status", "start_time", "end_time", "duration", "price", "price_unit",
-             "direction", "answered_by", "answered_by_detail", "api_version", "forwarded_from", "caller_name", "uri",
-             "subresource_uris"}
+             "direction", "answered_by", "answered_by_detail", "api_version", "forwarded_from", "caller_name", "muted",
+             "uri", "subresource_uris"}
 DOC_EXAMPLE = {"From": "+16175551212", "To": "sip:alice@127.0.0.1:5060",
                "Url": "http://127.0.0.1:8080/restcomm/demos/hello-play.xml"}
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from models import Call
-from tests.conftest import ADMIN_SID, make_account, make_call
+from tests.conftest import ADMIN_SID, make_account, make_call, utc
 
 CALLS = f"/Accounts/{ADMIN_SID}/Calls"
 
@@ -112,6 +112,18 @@ async def test_canceled_on_a_call_in_progress_does_nothing(api):
     response = await api.post(f"{CALLS}/{live.sid}.json", {"Status": "canceled"})
     assert response.status_code == 200
     assert response.json()["status"] == "in-progress"
+
+
+async def test_the_modification_response_shows_the_mute_and_a_new_date_updated(api):
+    live = await make_call(status="in-progress", end_time=None, date_updated=utc(2026, 1, 1))
+    response = await api.post(f"{CALLS}/{live.sid}.json", {"Mute": "true"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["muted"] is True and body["date_updated"] > "2026-01-01T00:00:00.000+00:00"
+    xml = ET.fromstring((await api.get(f"{CALLS}/{live.sid}")).content)
+    assert xml.findtext("Call/Muted") == "true"
+    unmuted = await api.post(f"{CALLS}.json/{live.sid}", {"Mute": "false"})
+    assert unmuted.json()["muted"] is False
 
 
 @pytest.mark.parametrize("form", [{"Mute": "true"}, {"Url": "/x", "MoveConnectedCallLeg": "true"}])

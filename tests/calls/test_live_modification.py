@@ -309,11 +309,17 @@ async def test_mute_on_a_bridged_call_silences_that_side_only(server, applicatio
     async with carol_connected_to_bob(server, application, workdir, bob_s=9, carol_s=20) as connected:
         carol, bob, incoming = connected.carol, connected.bob, connected.incoming
         await asyncio.sleep(2)
+        before = (await server.get(call_path(incoming.sid))).json()
         muted = await server.post(call_path(incoming.sid), {"Mute": "true"})
         assert muted.status_code == 200, muted.text
+        # The response shows the change, as every later GET does.
+        assert muted.json()["muted"] is True and before["muted"] is False
+        assert muted.json()["date_updated"] > before["date_updated"]
+        assert (await server.get(call_path(incoming.sid))).json()["muted"] is True
         await asyncio.sleep(3)
         unmuted = await server.post(call_path(incoming.sid), {"Mute": "false"})
         assert unmuted.status_code == 200, unmuted.text
+        assert unmuted.json()["muted"] is False
         await bob.wait_for(HUNG_UP, timeout_s=15)
         await carol.wait_for(HUNG_UP, timeout_s=10)
     carol_levels = windows(read_audio(bob.heard()), CAROL_HZ)
