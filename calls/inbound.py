@@ -14,7 +14,7 @@ from calls.services import Services
 from calls.types import CallChange, CallEnded
 from models import Call, CallStatus
 from rcml.session import Source
-from sip.events import Ended, LegEvent
+from sip.events import Confirmed, Ended, LegEvent
 from sip.sdp import SdpError
 
 
@@ -32,7 +32,10 @@ class InboundOwner(CallOwner):
         self.run_application(self.source)
 
     async def on_leg_event(self, leg: Any, event: LegEvent) -> None:
-        if isinstance(event, Ended):
+        if isinstance(event, Confirmed):
+            if self.media is not None:
+                self.media.confirm()
+        elif isinstance(event, Ended):
             # The caller hung up: before we answered that is a caller's cancel.
             await self.finish(CallStatus.COMPLETED if self.answered_at else CallStatus.CANCELED,
                               "hung up by the caller")
@@ -52,6 +55,9 @@ class InboundOwner(CallOwner):
             await self.notify(13227, f"Cannot answer: {exc}")
             await self._refuse(CallStatus.FAILED, 488, "Not Acceptable Here")
             raise CallEnded(self.call.status) from None
+        # Nothing is sent to the offer's address before the caller confirms it (ACK) or sends from it: an
+        # INVITE with a forged source could otherwise aim our audio at a third party.
+        media.hold_until_confirmed()
         await self.leg.answer(answer)
         await self.mark_answered()
 

@@ -24,6 +24,11 @@ class Answered:
 
 
 @dataclass(frozen=True)
+class Confirmed:
+    """The caller's ACK to our answer of its INVITE: the dialog is confirmed and media may flow to it."""
+
+
+@dataclass(frozen=True)
 class Failed:
     """Terminal: a final non-2xx to our INVITE (including a synthesized 408 when nothing answered)."""
 
@@ -46,7 +51,7 @@ class Dtmf:
     duration_ms: int
 
 
-LegEvent = Ringing | Answered | Failed | Ended | Dtmf
+LegEvent = Ringing | Answered | Confirmed | Failed | Ended | Dtmf
 
 
 def is_terminal(event: LegEvent) -> bool:

@@ -17,7 +17,9 @@ Audio inside the engine is 8 kHz mono signed 16-bit little-endian PCM ("PCM16");
         endpoint.listen(lambda frame: recorder.write(frame.pcm))  # a crash recovers the last second too
 
 Behaviour worth knowing:
-* Symmetric RTP: packets go back to where the peer's packets come from once they arrive (logged on change).
+* Strict, symmetric RTP: packets go back to where the peer's packets come from, learnt in a short window after
+  each configure() (logged on change); afterwards packets from any other address are dropped.
+* hold_until_confirmed(): nothing is sent until confirm() (the ACK) or the peer's first packet.
 * Several play() calls continue one RTP timeline (sequence numbers, timestamps); a play that follows the
   previous one within a frame continues its talkspurt, otherwise the next starts with the marker bit.
   play() and send_dtmf() queue behind each other; cancelling a play() stops its packets at once; a closed

@@ -45,6 +45,13 @@ EventListener = Callable[[rtp.RtpPacket], None]
 _FORWARD_SLIP_S = 0.200
 # forward(): this long with nothing sent is a gap in the stream; the next packet carries the marker bit.
 _FORWARD_GAP_S = 0.060
+# Strict RTP (as Asterisk's `strictrtp` and rtpengine's strict source): after a new SDP the endpoint learns where
+# its peer sends from, for this long at most. Packets from the SDP's address latch at once; another address
+# (the peer behind a NAT) latches after this many packets in sequence from it, so one spoofed packet cannot.
+# Once latched, or once the window is over, packets from anywhere else are dropped: only a new SDP moves it.
+# rtpengine and Asterisk learn the same way; a stranger's packets can at most be heard while learning.
+LEARN_WINDOW_S = 3.0
+LEARN_PROBATION = 3
 
 
 class AudioFrame:
@@ -110,8 +117,16 @@ class RtpEndpoint:
         self._socket: socket.socket | None = None
         self._closed = False
         self._clock = MediaClock.current()
-        # Remote side, from the SDP and then from where packets actually come from (symmetric RTP).
+        # Remote side, from the SDP and then from where packets actually come from (symmetric RTP), learnt in a
+        # short window and then fixed (strict RTP: see LEARN_WINDOW_S).
         self._remote: tuple[str, int] | None = None
+        self._latched = False
+        self._learn_until: float | None = None  # None: not configured yet, learning has not started
+        self._candidate: tuple[tuple[str, int], int, int] | None = None  # (source, packets in sequence, last seq)
+        self._foreign_drops = 0
+        # Sending waits for this: set at once, unless hold_until_confirmed() (an answer waiting for its ACK).
+        self._confirmed = asyncio.Event()
+        self._confirmed.set()
         self._payload_type: int = 0
         self._codec: g711.Codec = "PCMU"
         self._event_payload_type: int | None = None
@@ -161,10 +176,16 @@ class RtpEndpoint:
     def configure(self, remote_host: str, remote_port: int, payload_type: int,
                   telephone_event_pt: int | None = None) -> None:
         """The negotiated SDP: where to send, PCMU (0) or PCMA (8), and the telephone-event payload type.
-        May be called again (a re-INVITE); the new address holds until packets come from elsewhere."""
+        May be called again (a re-INVITE): the new address holds, and learning where the peer sends from starts
+        afresh (see LEARN_WINDOW_S)."""
         if payload_type not in g711.PAYLOAD_TYPES:
             raise ValueError(f"payload type {payload_type} is not PCMU (0) or PCMA (8)")
+        if not 0 < remote_port < 65536:
+            raise ValueError(f"RTP port {remote_port} is not a UDP port")
         self._remote = (remote_host, remote_port)
+        self._latched = False
+        self._candidate = None
+        self._learn_until = self._clock.time() + LEARN_WINDOW_S
         self._payload_type = payload_type
         self._codec = g711.PAYLOAD_TYPES[payload_type]
         self._event_payload_type = telephone_event_pt
@@ -172,6 +193,21 @@ class RtpEndpoint:
     @property
     def remote_address(self) -> tuple[str, int] | None:
         return self._remote
+
+    @property
+    def foreign_packets_dropped(self) -> int:
+        """Packets dropped because they came from an address other than the latched peer's."""
+        return self._foreign_drops
+
+    def hold_until_confirmed(self) -> None:
+        """Sends nothing until confirm() or the first packet from the peer: an answered INVITE whose ACK has not
+        come yet may have named a victim's address in its SDP (media amplification)."""
+        if not self._closed:
+            self._confirmed.clear()
+
+    def confirm(self) -> None:
+        """The dialog is confirmed (ACK): sending may start."""
+        self._confirmed.set()
 
     @property
     def closed(self) -> bool:
@@ -249,6 +285,10 @@ class RtpEndpoint:
             return
         if self._remote is None:
             raise RuntimeError("RTP endpoint has no remote address: call configure() first")
+        if not self._confirmed.is_set():
+            await self._confirmed.wait()
+            if self._closed:
+                return
         start, timestamp, new_talkspurt = self._continuation(self._clock.time())
         self._origin = None  # a forward() after this play maps its source afresh
         sender = _Sender(self, start, timestamp, packets(new_talkspurt), measure_gaps=audio)
@@ -289,7 +329,7 @@ class RtpEndpoint:
         Returns False, sending nothing, when the endpoint is closed, while a play() or send_dtmf() is sending
         (it has the line), and for an event when no telephone-event type was negotiated.
         """
-        if self._closed or self._transport is None or self._sender is not None:
+        if self._closed or self._transport is None or self._sender is not None or not self._confirmed.is_set():
             return False
         if self._remote is None:
             raise RuntimeError("RTP endpoint has no remote address: call configure() first")
@@ -368,11 +408,9 @@ class RtpEndpoint:
         if packet is None:
             return
         source = (addr[0], addr[1])
-        if source != self._remote:
-            # Symmetric RTP: answer where the packets come from (a NAT may have rewritten the SDP's address).
-            log.info("RTP port %s: sending to %s instead of %s (symmetric RTP)", self.local_address[1],
-                     _where(source), _where(self._remote))
-            self._remote = source
+        if (source != self._remote or not self._latched) and not self._admit(source, packet.sequence):
+            self._foreign_drops += 1  # strict RTP: not the peer's
+            return
         self._packets_received += 1
         self._bytes_received += len(packet.payload)
         self._loss.update(packet.ssrc, packet.sequence)
@@ -392,6 +430,39 @@ class RtpEndpoint:
         for audio_listener in tuple(self._audio_listeners):
             _call(audio_listener, frame)
 
+    def _admit(self, source: tuple[str, int], sequence: int) -> bool:
+        """Strict RTP: whether a packet from `source` is taken in, latching onto its sender while learning.
+
+        While learning, packets from any address are taken in (the first key presses and words of a peer behind
+        a NAT are not lost), but only the SDP's address, or one that sent LEARN_PROBATION packets in sequence,
+        becomes where we send to. Once latched, only the latched address is heard."""
+        if self._latched:
+            return False  # only a new SDP (configure) moves a latched stream
+        if self._learn_until is not None and self._clock.time() > self._learn_until:
+            self._latched = True  # nothing learnt in the window: the SDP's address it is, and only it
+            return source == self._remote
+        if source == self._remote:
+            return self._latch(source)
+        count = 1
+        if self._candidate is not None:
+            held, seen, last = self._candidate
+            if held == source and (sequence - last) & 0xFFFF == 1:
+                count = seen + 1
+        self._candidate = (source, count, sequence)
+        if count >= LEARN_PROBATION:
+            # Symmetric RTP: answer where the packets come from (a NAT may have rewritten the SDP's address).
+            log.info("RTP port %s: sending to %s instead of %s (symmetric RTP)", self.local_address[1],
+                     _where(source), _where(self._remote))
+            self._latch(source)
+        return True
+
+    def _latch(self, source: tuple[str, int]) -> bool:
+        self._remote = source
+        self._latched = True
+        self._candidate = None
+        self._confirmed.set()  # the peer sends from where we send to: media may flow
+        return True
+
     # --- the rest ----------------------------------------------------------------------------------------
 
     def stats(self) -> RtpStats:
@@ -407,6 +478,7 @@ class RtpEndpoint:
         if self._closed:
             return
         self._closed = True
+        self._confirmed.set()  # a send waiting for the ACK returns (it finds the endpoint closed)
         if self._transport is not None:  # an endpoint that never opened was never counted
             METRICS.rtp_streams.dec()
             METRICS.rtp_packets_lost.inc(self._loss.lost)

@@ -27,7 +27,7 @@ from sippy.Time.Timeout import Timeout
 from sippy.UA import UA
 
 from sip.dtmf import parse_dtmf
-from sip.events import Answered, Ended, Failed, LegEvent, Ringing, is_terminal
+from sip.events import Answered, Confirmed, Ended, Failed, LegEvent, Ringing, is_terminal
 from sip.headers import HeaderDict
 from sip.legs import InboundInvite, OutboundInvite
 from sip.outlet import Outlet
@@ -172,9 +172,8 @@ class Dialog:
             if code in RINGING_CODES:
                 self._emit(Ringing(code, messages.body_text(body)))
         elif isinstance(event, CCEventConnect):
-            # For an inbound leg this is the caller's ACK to our answer: nothing the owner needs.
-            if not self.inbound:
-                self._emit(Answered(messages.body_text(data[2])))
+            # For an inbound leg this is the caller's ACK to our answer: media may start.
+            self._emit(Answered(messages.body_text(data[2])) if not self.inbound else Confirmed())
         elif isinstance(event, CCEventFail | CCEventRedirect):
             self._emit(Failed(int(data[0]), str(data[1])) if not self.inbound else Ended(by_remote=False))
         elif isinstance(event, CCEventDisconnect):

@@ -17,7 +17,7 @@ import pytest
 
 from sip.media import g711, rtp
 from sip.media.decoder import read_audio
-from sip.media.endpoint import AudioFrame, RtpEndpoint
+from sip.media.endpoint import LEARN_PROBATION, AudioFrame, RtpEndpoint
 from sip.media.ports import PortPool
 from sip.media.prompt import Prompt
 from sip.media.recorder import WavRecorder
@@ -198,14 +198,72 @@ async def test_symmetric_rtp_answers_where_packets_come_from(endpoints: Opener, 
     endpoint = await endpoints()
     endpoint.configure(HOST, free_udp_port(), 0)  # what the SDP said; the packets come from elsewhere
     caplog.set_level(logging.INFO, logger="sip.media.endpoint")
-    behind_nat.send(rtp.pack(0, True, 1, 0, 5, b"\xff" * 160), endpoint.local_address)
-    await until(lambda: endpoint.stats().packets_received == 1)
+    for sequence in range(1, 1 + LEARN_PROBATION):  # a few packets in sequence from one place: the peer's
+        behind_nat.send(rtp.pack(0, sequence == 1, sequence, 0, 5, b"\xff" * 160), endpoint.local_address)
+    await until(lambda: endpoint.stats().packets_received == LEARN_PROBATION)
 
     await endpoint.play(silence(2))
     await until(lambda: len(behind_nat.arrivals) == 2)
     assert endpoint.remote_address == (HOST, behind_nat.port)
     assert f"sending to {HOST}:{behind_nat.port} instead of" in caplog.text
     behind_nat.close()
+
+
+async def test_a_latched_stream_never_moves_to_a_stranger(endpoints: Opener) -> None:
+    """Strict RTP: once the peer is known, packets from anywhere else are dropped and change nothing."""
+    phone, stranger = await PacketSink.open(), await PacketSink.open()
+    endpoint = await endpoints()
+    endpoint.configure(HOST, phone.port, 0)
+    heard: list[AudioFrame] = []
+    endpoint.listen(heard.append)
+    phone.send(rtp.pack(0, True, 1, 0, 5, b"\xff" * 160), endpoint.local_address)  # the SDP's own address
+    await until(lambda: len(heard) == 1)
+    for sequence in range(10, 20):  # even a run of packets in sequence
+        stranger.send(rtp.pack(0, False, sequence, 0, 6, b"\x7f" * 160), endpoint.local_address)
+    await until(lambda: endpoint.foreign_packets_dropped == 10)
+    await endpoint.play(silence(2))
+    await until(lambda: len(phone.arrivals) == 2)
+    assert endpoint.remote_address == (HOST, phone.port)
+    assert len(heard) == 1 and stranger.arrivals == []
+    endpoint.configure(HOST, stranger.port, 0)  # a new SDP is what moves a stream
+    await endpoint.play(silence(1))
+    await until(lambda: len(stranger.arrivals) == 1)
+    phone.close()
+    stranger.close()
+
+
+async def test_one_spoofed_packet_while_learning_does_not_latch(endpoints: Opener) -> None:
+    phone, stranger = await PacketSink.open(), await PacketSink.open()
+    endpoint = await endpoints()
+    endpoint.configure(HOST, phone.port, 0)
+    stranger.send(rtp.pack(0, True, 1, 0, 6, b"\x7f" * 160), endpoint.local_address)
+    await until(lambda: endpoint.stats().packets_received == 1)
+    await endpoint.play(silence(1))
+    await until(lambda: len(phone.arrivals) == 1)
+    assert stranger.arrivals == [] and endpoint.remote_address == (HOST, phone.port)
+    phone.close()
+    stranger.close()
+
+
+async def test_an_answer_waits_for_its_confirmation_before_sending(endpoints: Opener) -> None:
+    """No media to an offer's address before the ACK (or a packet from there): no amplification."""
+    victim = await PacketSink.open()
+    endpoint = await endpoints()
+    endpoint.configure(HOST, victim.port, 0)
+    endpoint.hold_until_confirmed()
+    playing = asyncio.create_task(endpoint.play(silence(2)))
+    await asyncio.sleep(0.2)
+    assert victim.arrivals == [] and not endpoint.forward(b"\xff" * 160, origin=1, timestamp=0)
+    endpoint.confirm()
+    await asyncio.wait_for(playing, 1)
+    assert len(victim.arrivals) == 2
+    endpoint.hold_until_confirmed()
+    waiting = asyncio.create_task(endpoint.play(silence(2)))
+    await asyncio.sleep(0.05)
+    endpoint.close()  # the call ended without an ACK: the waiting play returns, nothing sent
+    await asyncio.wait_for(waiting, 1)
+    assert len(victim.arrivals) == 2
+    victim.close()
 
 
 async def test_close_is_idempotent_stops_a_play_and_releases_the_port(endpoints: Opener, pool: PortPool) -> None:
