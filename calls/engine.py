@@ -20,6 +20,7 @@ from calls.cluster.member import ClusterMember
 from calls.cluster.reaper import Reaper, close_abandoned
 from calls.dialled_leg import DialledLegOwner, Report
 from calls.inbound import InboundOwner
+from calls.limits import Limits
 from calls.outbound import OutboundOwner
 from calls.owner import CallOwner
 from calls.owner_control import OwnerControl
@@ -49,7 +50,7 @@ class CallEngine:
                  audio: AudioLibrary, recordings: RecordingStore, stack: SipStack | None = None,
                  media: MediaFactory | None = None, registrar: ClientRegistrar | None = None,
                  outbound_proxy: OutboundProxy | None = None, internal_url: str = "",
-                 lease_seconds: float = 6.0) -> None:
+                 lease_seconds: float = 6.0, limits: Limits | None = None) -> None:
         """`stack`, `media` and `registrar` are None when SIP is off; the stack is started by the caller."""
         self.node = node
         self.callbacks = callbacks
@@ -70,6 +71,7 @@ class CallEngine:
             base_url=base_url, fetcher=fetcher, callbacks=callbacks, audio=audio, recordings=recordings,
             rooms=self.rooms, background=self._background, stack=stack, media=media,
             routes=Routes(outbound_proxy=outbound_proxy, sip_address=lambda: stack.address),
+            limits=limits or Limits(),
         )
 
     # --- the API side -----------------------------------------------------------------------------------------

@@ -71,6 +71,10 @@ class RingTimeout:
     pass
 
 
+class DurationLimit:
+    """The call has been up for the longest a call may last (RESTCOMM_MAX_CALL_SECONDS)."""
+
+
 @dataclass
 class SessionOver:
     session: asyncio.Task
@@ -100,6 +104,7 @@ class CallOwner(Actor):
         self._sequence = itertools.count()
         self._session: asyncio.Task | None = None
         self._ring_timer: asyncio.TimerHandle | None = None
+        self._limit_timer: asyncio.TimerHandle | None = None
         # Key presses, from RTP (RFC 4733) and SIP INFO alike, for <Gather> and <Record> to take.
         self.digits: asyncio.Queue[str] = asyncio.Queue()
         # Set by the API (Mute): the parties this leg is connected to, now or later, do not hear it.
@@ -136,6 +141,12 @@ class CallOwner(Actor):
                 await self.on_leg_event(message.leg, message.event)
         elif isinstance(message, RingTimeout):
             await self.on_ring_timeout()
+        elif isinstance(message, DurationLimit):
+            if not self.finished:
+                seconds = self.services.limits.max_call_seconds
+                await self.notify(13250, f"The call reached the longest a call may last ({seconds} s): hung up",
+                                  LogLevel.WARNING)
+                await self.hangup_call()
         elif isinstance(message, WriteDue):
             await self.state.write_pending()
         elif isinstance(message, SessionOver):
@@ -147,6 +158,7 @@ class CallOwner(Actor):
     def released(self) -> None:
         self.stop_ring_timer()
         self.stop_detection()
+        self._stop_limit_timer()
         self.state.stop()
         self._cancel_session()
 
@@ -200,6 +212,11 @@ class CallOwner(Actor):
             self._ring_timer.cancel()
             self._ring_timer = None
 
+    def _stop_limit_timer(self) -> None:
+        if self._limit_timer is not None:
+            self._limit_timer.cancel()
+            self._limit_timer = None
+
     async def open_media(self) -> Any:
         """The call's RTP endpoint; its key presses join the call's digits."""
         self.media = await self.services.media.open()
@@ -216,6 +233,9 @@ class CallOwner(Actor):
     async def mark_answered(self) -> None:
         self.stop_ring_timer()
         self.answered_at = clock.now()
+        # No call runs forever, whatever its document does (Twilio ends calls after 4 h too).
+        self._limit_timer = asyncio.get_running_loop().call_later(
+            self.services.limits.max_call_seconds, self.post, DurationLimit())
         setup = time.monotonic() - self.created_at
         METRICS.call_setup.labels(self.call.direction).observe(setup)
         event("call.answered", setup_ms=round(setup * 1000))
@@ -230,6 +250,7 @@ class CallOwner(Actor):
         self.mark_finished()
         self.stop_ring_timer()
         self.stop_detection()
+        self._stop_limit_timer()
         self._cancel_session()
         now = clock.now()
         duration = int((now - self.answered_at).total_seconds()) if self.answered_at else 0

@@ -116,6 +116,14 @@ class OwnerControl:
     # --- other parties ---------------------------------------------------------------------------------------------
 
     async def dial(self, nouns: list[DialNoun], options: DialOptions) -> DialResult:
+        most = self._services.limits.dial_max_destinations
+        if len(nouns) > most:
+            # Each destination is an INVITE, a call row and an RTP port: a document must not make hundreds.
+            skipped = ", ".join(noun.to.display for noun in nouns[most:most + 5])
+            more = f" and {len(nouns) - most - 5} more" if len(nouns) > most + 5 else ""
+            await self.warn(13223, f"<Dial> rings at most {most} destinations at once; skipped {len(nouns) - most}: "
+                                   f"{skipped}{more}")
+            nouns = nouns[:most]
         requests = [CallRequest(from_=options.caller_id, to=noun.to, url="", status_callback=noun.status_callback,
                                 status_callback_method=noun.status_callback_method,
                                 status_callback_events=noun.status_callback_events, timeout=options.timeout,

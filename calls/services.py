@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from calls.background import BackgroundTasks
 from calls.callbacks import CallbackSender
+from calls.limits import Limits
 from calls.recordings import RecordingStore
 from calls.rooms import Rooms
 from calls.routing import Routes
@@ -28,3 +29,4 @@ class Services:
     # Both None when SIP is off (RESTCOMM_SIP_PORT=0): then no owner is ever made.
     stack: SipStack | None = None
     media: MediaFactory | None = None
+    limits: Limits = field(default_factory=Limits)

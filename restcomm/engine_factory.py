@@ -7,6 +7,7 @@ import hashlib
 
 from calls.callbacks import CallbackSender
 from calls.engine import CallEngine
+from calls.limits import Limits
 from calls.recordings import RecordingStore
 from calls.registrar import ClientRegistrar
 from calls.types import OutboundProxy
@@ -45,6 +46,8 @@ def build_engine(settings: Settings, http: HttpClient) -> CallEngine:
         outbound_proxy=OutboundProxy.parse(settings.outbound_proxy),
         internal_url=settings.internal_url,
         lease_seconds=settings.node_lease_seconds,
+        limits=Limits(dial_max_destinations=settings.dial_max_destinations,
+                      max_call_seconds=settings.max_call_seconds),
     )
 
 

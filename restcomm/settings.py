@@ -80,6 +80,12 @@ class Settings:
     audio_cache_bytes: int = field(
         default=256 * 1024 * 1024, metadata={"help": "bytes of decoded prompts kept in memory (<Play>, <Say>)"},
     )
+    dial_max_destinations: int = field(
+        default=10, metadata={"help": "destinations one <Dial> rings at once; the rest get a Notification"},
+    )
+    max_call_seconds: int = field(
+        default=4 * 3600, metadata={"help": "a call with no shorter TimeLimit ends after this many seconds"},
+    )
     log_level: str = field(default="info", metadata={"help": "debug, info, warning or error"})
     log_format: str = field(default="text", metadata={"help": "text, or json: one JSON object per line"})
     metrics: bool = field(default=True, metadata={"help": "collect the metrics GET /metrics shows (false: bench/"
@@ -93,6 +99,9 @@ class Settings:
     def __post_init__(self) -> None:
         if self.node_lease_seconds < 1:
             raise ValueError(f"RESTCOMM_NODE_LEASE_SECONDS must be 1 or more, not {self.node_lease_seconds}")
+        for name in ("dial_max_destinations", "max_call_seconds"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{env_name(name)} must be 1 or more, not {getattr(self, name)}")
         if self.drain_seconds < 0:
             raise ValueError(f"RESTCOMM_DRAIN_SECONDS must be 0 or more, not {self.drain_seconds}")
 
