@@ -61,7 +61,7 @@ class AudioLibrary:
         self.decoder = decoder or DecoderPool(DecodeLimits())
         self.cache = PromptCache(cache_bytes)
         self.espeak = espeak
-        self._pending: dict[tuple, asyncio.Future[Prompt]] = {}
+        self._pending: dict[tuple, asyncio.Future[Prompt]] = {}  # fetches and decodes under way
         self._speakers = FairShare(TTS_PER_ACCOUNT)
         self._processes = asyncio.Semaphore(TTS_PROCESSES)
         self.beep = Prompt(tone(1000.0, 0.4))
@@ -91,25 +91,24 @@ class AudioLibrary:
         return await self._once(key, lambda: self._synthesize(key, text, voice, language, tenant))
 
     async def aclose(self) -> None:
+        for pending in list(self._pending.values()):
+            pending.cancel()
         await self.decoder.aclose()
 
     async def _once(self, key: tuple, make: Callable[[], Awaitable[Prompt]]) -> Prompt:
+        """`make()` once for however many calls ask for `key` meanwhile. It runs as a task of its own: a caller
+        that hangs up while the file is fetched or decoded leaves the work (and the others waiting) alone."""
         pending = self._pending.get(key)
-        if pending is not None:
-            # Many calls asking for the same new file at once share one download and one decode.
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Prompt] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
-            prompt = await make()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: nobody else may be waiting
-            raise
-        finally:
-            self._pending.pop(key, None)
-        future.set_result(prompt)
-        return prompt
+        if pending is None:
+            pending = self._pending[key] = asyncio.ensure_future(make())
+            pending.add_done_callback(lambda done: self._settled(key, done))
+        return await asyncio.shield(pending)
+
+    def _settled(self, key: tuple, done: asyncio.Future[Prompt]) -> None:
+        if self._pending.get(key) is done:
+            del self._pending[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: every caller may have hung up already
 
     async def _download(self, key: tuple, url: str, stale: Entry | None, tenant: str) -> Prompt:
         known = stale.freshness if stale is not None and stale.prompt is not None else None

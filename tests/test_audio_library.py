@@ -4,6 +4,7 @@ real HTTP server and real decoder workers: a fresh file is not fetched again, a 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
@@ -122,3 +123,50 @@ def test_the_cache_is_bounded_in_bytes() -> None:
     assert cache.get(("url", 0)) is None and cache.get(("url", 4)) is not None
     cache.put(("url", "big"), Entry(Prompt(bytes(6000)), None))  # bigger than the whole cache: not kept
     assert cache.get(("url", "big")) is None
+
+
+async def test_a_caller_that_hangs_up_leaves_the_shared_decode_to_the_others(library, application):
+    async def slowly(_request):
+        await asyncio.sleep(0.3)
+        return encoded_tone("mp3", 1000, 0.5), 200
+
+    url = application.on("/slow.mp3", slowly)
+    first = asyncio.create_task(library.fetch(url, tenant="AC1"))
+    second = asyncio.create_task(library.fetch(url, tenant="AC2"))
+    await asyncio.sleep(0.1)
+    first.cancel()  # the first call hangs up while the file is on its way
+    prompt = await second
+    assert first.cancelled() and frequency(prompt.pcm) == pytest.approx(1000, abs=1)
+    assert len(application.requests_to("/slow.mp3")) == 1
+    assert await library.fetch(url, tenant="AC1") is prompt  # and it was cached for the next call
+
+
+async def test_text_to_speech_runs_at_most_two_processes_per_account(tmp_path):
+    log = tmp_path / "espeak.log"
+    slow_espeak = tmp_path / "slow-espeak"
+    # A real espeak-ng, made slow, that logs when it starts and ends with the text it speaks (the last argument).
+    slow_espeak.write_text(f'#!/bin/sh\nfor last; do :; done\necho "start $last" >> {log}\nsleep 0.3\n'
+                           f'espeak-ng "$@"\necho "end $last" >> {log}\n')
+    slow_espeak.chmod(0o755)
+    async with HttpClient() as http:
+        audio = AudioLibrary(http, "http://127.0.0.1", decoder=DecoderPool(DecodeLimits(), workers=2),
+                             espeak=str(slow_espeak))
+        try:
+            tasks = [asyncio.create_task(audio.speak(f"a{n}", "woman", "en", tenant="AC1")) for n in range(4)]
+            await asyncio.sleep(0.05)
+            tasks.append(asyncio.create_task(audio.speak("b0", "woman", "en", tenant="AC2")))
+            prompts = await asyncio.gather(*tasks)
+        finally:
+            await audio.aclose()
+    assert all(len(prompt) > 1000 for prompt in prompts)
+    running: set[str] = set()
+    most_of_ac1 = 0
+    order = log.read_text().split("\n")
+    for line in filter(None, order):
+        event, text = line.split()
+        (running.add if event == "start" else running.discard)(text)
+        most_of_ac1 = max(most_of_ac1, sum(1 for t in running if t.startswith("a")))
+    assert most_of_ac1 == 2
+    # AC2's phrase did not wait for AC1's queue: it started before AC1's last two.
+    starts = [line.split()[1] for line in order if line.startswith("start")]
+    assert starts.index("b0") < 3

@@ -4,6 +4,9 @@ past the time limit and replaces it, and keeps a worker free of any one tenant."
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+from pathlib import Path
 
 import pytest
 
@@ -105,5 +108,36 @@ async def test_a_pool_of_two_gives_each_tenant_one_worker() -> None:
         await decode(encoded_tone("flac", 500, 0.2), "AC2", "other")
         await asyncio.gather(first, second)
         assert finished.index("other") < finished.index("second")
+    finally:
+        await pool.aclose()
+
+
+async def test_a_worker_that_dies_mid_decode_is_a_refusal_and_is_replaced() -> None:
+    pool = DecoderPool(DecodeLimits(), workers=1)
+    try:
+        await pool.decode(encoded_tone("flac", 500, 0.1), tenant="AC1")
+        [worker] = pool._idle
+        decoding = asyncio.create_task(pool.decode(encoded_tone("mp3", 1000, 300.0, channels=1, rate=8000),
+                                                   tenant="AC1"))
+        await asyncio.sleep(0.05)
+        os.kill(worker.process.pid, signal.SIGKILL)  # as the kernel's OOM killer or a decoder crash would
+        with pytest.raises(DecodeError, match="crashed"):
+            await decoding
+        assert pool.kills == 1 and not pool._idle
+        pcm = await pool.decode(encoded_tone("flac", 500, 0.2), tenant="AC1")  # a new worker
+        assert frequency(pcm) == pytest.approx(500, abs=1) and pool._idle[0] is not worker
+    finally:
+        await pool.aclose()
+
+
+async def test_workers_run_with_the_address_space_cap_and_a_lower_priority() -> None:
+    pool = DecoderPool(DecodeLimits(memory_bytes=768 << 20), workers=1)
+    try:
+        await pool.decode(encoded_tone("flac", 500, 0.1), tenant="AC1")
+        [worker] = pool._idle
+        limits = Path(f"/proc/{worker.process.pid}/limits").read_text()  # noqa: ASYNC240 - procfs, instant
+        [address_space] = [line for line in limits.splitlines() if line.startswith("Max address space")]
+        assert address_space.split()[3:5] == [str(768 << 20), str(768 << 20)]
+        assert os.getpriority(os.PRIO_PROCESS, worker.process.pid) >= os.getpriority(os.PRIO_PROCESS, 0) + 10
     finally:
         await pool.aclose()
