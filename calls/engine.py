@@ -15,6 +15,7 @@ import logging
 from calls import call_rows
 from calls.background import BackgroundTasks
 from calls.callbacks import CallbackSender
+from calls.cluster.forward import NOT_HERE, NOT_LIVE, Forwarder, OwnerUnreachable
 from calls.cluster.lease import NodeAddress, NodeLease
 from calls.cluster.member import ClusterMember
 from calls.cluster.reaper import Reaper, close_abandoned
@@ -30,7 +31,8 @@ from calls.rooms import Rooms
 from calls.routing import Routes
 from calls.services import Services
 from calls.types import CallChange, CallEnded, CallNotLive, CallRequest, OutboundProxy, UnknownClient
-from models import Call, CallStatus, Client, Direction
+from models import Call, CallStatus, Client, Direction, clock
+from models import node as nodes
 from models.account import Account
 from rcml.audio import AudioLibrary
 from rcml.documents import DocumentFetcher
@@ -50,7 +52,7 @@ class CallEngine:
                  audio: AudioLibrary, recordings: RecordingStore, stack: SipStack | None = None,
                  media: MediaFactory | None = None, registrar: ClientRegistrar | None = None,
                  outbound_proxy: OutboundProxy | None = None, internal_url: str = "",
-                 lease_seconds: float = 6.0, limits: Limits | None = None) -> None:
+                 lease_seconds: float = 6.0, limits: Limits | None = None, cluster_secret: str = "") -> None:
         """`stack`, `media` and `registrar` are None when SIP is off; the stack is started by the caller."""
         self.node = node
         self.callbacks = callbacks
@@ -65,6 +67,8 @@ class CallEngine:
         def address() -> NodeAddress:
             return NodeAddress("" if stack is None else "{}:{}".format(*stack.address), internal_url)
 
+        # Without a shared secret this node cannot reach the others: changes to their calls are refused.
+        self.forwarder = Forwarder(cluster_secret) if cluster_secret else None
         self.cluster = ClusterMember(NodeLease(node, address, seconds=lease_seconds), Reaper(node, callbacks))
         self._background = BackgroundTasks()
         self.services = Services(
@@ -107,9 +111,45 @@ class CallEngine:
         )
 
     async def modify_call(self, call: Call, change: CallChange) -> Call:
+        """The change made by the call's owner, wherever it runs; the call as it is after it.
+
+        Another live node's call is changed by that node (calls/cluster/forward.py): no node ever writes the
+        live state of a call another node runs.
+        """
         owner = self.owners.get(call.sid)
         if owner is None:
+            if call.is_live and call.owner_node and call.owner_node != self.node:
+                return await self._modify_elsewhere(call, change)
             return await call_rows.modify_unowned(call, change)
+        return await self.modify_owned(owner, call, change)
+
+    async def modify_here(self, call: Call, change: CallChange) -> Call | None:
+        """What another node forwarded: the change, if this node runs the call (None if it does not)."""
+        owner = self.owners.get(call.sid)
+        return None if owner is None else await self.modify_owned(owner, call, change)
+
+    async def _modify_elsewhere(self, call: Call, change: CallChange) -> Call:
+        owner_node = call.owner_node
+        node = await nodes.live_node(owner_node, clock.now())
+        if node is None:
+            raise CallNotLive(f"The node that runs this call ({owner_node}) is gone; the call is being closed")
+        if self.forwarder is None or not node.http_address:
+            raise CallNotLive(f"This call runs on node {owner_node}, and this node cannot reach it (set the same "
+                              "RESTCOMM_CLUSTER_SECRET on every node)")
+        try:
+            outcome = await self.forwarder.change_call(node.http_address, call.sid, change)
+        except OwnerUnreachable as exc:
+            log.warning("change to %s not forwarded to node %s: %s", call.sid, owner_node, exc)
+            raise CallNotLive(f"The node that runs this call ({owner_node}) did not answer; try again") from None
+        await call.refresh_from_db()
+        if outcome.kind == NOT_LIVE:
+            raise CallNotLive(outcome.message)
+        if outcome.kind == NOT_HERE:
+            raise CallNotLive(f"Call is not live: it ended as {call.status}" if not call.is_live else
+                              f"The node that runs this call ({owner_node}) no longer runs it")
+        return call
+
+    async def modify_owned(self, owner: CallOwner, call: Call, change: CallChange) -> Call:
         if change.mute is not None and owner.answered_at is None:
             raise CallNotLive(f"Only a call in progress can be muted; this call is {owner.call.status}")
         if change.move_connected_leg and owner.answered_at is None:
@@ -207,6 +247,8 @@ class CallEngine:
         await self.rooms.close_all()
         await self.callbacks.close(within)
         await self.services.audio.aclose()  # its decoding worker processes
+        if self.forwarder is not None:
+            await self.forwarder.close()
 
 
 def _peer(source: tuple[str, int]) -> str:

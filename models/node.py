@@ -57,6 +57,11 @@ async def live_ids(now: dt.datetime) -> set[str]:
     return set(await Node.filter(lease_expires__gt=now).values_list("id", flat=True))
 
 
+async def live_node(node_id: str, now: dt.datetime) -> Node | None:
+    """The node's row while its lease is current; None when it is dead or unknown."""
+    return await Node.get_or_none(id=node_id, lease_expires__gt=now)
+
+
 async def expired_ids(now: dt.datetime) -> set[str]:
     return set(await Node.filter(lease_expires__lte=now).values_list("id", flat=True))
 

@@ -15,7 +15,7 @@ from connexion.middleware import MiddlewarePosition
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from handlers import context, errors, health, metrics
+from handlers import context, errors, health, internal, metrics
 from models.db import close_database, open_database
 from rcml.http import HttpClient
 from restcomm import demos
@@ -119,6 +119,8 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
                        repeatable=spec.repeatable_parameters)
     # POST too: a call's Url is requested with POST unless its Method says otherwise.
     app.add_url_rule(demos.ROUTE, "demos", demos.serve, methods=["GET", "HEAD", "POST"])
+    # Node to node (a change to a call this node runs), authenticated by the cluster secret; not API.
+    app.add_url_rule(internal.ROUTE, "cluster-change", internal.change_call, methods=["POST"])
     # For operators, outside the tenant API and its credentials (see README's "Operating it").
     app.add_url_rule("/metrics", "metrics", metrics.serve, methods=["GET"])
     app.add_url_rule("/health", "health", health.health, methods=["GET", "HEAD"])

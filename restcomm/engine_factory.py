@@ -48,6 +48,7 @@ def build_engine(settings: Settings, http: HttpClient) -> CallEngine:
         lease_seconds=settings.node_lease_seconds,
         limits=Limits(dial_max_destinations=settings.dial_max_destinations,
                       max_call_seconds=settings.max_call_seconds),
+        cluster_secret=settings.cluster_secret,
     )
 
 

@@ -44,6 +44,11 @@ class Settings:
         default=6,
         metadata={"help": "how long a node stays alive without renewing; a dead node's calls are closed after it"},
     )
+    cluster_secret: str = field(
+        default="",
+        metadata={"help": "shared by every node: authenticates the requests that carry a change to the node "
+                          "running the call (without it, changes to another node's calls are refused)"},
+    )
     drain_seconds: int = field(
         default=20,
         metadata={"help": "on SIGTERM: how long live calls may go on (no new ones taken) before they are ended"},

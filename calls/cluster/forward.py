@@ -1,0 +1,90 @@
+"""Changes to a live call that another node owns, carried to that node over HTTP (as jambonz and Somleng do).
+
+Why HTTP to the owner and not PostgreSQL NOTIFY: a change needs the owner's answer (the call after the
+change, or why it could not be made), and NOTIFY has no reply path; it is delivered only at COMMIT and only
+to sessions already listening, so a reply would need a second channel and timeouts of its own. A request
+to the owner's internal address (its row in `nodes`) gets the answer on the same connection, from the one
+process allowed to change the call.
+
+Node-to-node requests carry the cluster secret (RESTCOMM_CLUSTER_SECRET) in a header of their own, checked
+in constant time on the other side; tenants' credentials (HTTP Basic) never open that route. The client is
+this module's own aiohttp session: cluster traffic is not subject to the tenant fetch policy, and keeps its
+connections to the other nodes open.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from calls.types import CallChange
+
+SECRET_HEADER = "X-RestComm-Cluster-Secret"
+CHANGE_PATH = "/internal/cluster/calls/{sid}/change"
+
+# The owner's answers.
+APPLIED = "applied"  # the change was made; the call row says what the call is now
+NOT_LIVE = "not-live"  # refused as the owner would refuse it locally (409), with its message
+NOT_HERE = "not-here"  # the owner does not run this call (it ended meanwhile)
+
+
+class OwnerUnreachable(Exception):
+    """The owner node did not answer (or not as a node answers)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    message: str = ""
+
+
+def change_to_json(change: CallChange) -> dict[str, Any]:
+    return {name: value for name, value in dataclasses.asdict(change).items() if value is not None}
+
+
+def change_from_json(body: Any) -> CallChange:
+    """The change a node sent; ValueError for anything a node would not send."""
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    known = {f.name: f.type for f in dataclasses.fields(CallChange)}
+    for name, value in body.items():
+        if name not in known:
+            raise ValueError(f"unknown field {name!r}")
+        expected = bool if name in ("mute", "move_connected_leg") else str
+        if not isinstance(value, expected):
+            raise ValueError(f"{name} must be a {expected.__name__}")
+    return CallChange(**body)
+
+
+class Forwarder:
+    def __init__(self, secret: str, *, timeout: float = 10.0) -> None:
+        self.secret = secret
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=3.0)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def change_call(self, node_url: str, call_sid: str, change: CallChange) -> Outcome:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        url = node_url.rstrip("/") + CHANGE_PATH.format(sid=call_sid)
+        try:
+            async with self._session.post(url, json=change_to_json(change),
+                                          headers={SECRET_HEADER: self.secret}) as response:
+                body = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise OwnerUnreachable(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            answer = json.loads(body)
+            outcome = Outcome(answer["outcome"], answer.get("message", ""))
+        except (ValueError, KeyError, TypeError):
+            raise OwnerUnreachable(f"HTTP {response.status} from {url} is not a node's answer") from None
+        if outcome.kind not in (APPLIED, NOT_LIVE, NOT_HERE):
+            raise OwnerUnreachable(f"unknown answer {outcome.kind!r} from {url}")
+        return outcome
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -1,0 +1,98 @@
+"""Any node takes any API request (issue 15 point 2): a change to a call another node runs is made by that node.
+
+Two real nodes on 127.0.0.2 and 127.0.0.3, one PostgreSQL database, a sipp callee. The call is placed
+through node A; the changes are sent to node B, whose answer is what A did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest_asyncio
+
+from calls.cluster.forward import SECRET_HEADER
+from tests.conftest import ADMIN_SID, ADMIN_TOKEN
+from tests.support.cluster import CLUSTER_SECRET, start_node
+from tests.support.sipp import Sipp
+
+
+@pytest_asyncio.fixture
+async def two_nodes(cluster_db, tmp_path):
+    a = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports="31400-31499")
+    try:
+        b = await start_node(cluster_db, "127.0.0.3", tmp_path, rtp_ports="31500-31599")
+        try:
+            yield a, b
+        finally:
+            b.stop()
+    finally:
+        a.stop()
+
+
+async def wait_status(api, sid: str, *statuses: str, within: float = 15) -> dict:
+    async with asyncio.timeout(within):
+        while True:
+            call = (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json")).json()
+            if call["status"] in statuses:
+                return call
+            await asyncio.sleep(0.1)
+
+
+async def place(api, callee: Sipp, url: str, **extra: str) -> str:
+    created = await api.post(f"/Accounts/{ADMIN_SID}/Calls.json", data={
+        "From": "+15550001", "To": f"sip:alice@{callee.uri_host}", "Url": url, **extra})
+    assert created.status_code == 200, created.text
+    return created.json()["sid"]
+
+
+async def test_hang_up_and_redirect_through_the_other_node(two_nodes, application, tmp_path):
+    a, b = two_nodes
+    first = application.on("/first", '<Response><Pause length="30"/></Response>')
+    second = application.on("/second", '<Response><Pause length="2"/><Hangup/></Response>')
+    status = application.on("/status", "")
+    async with a.api() as via_a, b.api() as via_b:
+        # Status=completed through B: the callee gets its BYE and the record is right.
+        async with Sipp("uas_answer.xml", tmp_path, lifetime_s=40) as callee:
+            sid = await place(via_a, callee, first, StatusCallback=status)
+            await wait_status(via_a, sid, "in-progress")
+            await asyncio.sleep(2)
+            ended = await via_b.post(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json", data={"Status": "completed"})
+            assert ended.status_code == 200, ended.text
+            assert ended.json()["status"] == "completed" and ended.json()["duration"] >= 2
+            assert await callee.wait() == 0, callee.explain()
+            assert any(m.startswith("BYE ") for m in callee.received())
+        [final] = await application.wait_for("/status")
+        assert final.params["CallStatus"] == "completed" and final.params["CallDuration"] == str(
+            ended.json()["duration"])
+        # Changing it again through B: 409, as on A.
+        again = await via_b.post(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json", data={"Status": "completed"})
+        assert again.status_code == 409, again.text
+
+        # Url through B: the new document is fetched (only A runs the call) and runs to its end.
+        async with Sipp("uas_answer.xml", tmp_path, lifetime_s=40) as callee:
+            sid = await place(via_a, callee, first)
+            await wait_status(via_a, sid, "in-progress")
+            moved = await via_b.post(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json", data={"Url": second})
+            assert moved.status_code == 200, moved.text
+            assert moved.json()["status"] == "in-progress"
+            [fetch] = await application.wait_for("/second")
+            assert fetch.params["CallSid"] == sid
+            done = await wait_status(via_b, sid, "completed")
+            assert 2 <= done["duration"] <= 4
+            assert await callee.wait() == 0, callee.explain()
+
+
+async def test_the_internal_route_wants_the_cluster_secret(two_nodes):
+    a, _ = two_nodes
+    route = f"{a.base_url}/internal/cluster/calls/CA{'0' * 32}/change"
+    async with httpx.AsyncClient(timeout=10) as client:
+        assert (await client.post(route, json={"status": "completed"})).status_code == 403
+        wrong = await client.post(route, json={"status": "completed"}, headers={SECRET_HEADER: "guess"})
+        assert wrong.status_code == 403
+        tenant = await client.post(route, json={"status": "completed"}, auth=(ADMIN_SID, ADMIN_TOKEN))
+        assert tenant.status_code == 403
+        unknown = await client.post(route, json={"status": "completed"}, headers={SECRET_HEADER: CLUSTER_SECRET})
+        assert unknown.status_code == 404 and unknown.json() == {"outcome": "not-here"}
+        bad = await client.post(route, json={"status": 3}, headers={SECRET_HEADER: CLUSTER_SECRET})
+        assert bad.status_code == 400
