@@ -293,6 +293,17 @@ def main() -> int:
         print(f"| {name} | {kind} | {1000 * cpu:.0f} | {1000 * wall:.0f} |")
     for kind, wall in pooled.items():
         print(f"| PyAV through the DecoderPool (what <Play> does) | {kind} | (in the worker) | {1000 * wall:.0f} |")
+    from sip.media import g711
+
+    pcm8k = _pyav(files["wav"])
+    encode_ms = []
+    for _ in range(args.runs):
+        started = time.process_time()
+        g711.encode(pcm8k, "PCMU")
+        g711.encode(pcm8k, "PCMA")
+        encode_ms.append(1000 * (time.process_time() - started))
+    print(f"| G.711 PCMU + PCMA of the decoded prompt (made in the worker; before, on the loop at first play) | - | "
+          f"{statistics.median(encode_ms):.0f} | - |")
     legacy_wav = next((cpu for name, kind, cpu, _ in decoders if name.startswith("legacy") and kind == "wav"), None)
     pyav_wav = next((cpu for name, kind, cpu, _ in decoders if name.startswith("PyAV") and kind == "wav"), None)
     if legacy_wav and pyav_wav:

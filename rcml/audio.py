@@ -131,12 +131,11 @@ class AudioLibrary:
             raise AudioError(11200, f"{url} answered HTTP {response.status}")
         fresh = freshness(response.headers)
         try:
-            pcm = await self.decoder.decode(response.body, tenant=tenant)
+            prompt = await self.decoder.prompt(response.body, tenant=tenant)
         except DecodeError as exc:
             refusal = AudioError(13227, f"{url} is not audio this server can play: {exc}")
             self.cache.put(key, Entry(None, time.monotonic() + REFUSAL_KEPT_S, error=refusal))
             raise refusal from None
-        prompt = Prompt(pcm)
         self._keep(key, prompt, fresh)
         return prompt
 
@@ -150,7 +149,7 @@ class AudioLibrary:
         async with self._speakers.slot(tenant), self._processes:
             wav = await self._espeak(text, voice, language)
         try:
-            prompt = Prompt(await self.decoder.decode(wav, tenant=tenant))
+            prompt = await self.decoder.prompt(wav, tenant=tenant)
         except DecodeError as exc:
             raise AudioError(13520, f"Text to speech gave audio that does not decode ({exc})") from None
         self.cache.put(key, Entry(prompt, None))

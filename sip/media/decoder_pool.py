@@ -2,6 +2,7 @@
 
     pool = DecoderPool(DecodeLimits(), workers=2)
     pcm = await pool.decode(data, tenant=account_sid)   # 8 kHz mono PCM16, or DecodeError
+    prompt = await pool.prompt(data, tenant=account_sid)  # a Prompt, its G.711 encodings made by the worker
     await pool.aclose()
 
 Processes, not threads: a decode past the time limit is stopped by killing its worker (a thread inside
@@ -23,6 +24,7 @@ import sys
 from sip.media import decode_worker
 from sip.media.decoder import DecodeError, DecodeLimits, sniff
 from sip.media.fair_share import FairShare
+from sip.media.prompt import Prompt
 
 _LENGTH = struct.Struct(">Q")
 
@@ -42,21 +44,25 @@ class _Worker:
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
         return cls(process)
 
-    async def decode(self, data: bytes) -> bytes:
+    async def decode(self, data: bytes) -> Prompt:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(_LENGTH.pack(len(data)))
         self.process.stdin.write(data)
         try:
             await self.process.stdin.drain()
             status = (await self.process.stdout.readexactly(1))[0]
-            (length,) = _LENGTH.unpack(await self.process.stdout.readexactly(_LENGTH.size))
-            payload = await self.process.stdout.readexactly(length)
+            if status == decode_worker.OK:
+                pcm, pcmu, pcma = [await self._part() for _ in range(3)]
+                return Prompt(pcm, encoded={"PCMU": pcmu, "PCMA": pcma})
+            refusal = json.loads(await self._part())
         except (asyncio.IncompleteReadError, ConnectionError):
             raise _Crashed("the decoder crashed on this file") from None
-        if status == decode_worker.OK:
-            return payload
-        refusal = json.loads(payload)
         raise DecodeError(refusal["message"], bound=refusal["bound"])
+
+    async def _part(self) -> bytes:
+        assert self.process.stdout is not None
+        (length,) = _LENGTH.unpack(await self.process.stdout.readexactly(_LENGTH.size))
+        return await self.process.stdout.readexactly(length)
 
     async def stop(self, *, kill: bool) -> None:
         if self.process.returncode is None:
@@ -82,6 +88,10 @@ class DecoderPool:
     async def decode(self, data: bytes, *, tenant: str) -> bytes:
         """`data` decoded to 8 kHz mono PCM16 by a worker. Raises DecodeError when the bytes are not a
         prompt, break a limit, crash the decoder or take longer than `limits.timeout_s`."""
+        return (await self.prompt(data, tenant=tenant)).pcm
+
+    async def prompt(self, data: bytes, *, tenant: str) -> Prompt:
+        """Like decode, as a Prompt whose G.711 encodings the worker made too."""
         # The checks that need no decoder are made here: a refused file never costs a worker.
         if len(data) > self.limits.max_bytes:
             raise DecodeError(f"the file is larger than {self.limits.max_bytes} bytes", bound=True)
@@ -93,9 +103,9 @@ class DecoderPool:
             healthy = False
             try:
                 async with asyncio.timeout(self.limits.timeout_s):
-                    pcm = await worker.decode(data)
+                    prompt = await worker.decode(data)
                 healthy = True
-                return pcm
+                return prompt
             except TimeoutError:
                 raise DecodeError(f"decoding took longer than {self.limits.timeout_s:.0f} s",
                                   bound=True) from None

@@ -13,9 +13,10 @@ class Prompt:
 
     __slots__ = ("_encoded", "pcm")
 
-    def __init__(self, pcm: bytes | bytearray | memoryview) -> None:
+    def __init__(self, pcm: bytes | bytearray | memoryview, *, encoded: dict[g711.Codec, bytes] | None = None) -> None:
+        """`encoded`: encodings already made (the decoder workers make them off the event loop)."""
         self.pcm = bytes(pcm)[: len(pcm) & ~1]
-        self._encoded: dict[g711.Codec, bytes] = {}
+        self._encoded: dict[g711.Codec, bytes] = dict(encoded or {})
 
     def __len__(self) -> int:
         """Bytes of PCM16, as len() of the bytes it stands for."""

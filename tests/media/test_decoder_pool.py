@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sip.media import g711
 from sip.media.decoder import DecodeError, DecodeLimits
 from sip.media.decoder_pool import DecoderPool
 from sip.media.fair_share import FairShare
@@ -141,3 +142,15 @@ async def test_workers_run_with_the_address_space_cap_and_a_lower_priority() -> 
         assert os.getpriority(os.PRIO_PROCESS, worker.process.pid) >= os.getpriority(os.PRIO_PROCESS, 0) + 10
     finally:
         await pool.aclose()
+
+
+async def test_the_worker_makes_the_g711_encodings_too() -> None:
+    pool = DecoderPool(DecodeLimits(), workers=1)
+    try:
+        prompt = await pool.prompt(encoded_tone("mp3", 1000, 0.5), tenant="AC1")
+    finally:
+        await pool.aclose()
+    # Made off the loop, and the same bytes the engine's own encoder gives.
+    assert set(prompt._encoded) == {"PCMU", "PCMA"}
+    assert prompt.encoded("PCMU") == g711.encode(prompt.pcm, "PCMU")
+    assert prompt.encoded("PCMA") == g711.encode(prompt.pcm, "PCMA")
