@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from rcml.fetch_policy import FetchDenied, FetchPolicy
+
 USER_AGENT = "RestComm-Calls"
 
 
@@ -37,6 +39,10 @@ class HttpUnknownHost(HttpConnectError):
     """The host name does not resolve."""
 
 
+class HttpRefused(HttpConnectError):
+    """The fetch policy refuses every address of the host (rcml/fetch_policy.py)."""
+
+
 class TooLarge(HttpError):
     """The response body is larger than the caller accepts."""
 
@@ -51,8 +57,28 @@ class HttpResponse:
         return "\n".join(f"{name}: {value}" for name, value in self.headers)
 
 
+class _PolicyConnector(aiohttp.TCPConnector):
+    """aiohttp's connector, connecting only to the addresses the fetch policy permits.
+
+    `_resolve_host` is where aiohttp turns every host, a name or an address literal, into the addresses it
+    then connects to, for the first request and for each redirect hop: the one place to check them all.
+    (A resolver would not see address literals; a request hook would not see what a name resolves to.)"""
+
+    def __init__(self, policy: FetchPolicy, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._policy = policy
+
+    async def _resolve_host(self, host: str, port: int, traces: Any = None) -> list[Any]:
+        results = await super()._resolve_host(host, port, traces=traces)
+        permitted = set(self._policy.filter(host, (result["host"] for result in results)))
+        return [result for result in results if result["host"] in permitted]
+
+
 class HttpClient:
-    def __init__(self, *, timeout: float = 10.0, connect_timeout: float = 5.0) -> None:
+    def __init__(self, *, timeout: float = 10.0, connect_timeout: float = 5.0,
+                 policy: FetchPolicy | None = None) -> None:
+        """`policy`: which addresses may be fetched from (None: any)."""
+        self._policy = policy
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
         self._session: aiohttp.ClientSession | None = None
         # HTTP(S)_PROXY and NO_PROXY, read once: aiohttp's trust_env reads them (and ~/.netrc) again in a
@@ -65,7 +91,9 @@ class HttpClient:
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout, headers={"User-Agent": USER_AGENT})
+            connector = _PolicyConnector(self._policy) if self._policy is not None else None
+            self._session = aiohttp.ClientSession(timeout=self._timeout, headers={"User-Agent": USER_AGENT},
+                                                  connector=connector)
         return self._session
 
     async def request(
@@ -96,6 +124,8 @@ class HttpClient:
                     if max_bytes is not None and len(body) > max_bytes:
                         raise TooLarge(f"the response is larger than {max_bytes} bytes")
                 return HttpResponse(response.status, list(response.headers.items()), bytes(body))
+        except FetchDenied as exc:
+            raise HttpRefused(str(exc)) from None
         except TimeoutError:
             raise HttpTimeout("timed out") from None
         except aiohttp.ClientConnectorDNSError as exc:

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from handlers import context, errors, health, internal, metrics
 from models.db import close_database, open_database
+from rcml.fetch_policy import FetchPolicy
 from rcml.http import HttpClient
 from restcomm import demos
 from restcomm.engine_factory import build_engine
@@ -59,7 +60,9 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
     `freeze_heap=True` (the server, not the tests) freezes what start-up built, see `freeze_startup_heap`."""
     spec = Specs.load(SPEC_PATH, TWILIO_SPEC_PATH)
     # One HTTP client for RCML fetches and status callbacks: connection reuse across calls.
-    http = HttpClient(timeout=10.0, connect_timeout=5.0)
+    # Tenants choose every URL it fetches: the fetch policy keeps it off internal addresses (README, Security).
+    http = HttpClient(timeout=10.0, connect_timeout=5.0,
+                      policy=FetchPolicy.parse(settings.fetch_deny, settings.fetch_allow))
     engine = build_engine(settings, http)
     handler_context = context.HandlerContext(engine=engine, metrics_token=settings.metrics_token,
                                              draining=lambda: engine.draining)

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from rcml.fetch_policy import DEFAULT_DENY, parse_networks
+
 ENV_PREFIX = "RESTCOMM_"
 
 
@@ -85,6 +87,13 @@ class Settings:
     audio_cache_bytes: int = field(
         default=256 * 1024 * 1024, metadata={"help": "bytes of decoded prompts kept in memory (<Play>, <Say>)"},
     )
+    fetch_deny: str = field(
+        default=DEFAULT_DENY,
+        metadata={"help": "networks (CIDRs, comma-separated) the server never fetches tenants' URLs from"},
+    )
+    fetch_allow: str = field(
+        default="", metadata={"help": "networks fetched from even when FETCH_DENY covers them (exceptions)"},
+    )
     dial_max_destinations: int = field(
         default=10, metadata={"help": "destinations one <Dial> rings at once; the rest get a Notification"},
     )
@@ -104,6 +113,11 @@ class Settings:
     def __post_init__(self) -> None:
         if self.node_lease_seconds < 1:
             raise ValueError(f"RESTCOMM_NODE_LEASE_SECONDS must be 1 or more, not {self.node_lease_seconds}")
+        for name in ("fetch_deny", "fetch_allow"):
+            try:
+                parse_networks(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"{env_name(name)}: {exc}") from None
         for name in ("dial_max_destinations", "max_call_seconds"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{env_name(name)} must be 1 or more, not {getattr(self, name)}")

@@ -22,6 +22,7 @@ from tortoise import Tortoise
 from calls.engine import CallEngine
 from calls.types import OutboundProxy
 from models import Call
+from rcml.fetch_policy import DEFAULT_DENY
 from restcomm.app import create_app
 from restcomm.seed import seed_default_account
 from restcomm.settings import Settings
@@ -29,6 +30,8 @@ from tests.conftest import ADMIN_SID, ADMIN_TOKEN, BASE
 from tests.support.application import Application, running_application
 from tests.support.ports import free_port
 
+# An "internal service" address the test servers' fetch policy refuses (tests/calls/test_hostile_tenant.py).
+INTERNAL_HOST = "127.0.0.9"
 # Callbacks retried quickly, so "the receiver failed twice" takes a fraction of a second.
 RETRY_DELAYS = (0.1, 0.2, 0.4)
 
@@ -93,7 +96,8 @@ async def voice(database: str, tmp_path_factory: pytest.TempPathFactory) -> Asyn
     http_port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
     settings = Settings(http_port=http_port, sip_port=sip_port, validate_responses=True,
                         rtp_ports="30000-30999", node_id=f"test-{sip_port}",
-                        recordings_dir=str(tmp_path_factory.mktemp("recordings")))
+                        recordings_dir=str(tmp_path_factory.mktemp("recordings")),
+                        fetch_deny=f"{DEFAULT_DENY},{INTERNAL_HOST}/32")
     app = create_app(settings, manage_database=False)
     app.context.engine.callbacks.retry_delays = RETRY_DELAYS
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=http_port, log_level="warning"))

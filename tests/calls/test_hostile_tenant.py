@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
+from starlette.responses import Response
+
 from models import Call, Notification
+from tests.calls.conftest import INTERNAL_HOST
 from tests.support.sipp import Sipp
 
 
@@ -36,3 +42,54 @@ async def test_a_call_ends_at_the_longest_a_call_may_last(server, application, w
     assert ended.duration == 2
     [note] = await Notification.filter(call_sid=call["sid"], error_code=13250)
     assert "2 s" in note.message_text
+
+
+class InternalService:
+    """A service on an address only the server's host reaches (a stand-in for 169.254.169.254): counts who
+    connects, and answers a secret to whoever does."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.server: asyncio.base_events.Server | None = None
+
+    async def __aenter__(self) -> InternalService:
+        self.server = await asyncio.start_server(self._serve, INTERNAL_HOST, 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://{INTERNAL_HOST}:{self.server.sockets[0].getsockname()[1]}/latest/meta-data/"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+            body = b"SECRET-ACCESS-KEY"
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                         b"Connection: close\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+        writer.close()
+
+
+async def test_urls_that_reach_internal_addresses_are_refused_directly_and_through_redirects(
+        server, application, workdir):
+    """SSRF: a tenant's Url, a redirect hop, a StatusCallback and a <Play> never reach a denied address, and
+    nothing of what such an address would answer comes back in a Notification."""
+    async with InternalService() as internal:
+        hop = application.on("/hop", lambda _: Response(status_code=302, headers={"Location": internal.url}))
+        play = application.on("/play", f"<Response><Play>{internal.url}x.wav</Play></Response>")
+        for url, extra in ((internal.url, {}), (hop, {}), (play, {"StatusCallback": internal.url})):
+            async with Sipp("uas_answer.xml", workdir) as phone:
+                call = await server.place(f"sip:alice@{phone.uri_host}", url, **extra)
+                await server.wait_status(call["sid"], "completed", "failed", within=15)
+            await server.idle()
+            notes = await Notification.filter(call_sid=call["sid"])
+            assert any("fetch policy" in note.message_text for note in notes), [n.message_text for n in notes]
+            assert not any("SECRET" in note.response_body + note.message_text for note in notes)
+        assert internal.connections == 0
