@@ -122,6 +122,7 @@ def main() -> int:
     parser.add_argument("--offline", action="store_true", help="the detector alone, without calls")
     parser.add_argument("--only", choices=("tuning", "heldout"), help="one part of the corpus")
     parser.add_argument("--limit", type=int, help="at most this many samples of each part (real path)")
+    parser.add_argument("--concurrency", type=int, default=6, help="calls at once (real path)")
     args = parser.parse_args()
     samples = load(args.corpus)
     if args.only:
@@ -132,7 +133,12 @@ def main() -> int:
     else:
         from bench.amd_calls import run_calls
 
-        outcomes = run_calls(samples, args.corpus, limit=args.limit)
+        outcomes, server_cpu_ms = run_calls(samples, args.corpus, limit=args.limit, concurrency=args.concurrency)
+        # The baseline, in the same run: the detector alone on the same samples, without the call around it.
+        alone = [offline(o.sample, args.corpus, settings).cpu_ms or 0.0 for o in outcomes]
+        detector_ms = statistics.mean(alone)
+        print(f"\nserver CPU per call (SIP, RTP, API, detection): {server_cpu_ms:.1f} ms (mean); the detector "
+              f"alone on the same samples: {detector_ms:.1f} ms (mean), {detector_ms / server_cpu_ms:.0%} of it")
     targets: list[tuple[str, bool]] = []
     for split in ("tuning", "heldout"):
         part = [o for o in outcomes if o.sample.split == split]
