@@ -1,7 +1,8 @@
 """A leg placed by <Dial>: a call of its own (its row, status, callbacks), connected by its parent's Dial.
 
 It rings like a call placed through the API, but on answer it runs no application: it tells the Dial
-verb of its parent call, which bridges the two. Its progress goes to the Dial verb as reports.
+verb of its parent call, which bridges the two (with machineDetection on its noun, once the result is
+known: the leg's AnsweredBy is on its row and in its callbacks). Its progress goes to the Dial verb as reports.
 """
 
 from __future__ import annotations
@@ -25,8 +26,19 @@ class DialledLegOwner(OutboundOwner):
         self.left_dial = False
 
     async def on_connected(self) -> None:
+        detection = self.request.machine_detection
         if self.left_dial:
-            self.run_application(self.source)
+            await super().on_connected()
+        elif detection is not None and not detection.asynchronous:
+            self.start_detection(detection)  # the Dial connects it once the result is known: on_detected
+        else:
+            if detection is not None:
+                self.start_detection(detection)
+            self.report(self, "answered")
+
+    async def on_detected(self) -> None:
+        if self.left_dial:
+            await super().on_detected()
         else:
             self.report(self, "answered")
 

@@ -292,8 +292,13 @@ class CallOwner(Actor):
                                              **self.request_parameters(),
                                              "MachineDetectionDuration": str(elapsed_ms),
                                          }))
-        elif self._session is None:
-            # The application waited for the result; a redirect during detection already runs its own.
+        else:
+            await self.on_detected()
+
+    async def on_detected(self) -> None:
+        """Synchronous detection has its result: the application, which waited for it, runs now (unless a
+        redirect during the detection already runs its own)."""
+        if self._session is None:
             self.run_application(self.source)
 
     # --- the RCML session -----------------------------------------------------------------------------------

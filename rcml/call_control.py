@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 from models import Call, Recording
 from rcml.audio import AudioLibrary
 from rcml.documents import Fetched, FetchFailed
+from rcml.machine_detection import MachineDetection
 from sip.destination import Destination
 from sip.media.prompt import Prompt
 
@@ -53,6 +54,8 @@ class DialNoun:
     # Digest credentials of a <Sip> noun; kept in memory, never stored.
     username: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
+    # machineDetection: the party is connected once its answer is known to be a person or a machine.
+    machine_detection: MachineDetection | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """What a call asks of answering machine detection: Twilio's MachineDetection parameters, as one value.
 
 POST Calls gives them as form parameters (`MachineDetection`, `MachineDetectionTimeout`, ...) in both
-dialects; openapi.yaml has already checked their ranges. The detector (sip/media/amd.py) takes them in
+dialects; openapi.yaml has already checked their ranges. A <Dial> noun gives them as attributes
+(`<Number machineDetection="DetectMessageEnd">`), checked here. The detector (sip/media/amd.py) takes them in
 milliseconds; calls/detection_run.py runs it on the answered call.
 """
 
@@ -46,6 +47,27 @@ class MachineDetection:
             async_callback_method=form.get("AsyncAmdStatusCallbackMethod", "POST"),
         )
 
+    @classmethod
+    def from_attributes(cls, attributes: Mapping[str, str]) -> MachineDetection | None:
+        """The detection a <Dial> noun asks for (`<Number machineDetection="Enable">`, Twilio's attribute
+        names); ValueError names an attribute out of its range. With `amdStatusCallback` it is asynchronous:
+        the parties are connected at once and the result goes there."""
+        mode = attributes.get("machineDetection")
+        if not mode:
+            return None
+        if mode not in (ENABLE, DETECT_MESSAGE_END):
+            raise ValueError(f"machineDetection must be {ENABLE} or {DETECT_MESSAGE_END}")
+        values = {name: _within(attributes, name, low, high, default) for name, (low, high, default) in _RANGES.items()}
+        callback = attributes.get("amdStatusCallback") or None
+        method = attributes.get("amdStatusCallbackMethod", "POST").upper()
+        if method not in ("GET", "POST"):
+            raise ValueError("amdStatusCallbackMethod must be GET or POST")
+        return cls(mode=mode, timeout_s=values["machineDetectionTimeout"],
+                   speech_threshold_ms=values["machineDetectionSpeechThreshold"],
+                   speech_end_threshold_ms=values["machineDetectionSpeechEndThreshold"],
+                   silence_timeout_ms=values["machineDetectionSilenceTimeout"],
+                   asynchronous=callback is not None, async_callback=callback, async_callback_method=method)
+
     def settings(self) -> AmdSettings:
         return AmdSettings(
             detect_message_end=self.mode == DETECT_MESSAGE_END,
@@ -54,6 +76,28 @@ class MachineDetection:
             speech_end_threshold_ms=self.speech_end_threshold_ms,
             silence_timeout_ms=self.silence_timeout_ms,
         )
+
+
+# Twilio's ranges and defaults, as openapi.yaml declares them for the create parameters.
+_RANGES = {
+    "machineDetectionTimeout": (3, 59, 30),
+    "machineDetectionSpeechThreshold": (1000, 6000, 2400),
+    "machineDetectionSpeechEndThreshold": (500, 5000, 1200),
+    "machineDetectionSilenceTimeout": (2000, 10000, 5000),
+}
+
+
+def _within(attributes: Mapping[str, str], name: str, low: int, high: int, default: int) -> int:
+    raw = attributes.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be from {low} to {high}")
+    return value
 
 
 def _true(value: Any) -> bool:

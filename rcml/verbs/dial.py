@@ -2,8 +2,10 @@
 
 Nouns: <Number> (through the outbound proxy), <Client>, <Sip> (with username/password for a digest
 challenge), plain text (a number), and <Conference> (rcml/verbs/conference.py). Each noun may carry its
-own statusCallback. Afterwards the `action` URL gets DialCallSid, DialCallStatus and DialCallDuration (and
-RecordingUrl when recorded); without an action the document goes on.
+own statusCallback, and Twilio's machineDetection attributes: the party is then connected once its
+answer is known (or at once with amdStatusCallback, which gets the result). Afterwards the `action` URL
+gets DialCallSid, DialCallStatus and DialCallDuration (and RecordingUrl when recorded); without an action
+the document goes on.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import ClassVar
 from urllib.parse import urljoin
 
 from rcml.call_control import CallControl, DialNoun, DialOptions
+from rcml.machine_detection import MachineDetection
 from rcml.parser import Node
 from rcml.verbs.base import (
     Attribute,
@@ -109,6 +112,7 @@ def _noun(noun: Node) -> DialNoun:
         status_callback_events=tuple(events) or ("completed",),
         username=noun.attributes.get("username") or None,
         password=noun.attributes.get("password") or None,
+        machine_detection=MachineDetection.from_attributes(noun.attributes),
     )
 
 

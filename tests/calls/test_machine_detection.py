@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from bench import amd_corpus
-from models import Call
+from models import Call, Notification, Recording
 from tests.calls.test_clients_calls import make_client
 from tests.conftest import ADMIN_SID
 from tests.support.baresip import Baresip
+from tests.support.sipp import Sipp
 
 HOLD = '<Response><Pause length="1"/><Hangup/></Response>'
 
@@ -148,3 +149,43 @@ async def test_a_hang_up_during_detection_ends_the_call_at_once(server, applicat
     assert (ended.answered_by, ended.answered_by_detail) == (None, None)
     assert "AnsweredBy" not in completed.params
     assert (await Call.get(sid=call["sid"])).status == "completed"
+
+
+async def test_a_dial_noun_with_machine_detection_connects_once_the_greeting_ended(server, application, workdir):
+    await make_client(server, "bob", "1234")
+    after = application.on("/after", "<Response><Hangup/></Response>")
+    leg_status = application.url("/leg-status")
+    document = (f'<Response><Dial action="{after}" record="true"><Client machineDetection="DetectMessageEnd" '
+                f'statusCallback="{leg_status}" statusCallbackEvent="answered completed">bob</Client>'
+                "</Dial></Response>")
+    audio, beep_end_s = greeting_with_beep(workdir)
+    async with Baresip(workdir, registrar=server.sip, user="bob", password="1234", audio=audio,
+                       lifetime_s=60) as bob, Sipp("uas_answer.xml", workdir) as caller:
+        await bob.wait_for(r"200 OK .*\[1 binding\]")
+        call = await server.place(f"sip:alice@{caller.uri_host}", application.on("/dial", document))
+        await bob.wait_for("Call established")
+        established = time.monotonic()
+        [action] = await application.wait_for("/after", seconds=40)
+        await server.wait_status(call["sid"], "completed", within=20)
+    [leg] = await Call.filter(parent_call_sid=call["sid"])
+    assert (leg.answered_by, leg.answered_by_detail) == ("machine", "machine_end_beep")
+    assert action.params["DialCallStatus"] == "completed" and action.params["DialCallSid"] == leg.sid
+    # Connected after the beep: bob's file ends 6 s after it, and the bridge's recording lasts about as long
+    # (it would last the whole file, 13 s, had bob been connected on answer).
+    [recording] = await Recording.filter(call_sid=call["sid"])
+    assert 4.5 <= recording.duration <= 7.5, (recording.duration, beep_end_s)
+    assert action.at - established > beep_end_s + 4.5
+    completed = [r for r in application.requests_to("/leg-status") if r.params["CallStatus"] == "completed"]
+    assert completed and completed[-1].params["AnsweredBy"] == "machine_end_beep"
+
+
+async def test_a_dial_noun_with_a_bad_machine_detection_is_skipped_with_a_warning(server, application, workdir):
+    document = '<Response><Dial><Number machineDetection="Sometimes">+15551234</Number></Dial></Response>'
+    async with Sipp("uas_answer.xml", workdir) as caller:
+        call = await server.place(f"sip:alice@{caller.uri_host}", application.on("/dial", document))
+        await server.wait_status(call["sid"], "completed", within=15)
+    # The noun skipped (13223), then the Dial left with nothing to call (13221).
+    nothing_left, skipped = await Notification.filter(call_sid=call["sid"]).order_by("error_code")
+    assert (nothing_left.error_code, skipped.error_code) == (13221, 13223)
+    assert "machineDetection must be Enable or DetectMessageEnd" in skipped.message_text
+    assert await Call.filter(parent_call_sid=call["sid"]).count() == 0
