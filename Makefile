@@ -15,7 +15,7 @@ NODE_INSTALLED := $(NODE_TOOLS)/.installed
 LAYOUT_IGNORE := E121,E123,E126,E226,E24,E704,W503,W504,E127,E128
 LAYOUT_PATHS := restcomm handlers calls rcml models sip tests contract-tests bench
 
-.PHONY: run test test-fast lint bench clean
+.PHONY: run cluster test test-fast lint bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ $(NODE_INSTALLED): sdk-tests/package.json sdk-tests/package-lock.json
 
 run: $(INSTALLED)
 	$(BIN)/restcomm serve
+
+# Two nodes on 127.0.0.2 and 127.0.0.3 and Kamailio on 127.0.0.1:5070, on RESTCOMM_DATABASE_URL (PostgreSQL).
+cluster: $(INSTALLED)
+	$(BIN)/restcomm cluster
 
 lint: $(INSTALLED) $(NODE_INSTALLED)
 	$(BIN)/ruff check .

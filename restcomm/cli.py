@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     settings_module.add_flags(serve)
     serve.set_defaults(run=run_serve)
 
+    cluster = commands.add_parser("cluster", help="a local cluster: N nodes on 127.0.0.2.. and Kamailio in front")
+    settings_module.add_flags(cluster)
+    cluster.add_argument("--nodes", type=int, default=2, help="how many nodes (127.0.0.2, 127.0.0.3, ...)")
+    cluster.add_argument("--proxy-port", type=int, default=5070, help="Kamailio's SIP port on 127.0.0.1")
+    cluster.set_defaults(run=run_cluster)
+
     accounts = commands.add_parser("accounts", help="list accounts, create one, change a password")
     settings_module.add_flags(accounts)
     account_commands = accounts.add_subparsers(title="account commands", required=True)
@@ -72,6 +78,12 @@ def run_serve(config: Settings, _args: argparse.Namespace) -> int:
                             app.context.engine, config.drain_seconds)
     server.run()
     return 0 if server.started else 3
+
+
+def run_cluster(config: Settings, args: argparse.Namespace) -> int:
+    from restcomm import cluster_cli
+
+    return cluster_cli.run(config, args.nodes, args.proxy_port)
 
 
 def run_accounts(config: Settings, args: argparse.Namespace) -> int:
