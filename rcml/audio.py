@@ -28,6 +28,7 @@ from sip.media.decoder import DecodeError, DecodeLimits
 from sip.media.decoder_pool import DecoderPool
 from sip.media.fair_share import FairShare
 from sip.media.prompt import Prompt
+from telemetry.metrics import METRICS
 
 TTS_TIMEOUT_S = 15.0
 # espeak-ng processes: at most this many per account at once, and in all (each is a process and a CPU).
@@ -78,8 +79,10 @@ class AudioLibrary:
         entry = self.cache.get(key)
         if entry is not None and entry.fresh():
             if entry.error is not None:
+                METRICS.audio_lookups.labels("refused").inc()
                 raise entry.error
             assert entry.prompt is not None
+            METRICS.audio_lookups.labels("hit").inc()
             return entry.prompt
         return await self._once(key, lambda: self._download(key, url, entry, tenant))
 
@@ -87,6 +90,7 @@ class AudioLibrary:
         key = ("say", text, voice, language)
         entry = self.cache.get(key)
         if entry is not None and entry.prompt is not None:
+            METRICS.audio_lookups.labels("hit").inc()
             return entry.prompt
         return await self._once(key, lambda: self._synthesize(key, text, voice, language, tenant))
 
@@ -126,17 +130,32 @@ class AudioLibrary:
             merged = Freshness(renewed.store, renewed.lifetime_s, renewed.etag or known.etag,
                                renewed.last_modified or known.last_modified)
             self._keep(key, stale.prompt, merged)
+            METRICS.audio_lookups.labels("revalidated").inc()
             return stale.prompt
         if response.status != 200:
             raise AudioError(11200, f"{url} answered HTTP {response.status}")
         fresh = freshness(response.headers)
-        try:
-            prompt = await self.decoder.prompt(response.body, tenant=tenant)
-        except DecodeError as exc:
-            refusal = AudioError(13227, f"{url} is not audio this server can play: {exc}")
-            self.cache.put(key, Entry(None, time.monotonic() + REFUSAL_KEPT_S, error=refusal))
-            raise refusal from None
+        METRICS.audio_lookups.labels("fetched").inc()
+        prompt = await self._decode(response.body, tenant, lambda exc: AudioError(
+            13227, f"{url} is not audio this server can play: {exc}"), key)
         self._keep(key, prompt, fresh)
+        return prompt
+
+    async def _decode(self, data: bytes, tenant: str, refused: Callable[[DecodeError], AudioError],
+                      key: tuple | None = None) -> Prompt:
+        """A worker's Prompt of `data`; a refusal becomes `refused(exc)`, kept a while under `key` if given."""
+        started = time.monotonic()
+        try:
+            prompt = await self.decoder.prompt(data, tenant=tenant)
+        except DecodeError as exc:
+            METRICS.audio_decodes.labels("bound" if exc.bound else "refused").inc()
+            refusal = refused(exc)
+            if key is not None:
+                self.cache.put(key, Entry(None, time.monotonic() + REFUSAL_KEPT_S, error=refusal))
+            raise refusal from None
+        finally:
+            METRICS.audio_decode.observe(time.monotonic() - started)
+        METRICS.audio_decodes.labels("decoded").inc()
         return prompt
 
     def _keep(self, key: tuple, prompt: Prompt, fresh: Freshness) -> None:
@@ -148,10 +167,8 @@ class AudioLibrary:
     async def _synthesize(self, key: tuple, text: str, voice: str, language: str, tenant: str) -> Prompt:
         async with self._speakers.slot(tenant), self._processes:
             wav = await self._espeak(text, voice, language)
-        try:
-            prompt = await self.decoder.prompt(wav, tenant=tenant)
-        except DecodeError as exc:
-            raise AudioError(13520, f"Text to speech gave audio that does not decode ({exc})") from None
+        prompt = await self._decode(wav, tenant, lambda exc: AudioError(
+            13520, f"Text to speech gave audio that does not decode ({exc})"))
         self.cache.put(key, Entry(prompt, None))
         return prompt
 

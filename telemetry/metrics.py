@@ -35,6 +35,8 @@ GCCollector(registry=REGISTRY)
 _SETUP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120)
 _FETCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+# A prompt decodes in a tenth of a second or so; the time limit (RESTCOMM_AUDIO_DECODE_TIMEOUT) is 20 s.
+_DECODE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30)
 
 # SIP methods as label values: anything else a peer sends is "other", so a peer cannot grow the label set.
 SIP_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO", "PRACK", "UPDATE",
@@ -74,6 +76,13 @@ class Metrics:
                                      ["operation", "status"], registry=r)
         self.http_latency = Histogram("restcomm_http_request_seconds", "API request handling time, by operation",
                                       ["operation"], buckets=_HTTP_BUCKETS, registry=r)
+        self.audio_lookups = Counter("restcomm_audio_lookups", "<Play>/<Say> audio asked for, by how it was had: "
+                                     "hit (cached, fresh), revalidated (304), fetched, refused (a kept refusal)",
+                                     ["result"], registry=r)
+        self.audio_decodes = Counter("restcomm_audio_decodes", "Audio files given to the decoder workers, by outcome "
+                                     "(decoded, refused, bound: past a limit)", ["outcome"], registry=r)
+        self.audio_decode = Histogram("restcomm_audio_decode_seconds", "Time a worker took, waiting for it included",
+                                      buckets=_DECODE_BUCKETS, registry=r)
         self.limit_rejections = Counter("restcomm_limit_rejections", "Requests refused by a per-account limit",
                                         ["limit"], registry=r)
 

@@ -19,9 +19,14 @@ from rcml.prompt_cache import Entry, PromptCache
 from sip.media.decoder import DecodeLimits
 from sip.media.decoder_pool import DecoderPool
 from sip.media.prompt import Prompt
+from telemetry.metrics import REGISTRY
 from tests.media.audio import frequency
 from tests.media.encoded import encoded_tone
 from tests.support.application import Application, running_application
+
+
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(f"restcomm_{name}_total", labels) or 0.0
 
 
 @pytest_asyncio.fixture
@@ -56,19 +61,24 @@ def _serve(application: Application, path: str, bodies: list[bytes], headers: di
 
 async def test_a_fresh_file_is_played_from_the_cache(library, application):
     url = _serve(application, "/a.mp3", [encoded_tone("mp3", 1000, 0.5)], {"Cache-Control": "max-age=60"})
+    hits, decoded = counted("audio_lookups", result="hit"), counted("audio_decodes", outcome="decoded")
     first = await library.fetch(url, tenant="AC1")
     second = await library.fetch(url, tenant="AC2")
     assert second is first and len(application.requests_to("/a.mp3")) == 1
+    assert counted("audio_lookups", result="hit") == hits + 1  # what GET /metrics shows an operator
+    assert counted("audio_decodes", outcome="decoded") == decoded + 1
     assert frequency(first.pcm) == pytest.approx(1000, abs=1)
 
 
 async def test_a_stale_file_is_revalidated_and_a_304_keeps_it(library, application):
     url = _serve(application, "/b.mp3", [encoded_tone("mp3", 1000, 0.5), encoded_tone("mp3", 500, 0.5)],
                  {"Cache-Control": "no-cache", "ETag": '"v1"'})
+    revalidated = counted("audio_lookups", result="revalidated")
     first = await library.fetch(url, tenant="AC1")
     again = await library.fetch(url, tenant="AC1")
     requests = application.requests_to("/b.mp3")
     assert again is first and len(requests) == 2
+    assert counted("audio_lookups", result="revalidated") == revalidated + 1
     assert "if-none-match" not in requests[0].headers and requests[1].headers["if-none-match"] == '"v1"'
 
 
@@ -92,11 +102,14 @@ async def test_no_store_is_fetched_every_time(library, application):
 
 async def test_a_refused_file_is_fetched_once_and_refused_each_time(library, application):
     url = application.on("/e.mp3", b"<html>moved</html>")
+    decoded_no, kept = counted("audio_decodes", outcome="refused"), counted("audio_lookups", result="refused")
     for _ in range(3):
         with pytest.raises(AudioError, match="not audio") as refused:
             await library.fetch(url, tenant="AC1")
         assert refused.value.code == 13227
     assert len(application.requests_to("/e.mp3")) == 1
+    assert counted("audio_decodes", outcome="refused") == decoded_no + 1
+    assert counted("audio_lookups", result="refused") == kept + 2
 
 
 def test_freshness_from_the_headers() -> None:
