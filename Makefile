@@ -1,11 +1,13 @@
 # The two commands a new user needs: `make run` (the server on the embedded defaults) and `make test`.
-# Each creates the virtual environment in .venv and installs the project into it on first use.
+# Each creates the virtual environment in .venv and installs the project into it on first use: `make run` only
+# what the server needs, `make test` (and lint, test-fast, bench) the test tools as well.
 # `make lint` and `make test` also install the node tools of sdk-tests/ (the spec linter, the TypeScript SDK
 # generator, the browser driver of the docs test) with `npm ci`: they need Node.js >= 20.19 and npm.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+RUN_INSTALLED := $(VENV)/.installed-run
 INSTALLED := $(VENV)/.installed
 NODE_TOOLS := sdk-tests/node_modules
 NODE_INSTALLED := $(NODE_TOOLS)/.installed
@@ -17,9 +19,13 @@ LAYOUT_PATHS := restcomm handlers calls rcml models sip tests contract-tests ben
 
 .PHONY: run cluster test test-fast lint bench clean
 
-$(INSTALLED): pyproject.toml
+$(RUN_INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_INSTALLED)
+
+$(INSTALLED): $(RUN_INSTALLED)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(INSTALLED)
 
@@ -31,7 +37,7 @@ $(NODE_INSTALLED): sdk-tests/package.json sdk-tests/package-lock.json
 	cd sdk-tests && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_INSTALLED)
 
-run: $(INSTALLED)
+run: $(RUN_INSTALLED)
 	$(BIN)/restcomm serve
 
 # Two nodes on 127.0.0.2 and 127.0.0.3 and Kamailio on 127.0.0.1:5070, on RESTCOMM_DATABASE_URL (PostgreSQL).
