@@ -11,10 +11,14 @@ import httpx
 import pytest
 import yaml
 
-from .live import ADMIN_SID, NODE_PROJECT, SPEC, require_node_tools, restcomm_serve, run_bounded
+from .live import ADMIN_SID, ADMIN_TOKEN, NODE_PROJECT, SPEC, require_node_tools, restcomm_serve, run_bounded
 
 CHROMIUM = "/usr/bin/chromium"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# What a new user tries first: lists, whose only required parameter (AccountSid) the form pre-fills with the
+# default account's SID.
+FIRST_TRIES = ("handlers.calls.list_json", "handlers.calls.list_xml", "handlers.accounts.list_json",
+               "handlers.recordings.list_json", "handlers.notifications.list_json")
 
 
 def documented(tag: str) -> list[dict[str, str]]:
@@ -40,7 +44,9 @@ def test_swagger_ui_renders_the_calls_operations(tmp_path: Path) -> None:
         assert unauthenticated.status_code == 401, unauthenticated.text
         assert unauthenticated.headers["WWW-Authenticate"] == 'Basic realm="Restcomm realm"'
         ran = run_bounded([tools["node"], str(NODE_PROJECT / "swagger-ui.mjs"), server.api + "/ui/", str(screenshot)],
-                          cwd=NODE_PROJECT, env={**os.environ, "CHROMIUM": CHROMIUM}, timeout_s=90)
+                          cwd=NODE_PROJECT, env={**os.environ, "CHROMIUM": CHROMIUM, "API_USER": ADMIN_SID,
+                                                 "API_PASSWORD": ADMIN_TOKEN, "TRY_OPERATIONS": ",".join(FIRST_TRIES)},
+                          timeout_s=120)
     assert ran.returncode == 0, ran.stdout[-6000:]
     rendered = json.loads(ran.stdout.strip().splitlines()[-1])
 
@@ -54,3 +60,6 @@ def test_swagger_ui_renders_the_calls_operations(tmp_path: Path) -> None:
     summaries = [operation["summary"] for operation in tags["Calls"]]
     assert "Make a call (JSON)" in summaries and "Make a call (XML)" in summaries
     assert screenshot.stat().st_size > 10_000
+    # "Try it out" then "Execute" on a list works at the first click: no optional filter is pre-filled with an
+    # example value (an example AfterSid answered 404, an example date an empty list).
+    assert rendered["tried"] == {operation: "200" for operation in FIRST_TRIES}
