@@ -38,7 +38,7 @@ class DetectionRun:
         if media is None:  # an answer without audio: nothing to hear, nothing to wait for
             loop.call_soon(self._expire)
         else:
-            media.listen(self._on_frame)
+            media.listen(self.on_frame)
 
     @property
     def running(self) -> bool:
@@ -46,13 +46,14 @@ class DetectionRun:
 
     def stop(self) -> None:
         if self._listening:
-            self._media.unlisten(self._on_frame)
+            self._media.unlisten(self.on_frame)
             self._listening = False
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
-    def _on_frame(self, frame: Any) -> None:
+    def on_frame(self, frame: Any) -> None:
+        """The listener of the call's audio: one received frame (its `pcm`)."""
         started = time.process_time()
         verdict = self.detector.feed(frame.pcm)
         self._cpu_s += time.process_time() - started

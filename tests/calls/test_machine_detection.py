@@ -61,6 +61,8 @@ async def test_a_person_answers_and_the_application_is_told_human(server, applic
         assert in_progress.answered_by is None  # nothing said before the detection had a result
         item = (await server.get(f"/Accounts/{ADMIN_SID}/Calls/{call['sid']}.json")).json()
         assert (item["answered_by"], item["answered_by_detail"]) == ("human", "human")
+        [listed] = (await server.get(f"/Accounts/{ADMIN_SID}/Calls.json")).json()["calls"]
+        assert (listed["answered_by"], listed["answered_by_detail"]) == ("human", "human")
         [completed] = await application.wait_for("/status", seconds=10)
     assert completed.params["CallStatus"] == "completed" and completed.params["AnsweredBy"] == "human"
     xml = (await server.get(f"/Accounts/{ADMIN_SID}/Calls/{call['sid']}")).text
