@@ -86,6 +86,11 @@ class AudioLibrary:
             return entry.prompt
         return await self._once(key, lambda: self._download(key, url, entry, tenant))
 
+    def has(self, url: str) -> bool:
+        """Whether `url` is a prompt in the cache now (fresh, decoded): a waitUrl known to be audio."""
+        entry = self.cache.get(("url", absolute(url, self.base_url)))
+        return entry is not None and entry.prompt is not None and entry.fresh()
+
     async def speak(self, text: str, voice: str, language: str, *, tenant: str) -> Prompt:
         key = ("say", text, voice, language)
         entry = self.cache.get(key)

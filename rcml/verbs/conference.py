@@ -7,6 +7,7 @@ room (removed through the API, or the room ended) the Dial's `action` is request
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from urllib.parse import urljoin
 
@@ -67,20 +68,29 @@ async def join(call: CallControl, noun: Node, dial: dict[str, Any]) -> Outcome:
                      "ConferenceSid": left.conference_sid})
 
 
+async def _wait_file(call: CallControl, url: str) -> tuple[Prompt, ...]:
+    try:
+        return (await call.audio.fetch(url, tenant=call.account_sid),)
+    except AudioError as exc:
+        await call.warn(exc.code, f"waitUrl skipped: {exc}")
+        return ()
+
+
 async def _wait_audio(call: CallControl, wait_url: str | None, method: str) -> tuple[Prompt, ...]:
     """The prompts of waitUrl: an audio file, or an RCML document whose <Play> and <Say> are taken in order."""
     if not wait_url:
         return ()
     url = urljoin(call.document_url, wait_url)
-    if url.lower().split("?", 1)[0].endswith(_AUDIO_EXTENSIONS):
-        try:
-            return (await call.audio.fetch(url, tenant=call.account_sid),)
-        except AudioError as exc:
-            await call.warn(exc.code, f"waitUrl skipped: {exc}")
-            return ()
+    if url.lower().split("?", 1)[0].endswith(_AUDIO_EXTENSIONS) or call.audio.has(url):
+        return await _wait_file(call, url)
     try:
         document = await call.fetch_document(url, method)
     except FetchFailed as failure:
+        # Not RCML, or too big for a document: it may be an audio file at a URL that does not say so. The
+        # bytes decide; a file that does not decode either is reported as the document that failed.
+        if failure.code in (12100, 11750):
+            with contextlib.suppress(AudioError):
+                return (await call.audio.fetch(url, tenant=call.account_sid),)
         await call.report_fetch_failure(failure)
         return ()
     prompts = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from models import Call
+from models import Call, Notification
 from sip.media.decoder import read_audio
 from tests.calls.test_dial import ABSENT_DBFS, HEARD_DBFS, add_client
 from tests.conftest import ADMIN_SID
@@ -170,6 +170,24 @@ async def test_a_room_waits_for_its_moderator_with_music(server, application, wo
     assert level_dbfs(waiting, 700) > HEARD_DBFS
     talking = b"".join(pcm for arrival, pcm in echoed if arrival > started + 0.5)
     assert len(talking) > 8000 and level_dbfs(talking, 700) < ABSENT_DBFS
+
+
+async def test_wait_music_at_a_url_that_does_not_say_it_is_audio(server, application, workdir):
+    # Issue 19: the bytes decide. "/music" is an MP3; fetched as a document it is not RCML, so it is played.
+    from tests.media.encoded import encoded_tone
+
+    application.on("/music", encoded_tone("mp3", 700.0, 1.0))
+    early = application.on("/early", room("jade", startConferenceOnEnter="false", waitUrl=application.url("/music")))
+    echoed: list[bytes] = []
+    async with Sipp("uas_answer.xml", workdir, args=["-rtp_echo"]) as one:
+        call = await server.place(f"sip:early@{one.uri_host}", early)
+        await server.wait_status(call["sid"], "in-progress")
+        server.engine.owners[call["sid"]].media.listen(lambda frame: echoed.append(frame.pcm))
+        await asyncio.sleep(2)
+        await server.post(f"/Accounts/{ADMIN_SID}/Calls/{call['sid']}", {"Status": "completed"})
+        await server.wait_status(call["sid"], "completed")
+    assert level_dbfs(b"".join(echoed), 700) > HEARD_DBFS
+    assert not await Notification.filter(call_sid=call["sid"])
 
 
 async def test_a_full_room_turns_the_next_caller_away_and_muted_joins_muted(server, application, workdir):
