@@ -20,6 +20,7 @@ from calls.types import API_VERSION
 from models import Call, LogLevel, clock
 from rcml.documents import absolute
 from rcml.http import HttpClient, HttpError, HttpResponse
+from rcml.webhooks import Webhooks
 from telemetry import call_events
 from telemetry.metrics import METRICS
 
@@ -84,8 +85,9 @@ class _CallQueue:
 
 class CallbackSender:
     def __init__(self, http: HttpClient, base_url: str,
-                 retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS) -> None:
+                 retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS, webhooks: Webhooks | None = None) -> None:
         self.http = http
+        self.webhooks = webhooks or Webhooks(http)
         self.base_url = base_url
         self.retry_delays = tuple(retry_delays)
         self._queues: dict[str, _CallQueue] = {}
@@ -151,6 +153,6 @@ class CallbackSender:
         )
 
     async def _request(self, url: str, callback: Callback) -> HttpResponse:
-        if callback.method == "GET":
-            return await self.http.request("GET", url, params=callback.parameters, max_bytes=_MAX_REPLY_BYTES)
-        return await self.http.request("POST", url, data=callback.parameters, max_bytes=_MAX_REPLY_BYTES)
+        method = "GET" if callback.method == "GET" else "POST"
+        return await self.webhooks.request("status-callback", method, url, callback.parameters,
+                                           max_bytes=_MAX_REPLY_BYTES)

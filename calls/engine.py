@@ -36,6 +36,7 @@ from models import node as nodes
 from models.account import Account
 from rcml.audio import AudioLibrary
 from rcml.documents import DocumentFetcher
+from rcml.event_log import EventLog
 from rcml.session import Source
 from sip.destination import DestinationKind, caller_display, parse_sip_uri
 from sip.legs import InboundLeg
@@ -52,10 +53,13 @@ class CallEngine:
                  audio: AudioLibrary, recordings: RecordingStore, stack: SipStack | None = None,
                  media: MediaFactory | None = None, registrar: ClientRegistrar | None = None,
                  outbound_proxy: OutboundProxy | None = None, internal_url: str = "",
-                 lease_seconds: float = 6.0, limits: Limits | None = None, cluster_secret: str = "") -> None:
+                 lease_seconds: float = 6.0, limits: Limits | None = None, cluster_secret: str = "",
+                 events: EventLog | None = None) -> None:
         """`stack`, `media` and `registrar` are None when SIP is off; the stack is started by the caller."""
         self.node = node
         self.callbacks = callbacks
+        # Call Events, written behind; None where nothing records them (the engine's unit tests).
+        self.events = events
         self.recordings = recordings
         self.rooms = Rooms(node)
         self.registrar = registrar
@@ -246,6 +250,8 @@ class CallEngine:
         await self._background.wait(within)
         await self.rooms.close_all()
         await self.callbacks.close(within)
+        if self.events is not None:
+            await self.events.close()
         await self.services.audio.aclose()  # its decoding worker processes
         if self.forwarder is not None:
             await self.forwarder.close()

@@ -26,6 +26,8 @@ MODEL_MODULES = [
     "models.phone_number",
     "models.conference",
     "models.node",
+    "models.call_event",
+    "models.twiml_document",
 ]
 
 

@@ -11,6 +11,9 @@ NOTIFICATION = "NO"
 CLIENT = "CL"
 PHONE_NUMBER = "PN"
 CONFERENCE = "CF"
+# Not Twilio resources, but rows the Twilio dialect keeps: a call event, an inline TwiML document.
+CALL_EVENT = "EV"
+TWIML = "TW"
 
 SID_LENGTH = 34
 

@@ -142,7 +142,7 @@ class AudioLibrary:
         fresh = freshness(response.headers)
         METRICS.audio_lookups.labels("fetched").inc()
         prompt = await self._decode(response.body, tenant, lambda exc: AudioError(
-            13227, f"{url} was not played: {exc}"), key)
+            13227, f"{url} is not audio this server can play: {exc}"), key)
         self._keep(key, prompt, fresh)
         return prompt
 

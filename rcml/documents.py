@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin
 
+from models import twiml_document
 from rcml.http import HttpClient, HttpConnectError, HttpError, HttpTimeout, HttpUnknownHost, TooLarge
 from rcml.parser import Node, RcmlSyntaxError, parse
+from rcml.webhooks import Webhooks
 from telemetry import call_events
 from telemetry.metrics import METRICS
 
@@ -57,9 +59,10 @@ def absolute(url: str, base_url: str) -> str:
 
 
 class DocumentFetcher:
-    def __init__(self, http: HttpClient, base_url: str) -> None:
+    def __init__(self, http: HttpClient, base_url: str, webhooks: Webhooks | None = None) -> None:
         self.http = http
         self.base_url = base_url
+        self.webhooks = webhooks or Webhooks(http)
 
     async def fetch(self, url: str, method: str, parameters: dict[str, str]) -> Fetched:
         started = time.perf_counter()
@@ -79,13 +82,13 @@ class DocumentFetcher:
         return fetched
 
     async def _fetch(self, url: str, method: str, parameters: dict[str, str]) -> Fetched:
+        if url.startswith(twiml_document.SCHEME):
+            return await self._inline(url, method)
         url = absolute(url, self.base_url)
         variables = urlencode(parameters)
         try:
-            if method == "GET":
-                response = await self.http.request("GET", _with_query(url, parameters), max_bytes=MAX_DOCUMENT_BYTES)
-            else:
-                response = await self.http.request("POST", url, data=parameters, max_bytes=MAX_DOCUMENT_BYTES)
+            response = await self.webhooks.request("rcml", "GET" if method == "GET" else "POST", url, parameters,
+                                                   max_bytes=MAX_DOCUMENT_BYTES)
         except TooLarge:
             raise FetchFailed(11750, f"The document at {url} is larger than {MAX_DOCUMENT_BYTES} bytes",
                               url, method) from None
@@ -107,11 +110,16 @@ class DocumentFetcher:
                               headers, _excerpt(body), status) from None
         return Fetched(url, method, root, status)
 
-
-def _with_query(url: str, parameters: dict[str, str]) -> str:
-    parts = urlsplit(url)
-    query = "&".join(part for part in (parts.query, urlencode(parameters)) if part)
-    return urlunsplit(parts._replace(query=query))
+    async def _inline(self, url: str, method: str) -> Fetched:
+        """A document given inline (`Twiml=`), stored by the API: nothing is requested."""
+        body = await twiml_document.load(url)
+        if body is None:
+            raise FetchFailed(11200, "The inline TwiML of this call is no longer stored", url, method)
+        try:
+            return Fetched(url, method, parse(body.encode("utf-8")))
+        except RcmlSyntaxError as exc:
+            raise FetchFailed(12100, f"The inline TwiML is not valid: {exc}", url, method,
+                              response_body=body[:BODY_EXCERPT]) from None
 
 
 def _excerpt(body: bytes) -> str:

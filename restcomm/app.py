@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from handlers import context, errors, health, internal, metrics
 from models.db import close_database, open_database
+from models.directory import AccountDirectory
 from rcml.fetch_policy import FetchPolicy
 from rcml.http import HttpClient
 from restcomm import demos
@@ -63,8 +64,11 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
     # Tenants choose every URL it fetches: the fetch policy keeps it off internal addresses (README, Security).
     http = HttpClient(timeout=10.0, connect_timeout=5.0,
                       policy=FetchPolicy.parse(settings.fetch_deny, settings.fetch_allow))
-    engine = build_engine(settings, http)
-    handler_context = context.HandlerContext(engine=engine, metrics_token=settings.metrics_token,
+    # One account cache for authentication and for signing webhooks: a token changed through the API is used
+    # at once for both.
+    accounts = AccountDirectory()
+    engine = build_engine(settings, http, accounts)
+    handler_context = context.HandlerContext(engine=engine, accounts=accounts, metrics_token=settings.metrics_token,
                                              draining=lambda: engine.draining)
     if not settings.metrics:
         METRICS.disable()  # process-wide: what bench/ compares against

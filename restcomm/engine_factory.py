@@ -11,9 +11,12 @@ from calls.limits import Limits
 from calls.recordings import RecordingStore
 from calls.registrar import ClientRegistrar
 from calls.types import OutboundProxy
+from models.directory import AccountDirectory
 from rcml.audio import AudioLibrary
 from rcml.documents import DocumentFetcher
+from rcml.event_log import EventLog
 from rcml.http import HttpClient
+from rcml.webhooks import Webhooks
 from restcomm.settings import Settings
 from sip.media.decoder import DecodeLimits
 from sip.media.decoder_pool import DecoderPool
@@ -22,7 +25,8 @@ from sip.media_factory import MediaFactory
 from sip.stack import SipStack
 
 
-def build_engine(settings: Settings, http: HttpClient) -> CallEngine:
+def build_engine(settings: Settings, http: HttpClient,
+                 accounts: AccountDirectory | None = None) -> CallEngine:
     """The lifespan starts the engine's stack (`engine.stack.start(engine)`) and stops it."""
     stack = media = registrar = None
     if settings.sip_enabled:
@@ -31,11 +35,15 @@ def build_engine(settings: Settings, http: HttpClient) -> CallEngine:
         stack = SipStack(host=settings.sip_host, port=settings.sip_port, nonce_secret=secret)
         media = MediaFactory(PortPool(*settings.rtp_port_range), settings.sip_host)
         registrar = ClientRegistrar()
+    # Every webhook signed with its account's token and kept as a Call Event.
+    events = EventLog(settings.call_events_retention)
+    webhooks = Webhooks(http, accounts=accounts or AccountDirectory(), events=events)
     return CallEngine(
         node=settings.node,
         base_url=settings.base_url,
-        fetcher=DocumentFetcher(http, settings.base_url),
-        callbacks=CallbackSender(http, settings.base_url),
+        fetcher=DocumentFetcher(http, settings.base_url, webhooks),
+        callbacks=CallbackSender(http, settings.base_url, webhooks=webhooks),
+        events=events,
         audio=AudioLibrary(http, settings.base_url, decoder=DecoderPool(audio_limits(settings),
                                                                      workers=settings.audio_decode_workers),
                            cache_bytes=settings.audio_cache_bytes),

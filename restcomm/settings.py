@@ -100,6 +100,9 @@ class Settings:
     max_call_seconds: int = field(
         default=4 * 3600, metadata={"help": "a call with no shorter TimeLimit ends after this many seconds"},
     )
+    call_events_retention: int = field(
+        default=168, metadata={"help": "hours Call Events (each webhook's request and response) are kept"},
+    )
     log_level: str = field(default="info", metadata={"help": "debug, info, warning or error"})
     log_format: str = field(default="text", metadata={"help": "text, or json: one JSON object per line"})
     metrics: bool = field(default=True, metadata={"help": "collect the metrics GET /metrics shows (false: bench/"
@@ -118,7 +121,7 @@ class Settings:
                 parse_networks(getattr(self, name))
             except ValueError as exc:
                 raise ValueError(f"{env_name(name)}: {exc}") from None
-        for name in ("dial_max_destinations", "max_call_seconds"):
+        for name in ("dial_max_destinations", "max_call_seconds", "call_events_retention"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{env_name(name)} must be 1 or more, not {getattr(self, name)}")
         if self.drain_seconds < 0:

@@ -3,6 +3,7 @@ RestComm dialect uses, so a call made through either is the same record in both.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -16,11 +17,12 @@ from handlers.calls import find_call, status_callback_events
 from handlers.errors import ApiError, Code
 from handlers.twilio import render
 from handlers.twilio.render import PREFIX, date, formatted, text
-from models import Call, list_filters
+from models import Call, list_filters, twiml_document
 from models.call import delete_ended_call
 from models.list_filters import InvalidFilter, restore_plus
 from models.paging import UnknownAnchor, fetch_window
 from rcml.machine_detection import MachineDetection
+from rcml.parser import RcmlSyntaxError, parse
 from sip.destination import InvalidAddress, parse_destination
 
 # Twilio's subresource keys; those this server does not serve lead to its 404.
@@ -105,8 +107,11 @@ async def fetch_call(AccountSid: str, CallSid: str, user: str):
 
 async def create_call(AccountSid: str, user: str, body: dict[str, Any]):
     _, account = await authorize(user, AccountSid)
+    request_ = call_request(body)
+    if body.get("Twiml"):
+        request_ = dataclasses.replace(request_, url=await inline_url(account.sid, body["Twiml"]))
     try:
-        call = await context.current().engine.create_call(account.sid, call_request(body))
+        call = await context.current().engine.create_call(account.sid, request_)
     except UnknownClient as exc:
         raise errors.bad_request(f"To is invalid: {exc}", Code.TO_INVALID) from None
     return render.json(call_json(call), 201)
@@ -117,8 +122,11 @@ async def update_call(AccountSid: str, CallSid: str, user: str, body: dict[str, 
     body = body or {}
     _refuse(body, _REFUSED_ON_UPDATE)
     call = await find_call(account.sid, CallSid)
+    if body.get("Url") and body.get("Twiml"):
+        raise errors.bad_request("Give Url or Twiml, not both", Code.URL_INVALID)
+    url = await inline_url(account.sid, body["Twiml"]) if body.get("Twiml") else body.get("Url")
     change = CallChange(
-        url=body.get("Url"), method=body.get("Method"), status=body.get("Status"),
+        url=url, method=body.get("Method"), status=body.get("Status"),
         fallback_url=body.get("FallbackUrl"), fallback_method=body.get("FallbackMethod"),
         status_callback=body.get("StatusCallback"), status_callback_method=body.get("StatusCallbackMethod"),
     )
@@ -151,11 +159,9 @@ _REFUSED_ON_CREATE = {
     "TimeLimit": "a time limit on a whole call is not supported yet",
     "Byoc": "there are no BYOC trunks here: calls to numbers go through the outbound proxy",
     "ApplicationSid": "there are no Applications here: give Url or Twiml",
-    "Twiml": "inline TwiML is not supported yet: give Url",
 }
 _REFUSED_ON_UPDATE = {
     "TimeLimit": "a time limit on a whole call is not supported yet",
-    "Twiml": "inline TwiML is not supported yet: give Url",
 }
 
 
@@ -167,9 +173,21 @@ def _refuse(body: dict[str, Any], refused: dict[str, str]) -> None:
         raise errors.bad_request("Record is refused: recording a whole call is not supported yet")
 
 
+async def inline_url(account_sid: str, twiml: str) -> str:
+    """Stores an inline document (`Twiml=`) once it parses; the URL the call's session runs it from."""
+    try:
+        parse(twiml.encode("utf-8"))
+    except RcmlSyntaxError as exc:
+        raise errors.bad_request(f"Twiml is not a TwiML document: {exc}", Code.BAD_REQUEST) from None
+    return await twiml_document.store(account_sid, twiml)
+
+
 def call_request(body: dict[str, Any]) -> CallRequest:
+    """The engine's request; with `Twiml`, its url is set by the caller once the document is stored."""
     _refuse(body, _REFUSED_ON_CREATE)
-    if not body.get("Url"):
+    if body.get("Url") and body.get("Twiml"):
+        raise errors.bad_request("Give Url or Twiml, not both", Code.URL_INVALID)
+    if not body.get("Url") and not body.get("Twiml"):
         raise errors.bad_request("Url is required (or Twiml)", Code.URL_INVALID)
     try:
         destination = parse_destination(restore_plus(body["To"]))
@@ -178,7 +196,7 @@ def call_request(body: dict[str, Any]) -> CallRequest:
     return CallRequest(
         from_=restore_plus(body.get("CallerId") or body["From"]),
         to=destination,
-        url=body["Url"],
+        url=body.get("Url") or "",
         method=body.get("Method", "POST"),
         fallback_url=body.get("FallbackUrl"),
         fallback_method=body.get("FallbackMethod", "POST"),

@@ -98,10 +98,7 @@ class DecoderPool:
         if sniff(data) is None:
             raise DecodeError("not audio in a format this server plays (MP3, WAV, FLAC, Ogg, AIFF, AU, GSM)")
         async with self._share.slot(tenant), self._slots:
-            try:
-                worker = self._idle.pop() if self._idle else await _Worker.start(self.limits)
-            except OSError as exc:  # no process to be had (EAGAIN, ENOMEM): this file is refused, not the call
-                raise DecodeError(f"no decoder process could be started ({exc.strerror or exc})", bound=True) from None
+            worker = self._idle.pop() if self._idle else await _Worker.start(self.limits)
             self._busy.add(worker)
             healthy = False
             try:

@@ -154,12 +154,3 @@ async def test_the_worker_makes_the_g711_encodings_too() -> None:
     assert set(prompt._encoded) == {"PCMU", "PCMA"}
     assert prompt.encoded("PCMU") == g711.encode(prompt.pcm, "PCMU")
     assert prompt.encoded("PCMA") == g711.encode(prompt.pcm, "PCMA")
-
-
-async def test_no_worker_process_to_be_had_is_a_refusal(monkeypatch) -> None:
-    pool = DecoderPool(DecodeLimits(), workers=1)
-    monkeypatch.setattr("sip.media.decoder_pool.sys.executable", "/nonexistent/python")  # as if fork failed
-    with pytest.raises(DecodeError, match="no decoder process could be started") as refused:
-        await pool.decode(encoded_tone("flac", 500, 0.1), tenant="AC1")
-    assert refused.value.bound
-    await pool.aclose()

@@ -27,6 +27,8 @@ class Received:
     params: dict[str, str]
     at: float
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    # The full URL as requested, query included: what a signature check needs with the headers.
+    url: str = ""
 
 
 # What the application answers on a path: a fixed body (RCML text, or the bytes of a WAV file), or a
@@ -69,7 +71,8 @@ class Application:
         params = dict(request.query_params)
         if request.method == "POST":
             params.update({k: str(v) for k, v in (await request.form()).items()})
-        received = Received(request.method, request.url.path, params, time.monotonic(), dict(request.headers))
+        received = Received(request.method, request.url.path, params, time.monotonic(), dict(request.headers),
+                            str(request.url))
         self.received.append(received)
         self._arrived.set()
         answer = self.routes.get(request.url.path)
