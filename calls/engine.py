@@ -47,6 +47,9 @@ from telemetry import call_events
 
 log = logging.getLogger(__name__)
 
+# How long a live node's row (where to forward changes to its calls) is reused without reading it again.
+NODE_CACHE_S = 1.0
+
 
 class CallEngine:
     def __init__(self, *, node: str, base_url: str, fetcher: DocumentFetcher, callbacks: CallbackSender,
@@ -73,6 +76,7 @@ class CallEngine:
 
         # Without a shared secret this node cannot reach the others: changes to their calls are refused.
         self.forwarder = Forwarder(cluster_secret) if cluster_secret else None
+        self._node_cache: dict[str, tuple[nodes.Node, float]] = {}
         self.cluster = ClusterMember(NodeLease(node, address, seconds=lease_seconds), Reaper(node, callbacks))
         self._background = BackgroundTasks()
         self.services = Services(
@@ -127,14 +131,20 @@ class CallEngine:
             return await call_rows.modify_unowned(call, change)
         return await self.modify_owned(owner, call, change)
 
-    async def modify_here(self, call: Call, change: CallChange) -> Call | None:
-        """What another node forwarded: the change, if this node runs the call (None if it does not)."""
-        owner = self.owners.get(call.sid)
-        return None if owner is None else await self.modify_owned(owner, call, change)
+    async def modify_here(self, call_sid: str, change: CallChange) -> bool:
+        """What another node forwarded: the change made, if this node runs the call (False if it does not).
+
+        Nothing is read back: the node that forwarded it reads the row this owner has written.
+        """
+        owner = self.owners.get(call_sid)
+        if owner is None:
+            return False
+        await self.modify_owned(owner, owner.call, change, read_back=False)
+        return True
 
     async def _modify_elsewhere(self, call: Call, change: CallChange) -> Call:
         owner_node = call.owner_node
-        node = await nodes.live_node(owner_node, clock.now())
+        node = await self._live_node(owner_node)
         if node is None:
             raise CallNotLive(f"The node that runs this call ({owner_node}) is gone; the call is being closed")
         if self.forwarder is None or not node.http_address:
@@ -153,7 +163,19 @@ class CallEngine:
                               f"The node that runs this call ({owner_node}) no longer runs it")
         return call
 
-    async def modify_owned(self, owner: CallOwner, call: Call, change: CallChange) -> Call:
+    async def _live_node(self, node_id: str) -> nodes.Node | None:
+        """The node's row while its lease is current, remembered for a second: a forwarded change then costs
+        no lookup of its own (a node that died within the second does not answer, and the change is refused)."""
+        now = asyncio.get_running_loop().time()
+        cached = self._node_cache.get(node_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        node = await nodes.live_node(node_id, clock.now())
+        if node is not None:
+            self._node_cache[node_id] = (node, now + NODE_CACHE_S)
+        return node
+
+    async def modify_owned(self, owner: CallOwner, call: Call, change: CallChange, *, read_back: bool = True) -> Call:
         if change.mute is not None and owner.answered_at is None:
             raise CallNotLive(f"Only a call in progress can be muted; this call is {owner.call.status}")
         if change.move_connected_leg and owner.answered_at is None:
@@ -167,7 +189,8 @@ class CallEngine:
             await owner.ask(apply)
         except CallEnded as ended:
             raise CallNotLive(f"Call is not live: it ended as {ended.status}") from None
-        await call.refresh_from_db()
+        if read_back:
+            await call.refresh_from_db()
         return call
 
     # --- owners -------------------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from starlette.responses import JSONResponse
 from calls.cluster.forward import APPLIED, NOT_HERE, NOT_LIVE, SECRET_HEADER, change_from_json
 from calls.types import CallNotLive
 from handlers import context
-from models import Call
 
 ROUTE = "/internal/cluster/calls/{sid}/change"
 
@@ -34,13 +33,10 @@ async def change_call(request: Request) -> JSONResponse:
         change = change_from_json(json.loads(await request.body()))
     except ValueError as exc:  # json's errors are ValueErrors too
         return JSONResponse({"message": f"Not a change: {exc}"}, status_code=400)
-    call = await Call.get_or_none(sid=request.path_params["sid"])
-    if call is None:
-        return JSONResponse({"outcome": NOT_HERE}, status_code=404)
     try:
-        changed = await engine.modify_here(call, change)
+        changed = await engine.modify_here(request.path_params["sid"], change)
     except CallNotLive as exc:
         return JSONResponse({"outcome": NOT_LIVE, "message": exc.message}, status_code=409)
-    if changed is None:
+    if not changed:
         return JSONResponse({"outcome": NOT_HERE}, status_code=404)
     return JSONResponse({"outcome": APPLIED})
