@@ -295,7 +295,9 @@ class Bench:
         # Production defaults spelled out, so RESTCOMM_* variables in this shell cannot change the figures.
         argv = [*procs.restcomm_command(), "serve", "--http-port", str(port), "--database-url", url,
                 "--sip-host", "127.0.0.1", "--sip-port", str(sip_port), "--rtp-ports", self.args.rtp_ports,
-                "--node-id", f"bench-calls-{sip_port}", "--log-level", "info", "--no-validate-responses"]
+                "--node-id", f"bench-calls-{sip_port}", "--log-level", "info", "--no-validate-responses",
+                # The inbound steps are one sipp, one address, at up to 150 calls/s: a trunk, not a flood.
+                "--invite-rate", "0", "--account-max-calls", "100000", "--number-max-calls", "100000"]
         # In the scratch directory: nothing the server writes lands in the project.
         service = procs.start_service(f"restcomm-{kind}", argv, port, self.workdir, lifetime=self.args.lifetime,
                                       cwd=self.workdir)

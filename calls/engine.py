@@ -20,7 +20,7 @@ from calls.cluster.lease import NodeAddress, NodeLease
 from calls.cluster.member import ClusterMember
 from calls.cluster.reaper import Reaper, close_abandoned
 from calls.dialled_leg import DialledLegOwner, Report
-from calls.inbound import InboundOwner
+from calls.inbound import RETRY_AFTER_S, InboundOwner
 from calls.limits import Limits
 from calls.outbound import OutboundOwner
 from calls.owner import CallOwner
@@ -219,6 +219,13 @@ class CallEngine:
             call_events.event("sip.invite_refused", code=403, to=leg.request_user, peer=_peer(leg.source))
             await leg.reject(403, "Forbidden")
             return
+        full = self._inbound_capacity_reached(route.account_sid, route.phone_number_sid)
+        if full:
+            # Refused before a row or a fetch exists: one tenant's flood cannot take every port from the others.
+            call_events.event("sip.invite_refused", code=503, to=leg.request_user, peer=_peer(leg.source),
+                              reason=full)
+            await leg.reject(503, "Service Unavailable", retry_after=RETRY_AFTER_S)
+            return
         call = await call_rows.new_call(
             account_sid=route.account_sid, direction=Direction.INBOUND, status=CallStatus.RINGING,
             to_address=leg.request_user, from_address=leg.from_user, destination=leg.request_user,
@@ -234,6 +241,22 @@ class CallEngine:
         self._adopt(InboundOwner(self.services, call, leg, source=route.source,
                                  callback_url=route.status_callback, callback_method=route.status_callback_method,
                                  sip_header_parameters=header_parameters))
+
+    def _inbound_capacity_reached(self, account_sid: str, phone_number_sid: str | None) -> str | None:
+        """Why a new inbound call to this account (and number) would pass its limit on this node, or None."""
+        limits = self.services.limits
+        of_account = of_number = 0
+        for owner in self.owners.values():
+            call = owner.call
+            if call.account_sid == account_sid:
+                of_account += 1
+                if phone_number_sid is not None and call.phone_number_sid == phone_number_sid:
+                    of_number += 1
+        if of_account >= limits.max_calls_per_account:
+            return f"the account has {of_account} live calls (RESTCOMM_ACCOUNT_MAX_CALLS)"
+        if phone_number_sid is not None and of_number >= limits.max_calls_per_number:
+            return f"the number has {of_number} live calls (RESTCOMM_NUMBER_MAX_CALLS)"
+        return None
 
     async def on_register(self, request: RegisterRequest) -> RegisterResponse:
         return await self.registrar.handle(request)

@@ -15,7 +15,11 @@ from calls.types import CallChange, CallEnded
 from models import Call, CallStatus
 from rcml.session import Source
 from sip.events import Confirmed, Ended, LegEvent
+from sip.media import PortPoolExhausted
 from sip.sdp import SdpError
+
+# What a caller refused for lack of capacity (503) is told to wait before trying again.
+RETRY_AFTER_S = 5
 
 
 class InboundOwner(CallOwner):
@@ -48,7 +52,13 @@ class InboundOwner(CallOwner):
     async def answer_call(self) -> None:
         if self.answered_at is not None:
             return
-        media = await self.open_media()
+        try:
+            media = await self.open_media()
+        except PortPoolExhausted as exc:
+            # Every RTP port is taken: the caller gets a final answer now (and may try again), the row an end.
+            await self.notify(13226, f"Cannot answer: {exc}")
+            await self._refuse(CallStatus.FAILED, 503, "Service Unavailable", retry_after=RETRY_AFTER_S)
+            raise CallEnded(self.call.status) from None
         try:
             answer = self.services.media.answer(media, self.leg.sdp_offer)
         except SdpError as exc:
@@ -64,11 +74,11 @@ class InboundOwner(CallOwner):
     async def reject_call(self, code: int, reason: str) -> None:
         await self._refuse(CallStatus.BUSY, code, reason)
 
-    async def _refuse(self, status: CallStatus, code: int, reason: str) -> None:
+    async def _refuse(self, status: CallStatus, code: int, reason: str, *, retry_after: int | None = None) -> None:
         """Final status first, then the SIP answer: whoever hears the refusal finds the call already ended."""
         self.refused = True
         await self.finish(status, f"refused with SIP {code}")
-        await self.leg.reject(code, reason)
+        await self.leg.reject(code, reason, retry_after=retry_after)
 
     async def hangup_call(self) -> None:
         if self.answered_at is None:

@@ -14,3 +14,7 @@ class Limits:
     dial_max_destinations: int = 10
     # A call with no shorter TimeLimit ends after this long (Twilio's default maximum: 4 hours).
     max_call_seconds: int = 4 * 3600
+    # Live calls (every leg of the account's, inbound or placed) on this node past which a new inbound call to
+    # the account gets 503 with Retry-After; and the same for the live inbound calls to one number.
+    max_calls_per_account: int = 200
+    max_calls_per_number: int = 50

@@ -18,6 +18,7 @@ from rcml.event_log import EventLog
 from rcml.http import HttpClient
 from rcml.webhooks import Webhooks
 from restcomm.settings import Settings
+from sip.flood import InviteRate
 from sip.media.decoder import DecodeLimits
 from sip.media.decoder_pool import DecoderPool
 from sip.media.ports import PortPool
@@ -32,7 +33,9 @@ def build_engine(settings: Settings, http: HttpClient,
     if settings.sip_enabled:
         # Nodes serving the same clients must share the nonce key; one node may leave it random.
         secret = hashlib.sha256(settings.sip_secret.encode()).digest() if settings.sip_secret else None
-        stack = SipStack(host=settings.sip_host, port=settings.sip_port, nonce_secret=secret)
+        stack = SipStack(host=settings.sip_host, port=settings.sip_port, nonce_secret=secret,
+                         invite_rate=InviteRate(settings.invite_rate, trusted_proxies=frozenset(
+                             settings.sip_trusted_proxies.replace(",", " ").split())))
         media = MediaFactory(PortPool(*settings.rtp_port_range), settings.sip_host)
         registrar = ClientRegistrar()
     # Every webhook signed with its account's token and kept as a Call Event.
@@ -55,7 +58,8 @@ def build_engine(settings: Settings, http: HttpClient,
         internal_url=settings.internal_url,
         lease_seconds=settings.node_lease_seconds,
         limits=Limits(dial_max_destinations=settings.dial_max_destinations,
-                      max_call_seconds=settings.max_call_seconds),
+                      max_call_seconds=settings.max_call_seconds, max_calls_per_account=settings.account_max_calls,
+                      max_calls_per_number=settings.number_max_calls),
         cluster_secret=settings.cluster_secret,
     )
 

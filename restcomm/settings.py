@@ -94,6 +94,21 @@ class Settings:
     fetch_allow: str = field(
         default="", metadata={"help": "networks fetched from even when FETCH_DENY covers them (exceptions)"},
     )
+    invite_rate: int = field(
+        default=20,
+        metadata={"help": "new INVITEs per second one source address may send (bursts of twice that); 0: no limit"},
+    )
+    sip_trusted_proxies: str = field(
+        default="",
+        metadata={"help": "addresses of SIP proxies in front (Kamailio), comma-separated: their INVITEs count "
+                          "against the caller in their Via, not the proxy"},
+    )
+    account_max_calls: int = field(
+        default=200, metadata={"help": "live calls of an account on this node past which inbound calls get 503"},
+    )
+    number_max_calls: int = field(
+        default=50, metadata={"help": "live inbound calls to one number on this node past which it answers 503"},
+    )
     dial_max_destinations: int = field(
         default=10, metadata={"help": "destinations one <Dial> rings at once; the rest get a Notification"},
     )
@@ -121,7 +136,10 @@ class Settings:
                 parse_networks(getattr(self, name))
             except ValueError as exc:
                 raise ValueError(f"{env_name(name)}: {exc}") from None
-        for name in ("dial_max_destinations", "max_call_seconds", "call_events_retention"):
+        if self.invite_rate < 0:
+            raise ValueError(f"RESTCOMM_INVITE_RATE must be 0 or more, not {self.invite_rate}")
+        for name in ("dial_max_destinations", "max_call_seconds", "call_events_retention", "account_max_calls",
+                     "number_max_calls"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{env_name(name)} must be 1 or more, not {getattr(self, name)}")
         if self.drain_seconds < 0:

@@ -176,13 +176,14 @@ class InboundLeg(_Leg):
         if not self._events.finished:
             await self._control.act(self._key, "answer", sdp_answer)
 
-    async def reject(self, code: int, reason: str) -> None:
+    async def reject(self, code: int, reason: str, *, retry_after: int | None = None) -> None:
+        """A final failure response; `retry_after` (seconds) adds Retry-After, as a 503 for overload should."""
         if not 300 <= code <= 699:
             raise ValueError(f"{code} is not a final failure code (300-699)")
         if any(ch in reason for ch in "\r\n"):
             raise ValueError("a reason phrase is one line")
         if not self._events.finished:
-            await self._control.act(self._key, "reject", code, reason)
+            await self._control.act(self._key, "reject", code, reason, retry_after)
 
     def __repr__(self) -> str:
         return f"<InboundLeg {self.call_id} from {self.from_user} to {self.request_user}>"

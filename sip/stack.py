@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from sip import digest
 from sip.events import Ended, LegEvent, is_terminal
+from sip.flood import InviteRate
 from sip.legs import EventSink, InboundInvite, InboundLeg, OutboundInvite, OutboundLeg, next_leg_key
 from sip.reactor import Reactor, StackStopped
 from sip.registration import RegisterRequest, RegisterResponse
@@ -40,13 +41,14 @@ class SipStack:
     """SIP over UDP on host:port. One may run per process: sippy's reactor is a process-wide singleton.
 
     `timer_b` is RFC 3261's Timer B/F (how long a request nobody answers waits for its synthesized 408).
-    `nonce_secret` signs digest nonces; nodes serving the same clients must share it.
+    `nonce_secret` signs digest nonces; nodes serving the same clients must share it. `invite_rate` bounds the
+    new INVITEs per source address (sip/flood.py); `stack.invite_rate` may be changed while running.
     """
 
     _running: ClassVar[SipStack | None] = None
 
     def __init__(self, *, host: str, port: int, user_agent: str = "RestComm-Calls", timer_b: float = 32.0,
-                 nonce_secret: bytes | None = None) -> None:
+                 nonce_secret: bytes | None = None, invite_rate: InviteRate | None = None) -> None:
         if _is_wildcard(host):
             raise ValueError(f"host {host!r} is written into Via and Contact: give the address peers reach")
         self._host = host
@@ -55,6 +57,7 @@ class SipStack:
         self._user_agent = user_agent
         self._timer_b = timer_b
         self._signer = digest.NonceSigner(nonce_secret)
+        self.invite_rate = invite_rate or InviteRate(0)
         self._reactor = Reactor()
         self._core: Any = None
         self._address = (host, port)
@@ -83,7 +86,8 @@ class SipStack:
         self._inbound = inbound
         outlet = _PostingOutlet(self._reactor, self)
         settings = {"host": self._host, "port": self._port, "user_agent": self._user_agent,
-                    "timer_b": self._timer_b, "signer": self._signer, "outlet": outlet}
+                    "timer_b": self._timer_b, "signer": self._signer, "outlet": outlet,
+                    "invite_rate": self.invite_rate}
 
         def build() -> Any:
             from sip.sipside.core import SipCore

@@ -14,6 +14,7 @@ from sippy.SipHeader import SipHeader
 from sippy.Udp_server import Udp_server_opts
 
 from sip import digest
+from sip.flood import InviteRate, source_key
 from sip.legs import OutboundInvite, next_leg_key
 from sip.outlet import Outlet
 from sip.registration import RegisterResponse
@@ -36,7 +37,7 @@ LEG_ACTIONS = frozenset({"ring", "answer", "reject", "hangup"})
 
 class SipCore:
     def __init__(self, *, host: str, port: int, user_agent: str, timer_b: float, signer: digest.NonceSigner,
-                 outlet: Outlet) -> None:
+                 outlet: Outlet, invite_rate: InviteRate | None = None) -> None:
         # Three sender threads (sippy's default) reorder back-to-back datagrams: a 180 overtaking its 200 OK.
         Udp_server_opts.nworkers = 1
         SipConf.my_uaname = user_agent
@@ -48,6 +49,7 @@ class SipCore:
         self.registrar = RegisterTransactions(self.tm, outlet, signer, user_agent)
         self.dialogs: dict[int, Dialog] = {}
         self.draining = False
+        self.invite_rate = invite_rate or InviteRate(0)
         # After every sippy module in use is imported, so their prints are all caught.
         output.route_sippy_output()
 
@@ -112,6 +114,12 @@ class SipCore:
             # RFC 3261 21.5.4: the server is temporarily unable to take the request; try another node.
             return self._respond(req, 503, "Service Unavailable", allow=method == "OPTIONS")
         if method == "INVITE":
+            wait = self.invite_rate.admit(self._flood_key(req))
+            if wait is not None:
+                # Too many new dialogs from this address: refused before anything is made for them.
+                resp, _, _ = self._respond(req, 503, "Service Unavailable")
+                resp.appendHeader(SipHeader(name="retry-after", bodys=str(wait)))
+                return resp, None, None
             key = next_leg_key()
             dialog = self.dialogs[key] = self._dialog(key, inbound=True)
             try:
@@ -126,6 +134,17 @@ class SipCore:
         if method in _KNOWN:
             return self._respond(req, 405, "Method Not Allowed", allow=True)
         return self._respond(req, 501, "Not Implemented", allow=True)
+
+    def _flood_key(self, req: Any) -> str:
+        """Whom a new INVITE counts against (sip/flood.py): for one relayed by a trusted proxy, the address the
+        proxy got it from, as the Via below the proxy's records it."""
+        source = req.getSource()
+        relayed_from = None
+        if source[0] in self.invite_rate.trusted_proxies:
+            vias = req.getHFBodys("via")
+            if len(vias) > 1:
+                relayed_from = vias[1].getTAddr()[0]
+        return source_key(source, relayed_from, trusted_proxies=self.invite_rate.trusted_proxies)
 
     def _respond(self, req: Any, code: int, reason: str, *, allow: bool = False) -> tuple[Any, None, None]:
         resp = req.genResponse(code, reason, server=self._user_agent)

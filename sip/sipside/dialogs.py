@@ -22,6 +22,7 @@ from sippy.CCEvents import (
 )
 from sippy.SipAddress import SipAddress
 from sippy.SipCallId import SipCallId
+from sippy.SipHeader import SipHeader
 from sippy.SipTo import SipTo
 from sippy.Time.Timeout import Timeout
 from sippy.UA import UA
@@ -124,9 +125,12 @@ class Dialog:
         if self._early_inbound():
             self.ua.recvEvent(CCEventConnect((200, "OK", messages.sdp_body(sdp))))
 
-    def reject(self, code: int, reason: str) -> None:
+    def reject(self, code: int, reason: str, retry_after: int | None = None) -> None:
         if self._early_inbound():
-            self.ua.recvEvent(CCEventFail((code, reason)))
+            event = CCEventFail((code, reason))
+            if retry_after is not None:
+                event.extra_headers = (SipHeader(name="retry-after", bodys=str(int(retry_after))),)
+            self.ua.recvEvent(event)
             self._emit(Ended(by_remote=False))
 
     @property

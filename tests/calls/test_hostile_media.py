@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import wave
 
-from models import Call
-from sip.media import rtp
+from models import Call, Notification
+from sip.media import PortPoolExhausted, rtp
 from tests.conftest import ADMIN_SID
 from tests.media.audio import interleave, tone
 from tests.support.sipp import Sipp
@@ -95,3 +96,86 @@ async def test_no_media_to_an_sdp_address_before_the_ack_and_timer_h_ends_the_ca
     await server.idle()
     finals = [r for r in application.requests_to("/status") if r.params["CallStatus"] in ("completed", "failed")]
     assert len(finals) == 1 and final.status in ("completed", "failed")
+
+
+async def add_number(server, number: str, voice_url: str, account_sid: str = ADMIN_SID) -> None:
+    response = await server.post(f"/Accounts/{account_sid}/IncomingPhoneNumbers.json",
+                                 {"PhoneNumber": number, "VoiceUrl": voice_url})
+    assert response.status_code == 201, response.text
+
+
+def flood(server, workdir, number: str, calls: int, rate: int) -> Sipp:
+    return Sipp("uac_flood.xml", workdir, target=server.sip, calls=calls, lifetime_s=40,
+                args=["-s", number, "-r", str(rate), "-rp", "1000", "-l", str(calls)])
+
+
+async def test_a_burst_of_invites_from_one_address_gets_503_beyond_its_rate(server, application, workdir):
+    """A flood from one address costs one 503 (with Retry-After) per INVITE past the rate: no row, no fetch,
+    no RTP port; and no row is left ringing once the burst is over."""
+    await add_number(server, "+15551234567", application.on("/voice", '<Response><Pause length="1"/></Response>'))
+    bucket = server.engine.stack.invite_rate
+    saved = bucket.rate, bucket.burst
+    bucket.rate, bucket.burst = 5, 10
+    try:
+        async with flood(server, workdir, "+15551234567", calls=40, rate=200) as caller:
+            await caller.wait(35)
+            log = caller.messages
+    finally:
+        bucket.rate, bucket.burst = saved
+    await server.idle(within=20)
+    refused = log.count("SIP/2.0 503 Service Unavailable")
+    made = await Call.all().count()
+    print(f"40 INVITEs at 200/s: {made} calls made, {refused} refused with 503")
+    assert made <= 12 and refused >= 28, (made, refused)
+    assert "retry-after: " in log.lower()
+    assert len(application.requests_to("/voice")) == made
+    assert await Call.filter(status__in=["queued", "ringing", "in-progress"]).count() == 0
+
+
+async def test_an_account_past_its_live_calls_gets_503_and_another_tenants_call_still_works(
+        server, application, workdir):
+    await add_number(server, "+15551234567", application.on("/voice", '<Response><Pause length="4"/></Response>'))
+    response = await server.post("/Accounts.json", {"FriendlyName": "Other", "EmailAddress": "other@example.com",
+                                                    "Password": "other-secret-1"})
+    assert response.status_code in (200, 201), response.text
+    other = response.json()["sid"]
+    await add_number(server, "+15557654321", application.on("/other", '<Response><Hangup/></Response>'), other)
+    limits = server.engine.services.limits
+    saved = limits.max_calls_per_account
+    limits.max_calls_per_account = 3
+    try:
+        async with flood(server, workdir, "+15551234567", calls=8, rate=50) as caller:
+            await asyncio.sleep(1.5)  # the first three are up
+            async with flood(server, workdir, "+15557654321", calls=1, rate=1) as other_caller:
+                assert await other_caller.wait(15) == 0, other_caller.explain()
+            await caller.wait(30)
+            log = caller.messages
+    finally:
+        limits.max_calls_per_account = saved
+    await server.idle(within=20)
+    assert await Call.filter(account_sid=ADMIN_SID).count() == 3
+    assert log.count("SIP/2.0 503 Service Unavailable") == 5 and "retry-after: 5" in log.lower()
+    [other_call] = await Call.filter(account_sid=other)
+    assert other_call.status == "completed"
+
+
+async def test_with_every_rtp_port_taken_an_inbound_call_gets_503_and_ends_failed(server, application, workdir):
+    await add_number(server, "+15551234567", application.on("/voice", '<Response><Pause length="1"/></Response>'))
+    pool = server.engine.services.media.pool
+    held = []
+    try:
+        with contextlib.suppress(PortPoolExhausted):
+            while True:
+                held.append(pool.bind("127.0.0.1"))
+        async with Sipp("uac_rejected.xml", workdir, target=server.sip, args=["-s", "+15551234567"],
+                        fill={"code": "503"}) as caller:
+            assert await caller.wait(15) == 0, caller.explain()
+    finally:
+        for sock in held:
+            port = sock.getsockname()[1]
+            sock.close()
+            pool.release(port)
+    [call] = await Call.all()
+    assert call.status == "failed"
+    [note] = await Notification.filter(call_sid=call.sid, error_code=13226)
+    assert "no free RTP port" in note.message_text
