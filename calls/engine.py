@@ -15,7 +15,7 @@ import logging
 from calls import call_rows
 from calls.background import BackgroundTasks
 from calls.callbacks import CallbackSender
-from calls.cluster.forward import NOT_HERE, NOT_LIVE, Forwarder, OwnerUnreachable
+from calls.cluster.forward import APPLIED, NOT_HERE, NOT_LIVE, Forwarder, OwnerUnreachable
 from calls.cluster.lease import NodeAddress, NodeLease
 from calls.cluster.member import ClusterMember
 from calls.cluster.reaper import Reaper, close_abandoned
@@ -27,11 +27,11 @@ from calls.owner import CallOwner
 from calls.owner_control import OwnerControl
 from calls.recordings import RecordingStore
 from calls.registrar import ClientRegistrar
-from calls.rooms import Rooms
+from calls.rooms import ConferenceRoom, Rooms
 from calls.routing import Routes
 from calls.services import Services
-from calls.types import CallChange, CallEnded, CallNotLive, CallRequest, OutboundProxy, UnknownClient
-from models import Call, CallStatus, Client, Direction, clock
+from calls.types import CallChange, CallEnded, CallNotLive, CallRequest, OutboundProxy, RoomNotLive, UnknownClient
+from models import Call, CallStatus, Client, Conference, ConferenceStatus, Direction, clock
 from models import node as nodes
 from models.account import Account
 from rcml.audio import AudioLibrary
@@ -193,6 +193,41 @@ class CallEngine:
             await call.refresh_from_db()
         return call
 
+    # --- conference participants, in the room's node ---------------------------------------------------------
+
+    async def change_participant(self, conference: Conference, call_sid: str, *, mute: bool | None = None,
+                                 remove: bool = False) -> bool:
+        """Mutes or removes a participant where its room runs, here or on another node; False when the call
+        is not in the room (it left meanwhile). RoomNotLive when no reachable node runs the room."""
+        room = self.rooms.by_sid(conference.sid)
+        if room is not None:
+            return await _change_in_room(room, call_sid, mute, remove)
+        owner_node = conference.owner_node
+        if conference.status == ConferenceStatus.COMPLETED.value or not owner_node or owner_node == self.node:
+            raise RoomNotLive(f"Conference {conference.sid} is not live (it is {conference.status})")
+        node = await self._live_node(owner_node)
+        if node is None or self.forwarder is None or not node.http_address:
+            raise RoomNotLive(f"Conference {conference.sid} runs on node {owner_node}, which this node cannot "
+                              "reach (gone, or no RESTCOMM_CLUSTER_SECRET)")
+        try:
+            outcome = await self.forwarder.change_participant(node.http_address, conference.sid, call_sid,
+                                                              mute=mute, remove=remove)
+        except OwnerUnreachable as exc:
+            log.warning("participant change in %s not forwarded to node %s: %s", conference.sid, owner_node, exc)
+            raise RoomNotLive(f"The node that runs conference {conference.sid} ({owner_node}) did not answer; "
+                              "try again") from None
+        if outcome.kind == NOT_LIVE:
+            raise RoomNotLive(outcome.message)
+        return outcome.kind == APPLIED
+
+    async def change_participant_here(self, conference_sid: str, call_sid: str, *, mute: bool | None = None,
+                                      remove: bool = False) -> bool:
+        """What another node forwarded; RoomNotLive when this node does not run the room."""
+        room = self.rooms.by_sid(conference_sid)
+        if room is None:
+            raise RoomNotLive(f"Conference {conference_sid} is not live on node {self.node}")
+        return await _change_in_room(room, call_sid, mute, remove)
+
     # --- owners -------------------------------------------------------------------------------------------------
 
     def _adopt(self, owner: CallOwner) -> None:
@@ -306,6 +341,12 @@ class CallEngine:
 def _peer(source: tuple[str, int]) -> str:
     """Where an INVITE came from, host:port."""
     return f"{source[0]}:{source[1]}"
+
+
+async def _change_in_room(room: ConferenceRoom, call_sid: str, mute: bool | None, remove: bool) -> bool:
+    if remove:
+        return room.remove(call_sid)
+    return await room.set_muted(call_sid, bool(mute)) is not None
 
 
 def _forwarded_from(headers: dict[str, str]) -> str | None:

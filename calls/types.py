@@ -110,6 +110,14 @@ class CallNotLive(Exception):
         self.message = message
 
 
+class RoomNotLive(Exception):
+    """The conference is not live on any node this one can reach (ended, or its node gone or out of reach)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 class UnknownClient(ValueError):
     """`client:name` names no client of the account."""
 

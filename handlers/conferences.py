@@ -11,7 +11,7 @@ from typing import Any
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
-from calls.types import API_VERSION
+from calls.types import API_VERSION, RoomNotLive
 from handlers import context, errors
 from handlers.auth import authorize
 from handlers.errors import ApiError, Code
@@ -105,14 +105,14 @@ async def fetch_participant(fmt: Format, AccountSid: str, ConferenceSid: str, Ca
 
 async def update_participant(fmt: Format, AccountSid: str, ConferenceSid: str, CallSid: str, user: str,
                              body: dict[str, Any]):
+    """Made where the room runs: here, or on the node that runs it (the change is carried there)."""
     _, account = await authorize(user, AccountSid)
     conference = await find_conference(account.sid, ConferenceSid)
     await find_participant(conference, CallSid)
-    room = _live_room(conference)
-    participant = await room.set_muted(CallSid, body["Mute"])
-    if participant is None:  # left the room while this request was on its way
+    if not await _in_live_room(conference, CallSid, mute=body["Mute"]):
         raise errors.not_found(f"Call {CallSid} is not a participant of conference {conference.sid}")
-    return PARTICIPANTS.item(fmt, participant)
+    # The row as the room's node wrote it.
+    return PARTICIPANTS.item(fmt, await find_participant(conference, CallSid))
 
 
 async def remove_participant(fmt: Format, AccountSid: str, ConferenceSid: str, CallSid: str, user: str):
@@ -120,17 +120,17 @@ async def remove_participant(fmt: Format, AccountSid: str, ConferenceSid: str, C
     _, account = await authorize(user, AccountSid)
     conference = await find_conference(account.sid, ConferenceSid)
     await find_participant(conference, CallSid)
-    if not _live_room(conference).remove(CallSid):
+    if not await _in_live_room(conference, CallSid, remove=True):
         raise errors.not_found(f"Call {CallSid} is not a participant of conference {conference.sid}")
     return ConnexionResponse(status_code=204)
 
 
-def _live_room(conference: Conference) -> Any:
-    room = context.current().engine.rooms.by_sid(conference.sid)
-    if room is None:
-        raise ApiError(409, Code.CONFLICT, f"Conference {conference.sid} is not live on this node"
-                                           f" (it is {conference.status}, on node {conference.owner_node})")
-    return room
+async def _in_live_room(conference: Conference, call_sid: str, *, mute: bool | None = None,
+                        remove: bool = False) -> bool:
+    try:
+        return await context.current().engine.change_participant(conference, call_sid, mute=mute, remove=remove)
+    except RoomNotLive as exc:
+        raise ApiError(409, Code.CONFLICT, exc.message) from None
 
 
 list_json, list_xml = twins(list_conferences)

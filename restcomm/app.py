@@ -128,6 +128,8 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
     app.add_url_rule(demos.ROUTE, "demos", demos.serve, methods=["GET", "HEAD", "POST"])
     # Node to node (a change to a call this node runs), authenticated by the cluster secret; not API.
     app.add_url_rule(internal.ROUTE, "cluster-change", internal.change_call, methods=["POST"])
+    app.add_url_rule(internal.PARTICIPANT_ROUTE, "cluster-participant", internal.change_participant,
+                     methods=["POST"])
     # For operators, outside the tenant API and its credentials (see README's "Operating it").
     app.add_url_rule("/metrics", "metrics", metrics.serve, methods=["GET"])
     app.add_url_rule("/health", "health", health.health, methods=["GET", "HEAD"])

@@ -25,6 +25,7 @@ from calls.types import CallChange
 
 SECRET_HEADER = "X-RestComm-Cluster-Secret"
 CHANGE_PATH = "/internal/cluster/calls/{sid}/change"
+PARTICIPANT_PATH = "/internal/cluster/conferences/{sid}/participants/{call_sid}/change"
 
 # The owner's answers.
 APPLIED = "applied"  # the change was made; the call row says what the call is now
@@ -67,17 +68,25 @@ class Forwarder:
         self._session: aiohttp.ClientSession | None = None
 
     async def change_call(self, node_url: str, call_sid: str, change: CallChange) -> Outcome:
+        return await self._post(node_url.rstrip("/") + CHANGE_PATH.format(sid=call_sid), change_to_json(change))
+
+    async def change_participant(self, node_url: str, conference_sid: str, call_sid: str, *,
+                                 mute: bool | None = None, remove: bool = False) -> Outcome:
+        """`{"mute": bool}` or `{"remove": true}` to the room's node."""
+        body: dict[str, bool] = {"remove": True} if remove else {"mute": bool(mute)}
+        path = PARTICIPANT_PATH.format(sid=conference_sid, call_sid=call_sid)
+        return await self._post(node_url.rstrip("/") + path, body)
+
+    async def _post(self, url: str, body: dict[str, Any]) -> Outcome:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
-        url = node_url.rstrip("/") + CHANGE_PATH.format(sid=call_sid)
         try:
-            async with self._session.post(url, json=change_to_json(change),
-                                          headers={SECRET_HEADER: self.secret}) as response:
-                body = await response.read()
+            async with self._session.post(url, json=body, headers={SECRET_HEADER: self.secret}) as response:
+                answer_bytes = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise OwnerUnreachable(f"{type(exc).__name__}: {exc}") from exc
         try:
-            answer = json.loads(body)
+            answer = json.loads(answer_bytes)
             outcome = Outcome(answer["outcome"], answer.get("message", ""))
         except (ValueError, KeyError, TypeError):
             raise OwnerUnreachable(f"HTTP {response.status} from {url} is not a node's answer") from None

@@ -96,3 +96,38 @@ async def test_the_internal_route_wants_the_cluster_secret(two_nodes):
         assert unknown.status_code == 404 and unknown.json() == {"outcome": "not-here"}
         bad = await client.post(route, json={"status": 3}, headers={SECRET_HEADER: CLUSTER_SECRET})
         assert bad.status_code == 400
+
+
+async def test_participants_are_muted_and_removed_through_the_other_node(two_nodes, application, tmp_path):
+    """Issue 15 point 4, its API half: the room runs on A, its participant is changed through B."""
+    a, b = two_nodes
+    room = application.on("/room", "<Response><Dial><Conference>standup</Conference></Dial><Hangup/></Response>")
+    async with a.api() as via_a, b.api() as via_b:
+        number = await via_a.post(f"/Accounts/{ADMIN_SID}/IncomingPhoneNumbers.json",
+                                  data={"PhoneNumber": "+15551234567", "VoiceUrl": room})
+        assert number.status_code == 201, number.text
+        async with Sipp("uac_proxied.xml", tmp_path, target=a.sip, args=["-s", "15551234567"],
+                        lifetime_s=40) as caller:
+            async with asyncio.timeout(15):
+                while True:
+                    listed = (await via_b.get(f"/Accounts/{ADMIN_SID}/Conferences.json")).json()
+                    rooms = listed["conferences"] if isinstance(listed, dict) else listed
+                    if rooms:
+                        conference = rooms[0]["sid"]
+                        people = (await via_b.get(f"/Accounts/{ADMIN_SID}/Conferences/{conference}/"
+                                                  "Participants.json")).json()
+                        people = people["participants"] if isinstance(people, dict) else people
+                        if people:
+                            break
+                    await asyncio.sleep(0.2)
+            participant = f"/Accounts/{ADMIN_SID}/Conferences/{conference}/Participants/{people[0]['call_sid']}.json"
+            muted = await via_b.post(participant, data={"Mute": "true"})
+            assert muted.status_code == 200, muted.text
+            assert muted.json()["muted"] is True
+            assert (await via_a.get(participant)).json()["muted"] is True
+            removed = await via_b.delete(participant)
+            assert removed.status_code == 204, removed.text
+            # Out of the room, the caller's document goes on to <Hangup/>: its BYE comes from A.
+            assert await caller.wait(15) == 0, caller.explain()
+        gone = await via_b.post(participant, data={"Mute": "false"})
+        assert gone.status_code in (404, 409), gone.text
