@@ -78,16 +78,22 @@ class Routes:
 
     @staticmethod
     async def inbound_route(dialed: str) -> InboundRoute | None:
-        """The IncomingPhoneNumber dialled (any spelling of it), else the enabled client of that login."""
+        """The client of that login, else the IncomingPhoneNumber dialled (any spelling of it).
+
+        Numbers and logins share one namespace (creating either refuses a name the other holds); for names that
+        collide in data made before that rule, a client is never shadowed: a number spelled like a client's
+        login cannot capture the client's calls, even when the client itself takes no calls."""
+        client = await Client.get_or_none(login=dialed)
+        if client is not None:
+            if client.status != ClientStatus.ENABLED or not client.voice_url:
+                return None
+            source = Source(client.voice_url, client.voice_method, client.voice_fallback_url,
+                            client.voice_fallback_method)
+            return InboundRoute(client.account_sid, source)
         number = await IncomingPhoneNumber.filter(phone_number__in=number_variants(dialed)).first()
         if number is not None and number.voice_url:
             source = Source(number.voice_url, number.voice_method, number.voice_fallback_url,
                             number.voice_fallback_method)
             return InboundRoute(number.account_sid, source, number.sid, number.status_callback,
                                 number.status_callback_method)
-        client = await Client.get_or_none(login=dialed, status=ClientStatus.ENABLED)
-        if client is not None and client.voice_url:
-            source = Source(client.voice_url, client.voice_method, client.voice_fallback_url,
-                            client.voice_fallback_method)
-            return InboundRoute(client.account_sid, source)
         return None

@@ -13,8 +13,9 @@ from handlers.auth import authorize
 from handlers.errors import ApiError, Code
 from handlers.listing import API_PREFIX, Resource
 from handlers.render import Field, Fields, Format, twins
-from models import Client, Registration, clock, sids
+from models import Client, IncomingPhoneNumber, Registration, clock, sids
 from models.paging import page_request
+from models.phone_number import number_variants
 
 # Form names and the Client attributes they set, for create and update alike.
 _VOICE_FIELDS = {
@@ -66,6 +67,10 @@ async def list_clients(fmt: Format, AccountSid: str, user: str, Page: int = 0, P
 
 async def create_client(fmt: Format, AccountSid: str, user: str, body: dict[str, Any]):
     _, account = await authorize(user, AccountSid)
+    if await IncomingPhoneNumber.filter(phone_number__in=number_variants(body["Login"])).exists():
+        # One namespace for what an INVITE reaches (see create_number): a login must not shadow a number.
+        raise ApiError(409, Code.CONFLICT, f"{body['Login']} is a phone number on this server: numbers and client "
+                                           "logins share one namespace")
     now = clock.now()
     client = Client(sid=sids.new_sid(sids.CLIENT), account_sid=account.sid, date_created=now, date_updated=now,
                     login=body["Login"], friendly_name=body.get("FriendlyName") or body["Login"])

@@ -14,7 +14,7 @@ from handlers.auth import authorize
 from handlers.errors import ApiError, Code
 from handlers.listing import API_PREFIX, Resource
 from handlers.render import Field, Fields, Format, twins
-from models import IncomingPhoneNumber, clock, list_filters, sids
+from models import Client, IncomingPhoneNumber, clock, list_filters, sids
 from models.list_filters import restore_plus
 from models.paging import page_request
 from models.phone_number import number_variants
@@ -78,6 +78,10 @@ async def create_number(fmt: Format, AccountSid: str, user: str, body: dict[str,
     phone_number = restore_plus(body["PhoneNumber"])
     if await IncomingPhoneNumber.filter(phone_number__in=number_variants(phone_number)).exists():
         raise _taken(phone_number)
+    if await Client.filter(login__in=number_variants(phone_number)).exists():
+        # One namespace for what an INVITE reaches: a number must not capture a client's calls (any account's).
+        raise ApiError(409, Code.CONFLICT, f"{phone_number} is a client login on this server: numbers and client "
+                                           "logins share one namespace")
     now = clock.now()
     number = IncomingPhoneNumber(sid=sids.new_sid(sids.PHONE_NUMBER), account_sid=account.sid, date_created=now,
                                  date_updated=now, phone_number=phone_number,

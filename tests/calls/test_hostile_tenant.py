@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from models import Call, Notification
 from tests.calls.conftest import INTERNAL_HOST
+from tests.conftest import ADMIN_SID
 from tests.support.sipp import Sipp
 
 
@@ -93,3 +94,27 @@ async def test_urls_that_reach_internal_addresses_are_refused_directly_and_throu
             assert any("fetch policy" in note.message_text for note in notes), [n.message_text for n in notes]
             assert not any("SECRET" in note.response_body + note.message_text for note in notes)
         assert internal.connections == 0
+
+
+async def test_an_invite_to_a_clients_login_never_runs_a_number_spelled_like_it(server, application, workdir):
+    """Data from before the one-namespace rule: a number and another tenant's client named alike. The client's
+    application answers; the number's never runs."""
+    from models import Client, IncomingPhoneNumber, clock, sids
+    from tests.conftest import make_account
+
+    victim = await make_account("victim@company.com")
+    now = clock.now()
+    client = Client(sid=sids.new_sid(sids.CLIENT), account_sid=victim.sid, date_created=now, date_updated=now,
+                    login="bob", friendly_name="bob",
+                    voice_url=application.on("/victim", "<Response><Hangup/></Response>"))
+    client.set_password("1234")
+    await client.save(force_create=True)
+    await IncomingPhoneNumber.create(sid=sids.new_sid(sids.PHONE_NUMBER), account_sid=ADMIN_SID, phone_number="bob",
+                                     friendly_name="bob", date_created=now, date_updated=now,
+                                     voice_url=application.on("/attacker", "<Response><Hangup/></Response>"))
+    async with Sipp("uac_answered.xml", workdir, target=server.sip, args=["-s", "bob"]) as caller:
+        await caller.wait(15)
+    await server.idle()
+    assert application.requests_to("/attacker") == []
+    [call] = await Call.all()
+    assert call.account_sid == victim.sid and len(application.requests_to("/victim")) == 1
