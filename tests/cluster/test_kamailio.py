@@ -125,3 +125,31 @@ async def test_a_killed_node_is_closed_by_the_survivor_and_skipped_by_kamailio(c
         inbound = await rows(cluster_db, "SELECT status, owner_node FROM calls WHERE direction = 'inbound'")
         assert [(c["status"], c["owner_node"]) for c in inbound] == [("completed", b.node_id)] * 4
         assert (await proxy.states())[f"sip:{a.sip[0]}:{a.sip[1]}"].startswith("I")
+
+
+async def test_a_client_registered_through_kamailio_is_called_from_either_node(cluster_db, two_nodes, application,
+                                                                             tmp_path):
+    """REGISTER goes through Kamailio to a node; the binding is shared; a call to client:alice placed on a node
+    goes out through Kamailio (the binding's source) and reaches the phone."""
+    a, b = two_nodes
+    async with a.api() as via_a, b.api() as via_b:
+        client = await via_a.post(f"/Accounts/{ADMIN_SID}/Clients.json", data={"Login": "alice", "Password": "s3cret"})
+        assert client.status_code in (200, 201), client.text
+        async with running_kamailio(tmp_path, [a.sip, b.sip]) as proxy:
+            await all_active(proxy, 2)
+            for api in (via_b, via_a):
+                async with Sipp("uas_answer.xml", tmp_path, lifetime_s=40) as phone:
+                    async with Sipp("register_contact.xml", tmp_path, target=proxy.address, lifetime_s=20,
+                                    args=["-s", "alice", "-au", "alice", "-ap", "s3cret",
+                                          "-key", "contact_port", str(phone.port)]) as registering:
+                        assert await registering.wait(15) == 0, registering.explain() + proxy.log()
+                    created = await api.post(f"/Accounts/{ADMIN_SID}/Calls.json", data={
+                        "From": "+15550001", "To": "client:alice",
+                        "Url": application.on("/pause", '<Response><Pause length="1"/></Response>')})
+                    assert created.status_code == 200, created.text
+                    assert await phone.wait(20) == 0, phone.explain() + proxy.log()
+                    [invite] = [m for m in phone.received() if m.startswith("INVITE ")]
+                    assert f"127.0.0.1:{proxy.port}" in invite  # it came through the proxy (Via, Record-Route)
+                    call = (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{created.json()['sid']}.json")).json()
+                    assert call["status"] == "completed", call
+                await rows(cluster_db, "DELETE FROM registrations")
