@@ -284,7 +284,8 @@ class Bench:
         self.rcml = service
         return service
 
-    def start_server(self, kind: str, stack: ExitStack) -> Server:
+    def start_server(self, kind: str, stack: ExitStack, extra_flags: Sequence[str] = (), name: str = "") -> Server:
+        """`extra_flags` come after the defaults and win over them (bench/telemetry.py turns metrics off)."""
         if kind == "sqlite":
             path = self.workdir / "calls.sqlite3"
             url, label, make_statuses = f"sqlite://{path}", "SQLite", lambda: SqliteStatuses(path)
@@ -297,9 +298,10 @@ class Bench:
                 "--sip-host", "127.0.0.1", "--sip-port", str(sip_port), "--rtp-ports", self.args.rtp_ports,
                 "--node-id", f"bench-calls-{sip_port}", "--log-level", "info", "--no-validate-responses",
                 # The inbound steps are one sipp, one address, at up to 150 calls/s: a trunk, not a flood.
-                "--invite-rate", "0", "--account-max-calls", "100000", "--number-max-calls", "100000"]
+                "--invite-rate", "0", "--account-max-calls", "100000", "--number-max-calls", "100000",
+                *extra_flags]
         # In the scratch directory: nothing the server writes lands in the project.
-        service = procs.start_service(f"restcomm-{kind}", argv, port, self.workdir, lifetime=self.args.lifetime,
+        service = procs.start_service(name or f"restcomm-{kind}", argv, port, self.workdir, lifetime=self.args.lifetime,
                                       cwd=self.workdir)
         stack.callback(procs.stop, service)
         procs.wait_ready(service, READY_PATH, AUTH)
@@ -566,13 +568,16 @@ def sipp_failures(counters: dict[str, int], expected: int) -> dict[str, int]:
     return {"failed at sipp": failed, "unfinished at sipp": max(0, expected - ended)}
 
 
-def outbound_step(bench: Bench, server: Server, rate: float, seconds: float, name: str) -> Step:
+def outbound_step(bench: Bench, server: Server, rate: float, seconds: float, name: str,
+                  extra_parameters: dict[str, str] | None = None) -> Step:
+    """`extra_parameters` join the create request's (bench/telemetry.py asks for status callbacks)."""
     args = bench.args
     caller = bench.new_caller()
     with ExitStack() as step:
         uas = sipp.start(f"{name}-uas", bench.workdir, "uas_answer.xml", [], lifetime=bench.step_lifetime())
         step.callback(procs.stop, uas.service)
-        body = {"From": caller, "To": f"sip:bench@127.0.0.1:{uas.sip_port}", "Url": bench.rcml_url}
+        body = {"From": caller, "To": f"sip:bench@127.0.0.1:{uas.sip_port}", "Url": bench.rcml_url,
+                **(extra_parameters or {})}
         before = server.usage()
         run = generate(bench, f"{name}-callgen", f"{server.service.base_url}{API}/Accounts/{MAIN_ACCOUNT_SID}"
                        "/Calls.json", body, rate, seconds, loadgen.basic_auth(*AUTH))
