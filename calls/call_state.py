@@ -16,7 +16,6 @@ from typing import Any
 from calls.callbacks import Callback
 from models import Call, CallStatus, clock
 from models.call import update_call
-from telemetry.call_events import event
 
 WRITE_BEHIND_S = 0.05
 
@@ -42,7 +41,6 @@ class CallState:
         """A live-to-live transition, written within WRITE_BEHIND_S; final ones go through `write` at once.
         The call in memory (what verbs, callbacks and the application see) changes now."""
         fields = {"status": status.value, **extra, "date_updated": clock.now()}
-        event("call.status", status=status.value)
         for name, value in fields.items():
             setattr(self.call, name, value)
         self._unwritten.update(fields)

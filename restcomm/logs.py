@@ -1,8 +1,8 @@
 """Logging for the server: text or JSON lines (RESTCOMM_LOG_FORMAT), each with its call, account, request and
 node, and with credentials taken out of every line whatever logged it.
 
-Redaction is done on the formatted line, in the one handler the process logs through, so it covers our
-messages, library messages, exception texts and the SIP trace alike: a URL's password
+Redaction is done in the formatter of the one handler the process logs through, so it covers our messages,
+library messages, exception texts and the SIP trace alike: a URL's password
 (`http://user:secret@host`), the value of any Authorization or Proxy-Authorization header (HTTP Basic, SIP
 digest), `Password=`/`AuthToken=`/`secret=`-style pairs, and any bare 32-hex string (an auth token is the MD5
 hex of a password). SIDs keep their hex (it follows their two-letter prefix) and so do SIP Call-IDs, which a
@@ -11,10 +11,10 @@ reader needs to follow a dialog.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 import sys
+import time
 from typing import Any, TextIO
 
 import orjson
@@ -54,6 +54,10 @@ def _unless_call_id(match: re.Match) -> str:
     return match.group(0) if _CALL_ID_BEFORE.search(before) else REDACTED
 
 
+_CONTEXT = (("call_sid", log_context.call_sid), ("account_sid", log_context.account_sid),
+            ("request_id", log_context.request_id))
+
+
 def _context(record: logging.LogRecord) -> dict[str, str]:
     """The call, account and request of a record: given with it (`extra=`) or current where it was logged."""
     fields = log_context.current()
@@ -69,28 +73,45 @@ def _event_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line. A call logs a dozen of them, so this is written for speed (bench/telemetry.py):
+    the time text is made once per second, and only text that can hold a secret (the message, text fields,
+    a traceback) is redacted; the fixed keys (level, logger, node, SIDs, the event name) cannot."""
+
     def __init__(self, node: str) -> None:
         super().__init__()
         self.node = node
+        self._second = -1
+        self._second_text = ""
+
+    def _time(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._second_text}.{int((created - second) * 1000):03d}+00:00"
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
             "node": self.node,
-            **_context(record),
         }
-        event = record.__dict__.get("event")
+        values = record.__dict__
+        for name, variable in _CONTEXT:
+            value = values.get(name) or variable.get()
+            if value is not None:
+                entry[name] = value
+        event = values.get("event")
         if event:
             entry["event"] = event
-            for name, value in _event_fields(record).items():
-                entry.setdefault(name, value if isinstance(value, int | float | bool) or value is None else str(value))
+            for name, value in values["fields"].items():
+                if name not in entry:
+                    entry[name] = value if value is None or isinstance(value, int | float) else redact(str(value))
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        # Redacted once, on the whole line: a secret cannot hide in any field.
-        return redact(orjson.dumps(entry).decode())
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return orjson.dumps(entry).decode()
 
 
 class TextFormatter(logging.Formatter):
