@@ -13,6 +13,7 @@ import contextlib
 import logging
 
 from calls import call_rows
+from calls.admission import Admission
 from calls.background import BackgroundTasks
 from calls.callbacks import CallbackSender
 from calls.cluster.forward import APPLIED, NOT_HERE, NOT_LIVE, Forwarder, OwnerUnreachable
@@ -30,7 +31,16 @@ from calls.registrar import ClientRegistrar
 from calls.rooms import ConferenceRoom, Rooms
 from calls.routing import Routes
 from calls.services import Services
-from calls.types import CallChange, CallEnded, CallNotLive, CallRequest, OutboundProxy, RoomNotLive, UnknownClient
+from calls.types import (
+    CallChange,
+    CallEnded,
+    CallLimits,
+    CallNotLive,
+    CallRequest,
+    OutboundProxy,
+    RoomNotLive,
+    UnknownClient,
+)
 from models import Call, CallStatus, Client, Conference, ConferenceStatus, Direction, clock
 from models import node as nodes
 from models.account import Account
@@ -49,6 +59,7 @@ log = logging.getLogger(__name__)
 
 # How long a live node's row (where to forward changes to its calls) is reused without reading it again.
 NODE_CACHE_S = 1.0
+NO_LIMITS = CallLimits()
 
 
 class CallEngine:
@@ -68,6 +79,7 @@ class CallEngine:
         self.registrar = registrar
         self.stack = stack
         self.owners: dict[str, CallOwner] = {}
+        self.admission = Admission()
         # Set once `drain` starts: GET /ready answers 503 from then on.
         self.draining = False
 
@@ -88,13 +100,17 @@ class CallEngine:
 
     # --- the API side -----------------------------------------------------------------------------------------
 
-    async def create_call(self, account_sid: str, request: CallRequest) -> Call:
+    async def create_call(self, account_sid: str, request: CallRequest, limits: CallLimits = NO_LIMITS) -> Call:
+        """Raises UnknownClient, and TooManyCalls when the account is at its cap (calls/admission.py)."""
         if request.to.kind is DestinationKind.CLIENT and not await Client.exists(
                 login=request.to.target, account_sid=account_sid):
             raise UnknownClient(f"client:{request.to.target} is not a client of account {account_sid}")
-        call = await self._placed_call(account_sid, request, Direction.OUTBOUND_API)
+        async with self.admission.admit(account_sid, limits):
+            # The start slot is taken as the call is created, so calls start in the order they were created.
+            delay = self.admission.start_delay(account_sid, limits) if self.stack is not None else 0.0
+            call = await self._placed_call(account_sid, request, Direction.OUTBOUND_API)
         if self.stack is not None:
-            self._adopt(OutboundOwner(self.services, call, request))
+            self._adopt(OutboundOwner(self.services, call, request, start_delay=delay))
         return call
 
     async def place_dialled_leg(self, parent: Call, request: CallRequest, report: Report) -> DialledLegOwner:

@@ -7,6 +7,7 @@ failure (busy before no-answer before failed).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +42,13 @@ class Fork:
     over: bool = False
 
 
+class Admitted:
+    """The message of the admission timer: this call's start slot has come (calls/admission.py)."""
+
+
 class OutboundOwner(CallOwner):
-    def __init__(self, services: Services, call: Call, request: CallRequest) -> None:
+    def __init__(self, services: Services, call: Call, request: CallRequest, start_delay: float = 0.0) -> None:
+        """`start_delay`: seconds the call stays queued before it is placed (its account's calls per second)."""
         super().__init__(
             services, call,
             source=Source(call.url, call.method, call.fallback_url, call.fallback_method),
@@ -54,8 +60,30 @@ class OutboundOwner(CallOwner):
         self.forks: list[Fork] = []
         self.winner: Fork | None = None
         self.failure_codes: list[int] = []
+        self.start_delay = start_delay
+        self._admission_timer: asyncio.TimerHandle | None = None
 
     async def begin(self) -> None:
+        if self.start_delay > 0:
+            # Waiting in the inbox, not in begin(): a hang-up or redirect of the queued call is handled at once.
+            self._admission_timer = asyncio.get_running_loop().call_later(self.start_delay, self.post, Admitted())
+            return
+        await self.place()
+
+    async def handle(self, message: object) -> None:
+        if isinstance(message, Admitted):
+            self._admission_timer = None
+            await self.place()
+        else:
+            await super().handle(message)
+
+    def released(self) -> None:
+        if self._admission_timer is not None:
+            self._admission_timer.cancel()
+        super().released()
+
+    async def place(self) -> None:
+        """Ring the destination: an INVITE to each target."""
         routes = self.services.routes
         targets = await routes.targets_for(self.call, self.request.to)
         if not targets:

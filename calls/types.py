@@ -134,3 +134,19 @@ def final_fields(status: CallStatus, end_time: dt.datetime, duration: int) -> di
     """What a call's row gets when it ends, wherever it ends (its owner, a recovery, an unowned cancel)."""
     return {"status": status.value, "end_time": end_time, "duration": duration, "price": ZERO_PRICE,
             "price_unit": PRICE_UNIT}
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    """An account's limits on the calls it creates through the API (None: no limit)."""
+
+    calls_per_second: float | None = None
+    max_concurrent_calls: int | None = None
+
+
+class TooManyCalls(Exception):
+    """The account has as many live calls as its limit allows."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"This account may have {limit} live call(s) at a time; try again when one has ended")
+        self.limit = limit

@@ -27,6 +27,9 @@ def account_fields(account: Account, fmt: Format, *, show_token: bool = True) ->
         Field("parent_sid", "ParentSid", account.parent_sid),
         Field("date_created", "DateCreated", clock.iso(account.date_created)),
         Field("date_updated", "DateUpdated", clock.iso(account.date_updated)),
+        Field("calls_per_second", "CallsPerSecond", account.calls_per_second),
+        Field("max_concurrent_calls", "MaxConcurrentCalls", account.max_concurrent_calls),
+        Field("max_concurrent_requests", "MaxConcurrentRequests", account.max_concurrent_requests),
         Field("uri", "Uri", path + fmt.suffix),
         Field("subresource_uris", "SubresourceUris", [
             Field("calls", "Calls", f"{path}/Calls{fmt.suffix}"),
@@ -81,13 +84,14 @@ async def fetch_account(fmt: Format, AccountSid: str, user: str):
 async def update_account(fmt: Format, AccountSid: str, user: str, body: dict[str, Any] | None = None):
     acting, account = await authorize(user, AccountSid)
     body = body or {}
-    if not any(name in body for name in ("FriendlyName", "Password", "Status")):
-        raise errors.bad_request("Nothing to change: give FriendlyName, Password or Status")
+    if not any(name in body for name in ("FriendlyName", "Password", "Status", *_LIMITS)):
+        raise errors.bad_request("Nothing to change: give FriendlyName, Password, Status or a limit")
     # Work on a fresh row, not the cached one other requests may be reading.
     account = await Account.get(sid=account.sid)
     if "Status" in body:
         _check_status_change(acting, account, body["Status"])
         account.status = body["Status"]
+    _apply_limits(acting, account, body)
     if "FriendlyName" in body:
         account.friendly_name = body["FriendlyName"]
     if "Password" in body:
@@ -96,6 +100,26 @@ async def update_account(fmt: Format, AccountSid: str, user: str, body: dict[str
     await account.save()
     context.current().accounts.forget(account)
     return ACCOUNTS.item(fmt, account, fields_of=_visible_fields(acting))
+
+
+# Form parameter -> Account field; 0 removes the limit.
+_LIMITS = {"CallsPerSecond": "calls_per_second", "MaxConcurrentCalls": "max_concurrent_calls",
+           "MaxConcurrentRequests": "max_concurrent_requests"}
+
+
+def _apply_limits(acting: Account, account: Account, body: dict[str, Any]) -> None:
+    given = {field: body[name] for name, field in _LIMITS.items() if name in body}
+    if not given:
+        return
+    if acting.sid == account.sid:
+        raise errors.forbidden("An account may not change its own limits; ask an account above it")
+    for field, value in given.items():
+        number = float(value) if field == "calls_per_second" else int(value)  # the spec checked the form
+        setattr(account, field, number or None)
+    try:
+        accounts.check_limits(account.calls_per_second, account.max_concurrent_calls, account.max_concurrent_requests)
+    except accounts.AccountError as exc:
+        raise errors.bad_request(_sentence(exc)) from None
 
 
 def _check_status_change(acting: Account, account: Account, status: str) -> None:

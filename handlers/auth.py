@@ -18,9 +18,11 @@ async def basic_auth(username: str, password: str, required_scopes: list[str] | 
         secret = password.encode("latin-1")
     except UnicodeError:
         return None
-    account = await context.current().accounts.by_login(login)
+    current = context.current()
+    account = await current.accounts.by_login(login)
     if account is None or not account.accepts_secret(secret):
         return None
+    current.requests.take(account)  # 429 when the account has all its requests under way already
     return {"sub": account.sid}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from connexion import request
 
-from calls.types import API_VERSION, CallChange, CallNotLive, CallRequest, UnknownClient
+from calls.types import API_VERSION, CallChange, CallLimits, CallNotLive, CallRequest, TooManyCalls, UnknownClient
 from handlers import context, errors
 from handlers.auth import authorize
 from handlers.errors import Code
@@ -19,6 +19,7 @@ from models.list_filters import InvalidFilter, restore_plus
 from models.paging import page_request
 from rcml.machine_detection import MachineDetection
 from sip.destination import InvalidAddress, parse_destination
+from telemetry.metrics import METRICS
 
 
 def call_fields(call: Call, fmt: Format) -> Fields:
@@ -92,10 +93,14 @@ async def fetch_call(fmt: Format, AccountSid: str, CallSid: str, user: str):
 
 async def create_call(fmt: Format, AccountSid: str, user: str, body: dict[str, Any]):
     _, account = await authorize(user, AccountSid)
+    limits = CallLimits(account.calls_per_second, account.max_concurrent_calls)
     try:
-        call = await context.current().engine.create_call(account.sid, call_request(body))
+        call = await context.current().engine.create_call(account.sid, call_request(body), limits)
     except UnknownClient as exc:
         raise errors.bad_request(f"To is invalid: {exc}", Code.TO_INVALID) from None
+    except TooManyCalls as exc:
+        METRICS.limit_rejections.labels("concurrent_calls").inc()
+        raise errors.too_many(str(exc)) from None
     return CALLS.item(fmt, call)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from calls.engine import CallEngine
 from handlers.live_metrics import LiveGauges
+from handlers.request_slots import RequestSlots
 from models.directory import AccountDirectory
 
 
@@ -31,6 +32,8 @@ class HandlerContext:
     # GET /metrics wants `Authorization: Bearer <token>` when this is set (RESTCOMM_METRICS_TOKEN).
     metrics_token: str = ""
     live: LiveGauges = field(default_factory=LiveGauges)
+    # API requests under way per account, against their max_concurrent_requests.
+    requests: RequestSlots = field(default_factory=RequestSlots)
 
 
 _current: contextvars.ContextVar[HandlerContext] = contextvars.ContextVar("handler_context")

@@ -34,6 +34,7 @@ class Code(IntEnum):
     CONFLICT = 20409
     BODY_TOO_LARGE = 20413
     UNSUPPORTED_MEDIA_TYPE = 20415
+    TOO_MANY_REQUESTS = 20429
     INTERNAL_ERROR = 20500
     TO_MISSING = 21201
     URL_INVALID = 21205
@@ -55,6 +56,7 @@ _TWILIO_DEFINED = frozenset({
     Code.AUTHENTICATION_FAILED, Code.ACCOUNT_NOT_ACTIVE, Code.CANNOT_DELETE_LIVE, Code.NOT_FOUND, Code.TO_MISSING,
     Code.URL_INVALID,
     Code.TO_INVALID, Code.FROM_INVALID, Code.FROM_MISSING, Code.CALL_STATE, Code.STATUS_CALLBACK_INVALID,
+    Code.TOO_MANY_REQUESTS,
 })
 
 
@@ -77,6 +79,11 @@ def not_found(message: str = "The requested resource was not found") -> ApiError
 
 def forbidden(message: str) -> ApiError:
     return ApiError(403, Code.FORBIDDEN, message)
+
+
+def too_many(message: str) -> ApiError:
+    """A limit of the account is reached (openapi.yaml's TooManyRequests); the client may retry soon."""
+    return ApiError(429, Code.TOO_MANY_REQUESTS, message, {"Retry-After": "1"})
 
 
 def error_response(path: str, error: ApiError):

@@ -63,6 +63,12 @@ class Account(Model):
     # SIDs from the root down to this account, joined by "/": descendants share it as a prefix,
     # so "this account and everything below it" is one indexed prefix match.
     lineage = fields.CharField(max_length=(sids.SID_LENGTH + 1) * MAX_DEPTH, db_index=True)
+    # Limits, as Twilio has them per account (null: none). Set by an account above this one or the CLI, never
+    # by the account itself. Calls created through the API start at most this many per second (the rest wait
+    # `queued`, in order); more live calls than this are refused (429); so are more API requests at once.
+    calls_per_second = fields.FloatField(null=True)
+    max_concurrent_calls = fields.IntField(null=True)
+    max_concurrent_requests = fields.IntField(null=True)
 
     class Meta:
         table = "accounts"
@@ -122,6 +128,21 @@ class Account(Model):
 
     def touch(self) -> None:
         self.date_updated = clock.now()
+
+
+LIMIT_FIELDS = ("calls_per_second", "max_concurrent_calls", "max_concurrent_requests")
+# Bounds of the limits: 0 would shut the account out (suspend it for that), and more than these is no limit.
+MAX_CALLS_PER_SECOND = 10_000.0
+MAX_CONCURRENCY = 1_000_000
+
+
+def check_limits(calls_per_second: float | None, max_concurrent_calls: int | None,
+                 max_concurrent_requests: int | None) -> None:
+    if calls_per_second is not None and not 0.01 <= calls_per_second <= MAX_CALLS_PER_SECOND:
+        raise AccountError(f"calls per second must lie within 0.01-{MAX_CALLS_PER_SECOND:g}")
+    for name, value in (("concurrent calls", max_concurrent_calls), ("concurrent requests", max_concurrent_requests)):
+        if value is not None and not 1 <= value <= MAX_CONCURRENCY:
+            raise AccountError(f"the maximum of {name} must lie within 1-{MAX_CONCURRENCY}")
 
 
 def check_password(password: str) -> None:

@@ -12,6 +12,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models import sids
+from models.call import LIVE_STATUSES
 
 
 class CallCount(Model):
@@ -31,3 +32,12 @@ async def total_calls(account_sid: str, status: str | None = None) -> int:
     if status is not None:
         query = query.filter(status=status)
     return sum(await query.values_list("total", flat=True))
+
+
+async def live_calls(account_sid: str) -> int:
+    """The account's calls in a live status (queued, ringing, in progress) on every node, from the counters."""
+    return await total_calls_in(account_sid, [status.value for status in LIVE_STATUSES])
+
+
+async def total_calls_in(account_sid: str, statuses: list[str]) -> int:
+    return sum(await CallCount.filter(account_sid=account_sid, status__in=statuses).values_list("total", flat=True))

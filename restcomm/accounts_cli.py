@@ -1,4 +1,4 @@
-"""`restcomm accounts ...`: the shell's way to list accounts, create one and set a password."""
+"""`restcomm accounts ...`: the shell's way to list accounts, create one, set a password or the limits."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ async def run(config: Settings, args: argparse.Namespace, ask_password: Callable
                 print(f"{account.sid}  {account.status:<13} {account.role:<13} {account.email_address}"
                       f"  {account.friendly_name}")
             return 0
+        if args.action == "limits":
+            return await _limits(args)
         password = args.password if args.password is not None else ask_password()
         try:
             accounts.check_password(password)
@@ -66,3 +68,28 @@ async def _set_password(login: str, password: str) -> int:
     await account.save()
     print(f"password changed for {account.sid}; auth token {account.auth_token}")
     return 0
+
+
+async def _limits(args: argparse.Namespace) -> int:
+    """Sets the limits given (0 removes one), then prints all three: what the server will apply within 2 s."""
+    account = await _find(args.account)
+    given = {field: getattr(args, field) for field in accounts.LIMIT_FIELDS if getattr(args, field) is not None}
+    if given:
+        for field, value in given.items():
+            setattr(account, field, value or None)
+        try:
+            accounts.check_limits(account.calls_per_second, account.max_concurrent_calls,
+                                  account.max_concurrent_requests)
+        except accounts.AccountError as exc:
+            raise CommandError(str(exc)) from None
+        account.touch()
+        await account.save()
+    shown = "  ".join(f"{field}={_shown(getattr(account, field))}" for field in accounts.LIMIT_FIELDS)
+    print(f"{account.sid}  {shown}")
+    return 0
+
+
+def _shown(value: float | int | None) -> str:
+    if value is None:
+        return "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -23,6 +23,7 @@ from rcml.http import HttpClient
 from restcomm import demos
 from restcomm.engine_factory import build_engine
 from restcomm.guard import RequestGuard
+from restcomm.request_limits import RequestLimits
 from restcomm.request_metrics import RequestMetrics
 from restcomm.seed import seed_default_account
 from restcomm.settings import Settings
@@ -121,6 +122,7 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
     )
     app.add_middleware(ActivateContext, position=MiddlewarePosition.BEFORE_EXCEPTION, handler_context=handler_context)
     app.add_middleware(RequestMetrics, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(RequestLimits, position=MiddlewarePosition.BEFORE_EXCEPTION, slots=handler_context.requests)
     app.add_middleware(RequestGuard, position=MiddlewarePosition.BEFORE_SWAGGER,
                        declared=spec.declared_parameters, allowed=spec.allowed_methods,
                        repeatable=spec.repeatable_parameters)

@@ -60,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument("account", help="SID or e-mail address")
     passwd.add_argument("--password", default=None, help="(prompted for when omitted)")
     passwd.set_defaults(run=run_accounts, action="passwd")
+    limits = account_commands.add_parser(
+        "limits", help="show or set an account's limits (0 removes one): calls per second, live calls, requests")
+    limits.add_argument("account", help="SID or e-mail address")
+    limits.add_argument("--calls-per-second", type=float, default=None,
+                        help="calls created through the API start at most this many per second")
+    limits.add_argument("--max-concurrent-calls", type=int, default=None, help="live calls at a time (429 over it)")
+    limits.add_argument("--max-concurrent-requests", type=int, default=None,
+                        help="API requests under way at a time (429 over it)")
+    limits.set_defaults(run=run_accounts, action="limits")
     return parser
 
 

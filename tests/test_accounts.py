@@ -9,7 +9,8 @@ from models import Account
 from tests.conftest import ADMIN_EMAIL, ADMIN_SID, ADMIN_TOKEN, BASE, make_account
 
 ACCOUNT_KEYS = {"sid", "friendly_name", "email_address", "status", "type", "role", "auth_token", "parent_sid",
-                "date_created", "date_updated", "uri", "subresource_uris"}
+                "date_created", "date_updated", "calls_per_second", "max_concurrent_calls", "max_concurrent_requests",
+                "uri", "subresource_uris"}
 
 
 async def test_get_default_account_json(api):
