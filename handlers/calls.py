@@ -13,7 +13,7 @@ from handlers.auth import authorize
 from handlers.errors import Code
 from handlers.listing import API_PREFIX, Resource
 from handlers.render import Field, Fields, Format, twins
-from models import Call, clock, list_filters
+from models import Account, Call, clock, list_filters
 from models.call_count import total_calls
 from models.list_filters import InvalidFilter, restore_plus
 from models.paging import page_request
@@ -93,15 +93,19 @@ async def fetch_call(fmt: Format, AccountSid: str, CallSid: str, user: str):
 
 async def create_call(fmt: Format, AccountSid: str, user: str, body: dict[str, Any]):
     _, account = await authorize(user, AccountSid)
+    return CALLS.item(fmt, await place_call(account, call_request(body)))
+
+
+async def place_call(account: Account, call_request: CallRequest) -> Call:
+    """The engine creates the call within the account's limits; both dialects' creates come here."""
     limits = CallLimits(account.calls_per_second, account.max_concurrent_calls)
     try:
-        call = await context.current().engine.create_call(account.sid, call_request(body), limits)
+        return await context.current().engine.create_call(account.sid, call_request, limits)
     except UnknownClient as exc:
         raise errors.bad_request(f"To is invalid: {exc}", Code.TO_INVALID) from None
     except TooManyCalls as exc:
         METRICS.limit_rejections.labels("concurrent_calls").inc()
         raise errors.too_many(str(exc)) from None
-    return CALLS.item(fmt, call)
 
 
 async def modify_call(fmt: Format, AccountSid: str, CallSid: str, user: str, body: dict[str, Any] | None = None):

@@ -98,3 +98,13 @@ def test_the_cli_shows_and_sets_limits(tmp_path):
     assert "max_concurrent_calls=none" in cleared.stdout and "calls_per_second=2.5" in cleared.stdout
     refused = run_cli("accounts", "limits", ADMIN_SID, "--calls-per-second", "-1", database_url=url)
     assert refused.returncode == 1 and "calls per second" in refused.stderr
+
+
+async def test_the_twilio_dialects_create_has_the_same_cap(api):
+    sub = await make_account("sub@company.com")
+    await Account.filter(sid=sub.sid).update(max_concurrent_calls=1)
+    path = f"/2010-04-01/Accounts/{sub.sid}/Calls.json"
+    first = await api.client.post(path, data=CALL, auth=api.auth)
+    assert first.status_code == 201, first.text
+    refused = await api.client.post(path, data=CALL, auth=api.auth)
+    assert refused.status_code == 429 and refused.json()["code"] == 20429

@@ -10,10 +10,10 @@ from typing import Any
 
 from connexion import request
 
-from calls.types import CallChange, CallNotLive, CallRequest, UnknownClient
+from calls.types import CallChange, CallNotLive, CallRequest
 from handlers import context, errors
 from handlers.auth import authorize
-from handlers.calls import find_call, status_callback_events
+from handlers.calls import find_call, place_call, status_callback_events
 from handlers.errors import ApiError, Code
 from handlers.twilio import render
 from handlers.twilio.render import PREFIX, date, formatted, text
@@ -110,11 +110,7 @@ async def create_call(AccountSid: str, user: str, body: dict[str, Any]):
     request_ = call_request(body)
     if body.get("Twiml"):
         request_ = dataclasses.replace(request_, url=await inline_url(account.sid, body["Twiml"]))
-    try:
-        call = await context.current().engine.create_call(account.sid, request_)
-    except UnknownClient as exc:
-        raise errors.bad_request(f"To is invalid: {exc}", Code.TO_INVALID) from None
-    return render.json(call_json(call), 201)
+    return render.json(call_json(await place_call(account, request_)), 201)
 
 
 async def update_call(AccountSid: str, CallSid: str, user: str, body: dict[str, Any] | None = None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from models import Account
 from tests.conftest import ADMIN_SID, make_account
@@ -42,7 +43,7 @@ async def test_ten_calls_at_2_per_second_start_over_about_5_s_in_order(server, a
     assert started == sorted(started), start_order
     spread = fetches[-1].at - fetches[0].at
     assert 3.8 <= spread <= 6.5, f"10 calls at 2/s started over {spread:.2f} s"
-    gaps = [later.at - earlier.at for earlier, later in zip(fetches, fetches[1:], strict=False)]
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(fetches)]
     assert min(gaps) > 0.25, gaps  # paced, not bunched
     first = min(r.at for r in fetches)
     assert other_fetch.at - first < 2.0, "the other account's call waited for the paced ones"
