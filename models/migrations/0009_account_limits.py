@@ -6,7 +6,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0007_call_muted')]
+    dependencies = [('models', '0008_call_events_and_twiml')]
 
     initial = False
 
