@@ -6,6 +6,7 @@ offer's list that we support, as RFC 3264 asks, and the offer's telephone-event 
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import re
 import secrets
@@ -73,6 +74,16 @@ def parse(text: str) -> AudioDescription:
     host = media_host or session_host
     if port is None or host is None:
         raise SdpError("no audio stream with an address")
+    if not 0 < port < 65536:
+        # 0 is a refused stream (RFC 3264 section 6); past 65535 it is no UDP port at all.
+        raise SdpError(f"audio port {port} is not a UDP port to send to")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        # A host name would be looked up by a blocking sendto on the event loop, on every packet.
+        raise SdpError(f"connection address {host!r} is not an IP address") from None
+    if address.is_unspecified or address.is_multicast:
+        raise SdpError(f"connection address {host} is not one to send a call's audio to")
     return AudioDescription(host, port, formats, {pt: name.split("/")[0] for pt, name in rtpmap.items()})
 
 
