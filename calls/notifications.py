@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from models import LogLevel, Notification, clock, sids
 from rcml.documents import FetchFailed
+
+
+# user:password@ in a URL a tenant gave (`http://user:secret@app/rcml`): the password never goes into a row that
+# the API shows, as it never goes into a log line (restcomm/logs.py).
+_URL_PASSWORD = re.compile(r"://([^/\s:@\"']+):([^/\s@\"']+)@")
+REDACTED = "[redacted]"
+
+
+def redact_urls(text: str) -> str:
+    return _URL_PASSWORD.sub(rf"://\1:{REDACTED}@", text) if "@" in text else text
 
 
 async def record(
@@ -29,9 +41,9 @@ async def record(
         log=int(level),
         error_code=code,
         more_info=f"https://www.twilio.com/docs/errors/{code}",
-        message_text=message,
+        message_text=redact_urls(message),
         message_date=now,
-        request_url=request_url,
+        request_url=redact_urls(request_url),
         request_method=request_method,
         request_variables=request_variables,
         response_headers=response_headers,

@@ -118,3 +118,20 @@ async def test_an_invite_to_a_clients_login_never_runs_a_number_spelled_like_it(
     assert application.requests_to("/attacker") == []
     [call] = await Call.all()
     assert call.account_sid == victim.sid and len(application.requests_to("/victim")) == 1
+
+
+async def test_credentials_in_a_tenants_urls_never_reach_a_notification(server, application, workdir):
+    application.on("/broken", ("no", 500))
+    secret_url = application.url("/broken").replace("http://", "http://deploy:hunter2-secret@")
+    async with Sipp("uas_answer.xml", workdir) as phone:
+        call = await server.place(f"sip:alice@{phone.uri_host}", secret_url, StatusCallback=secret_url)
+        await server.wait_status(call["sid"], "completed", "failed")
+    await server.idle()
+    notes = await Notification.filter(account_sid=ADMIN_SID)
+    assert notes
+    for note in notes:
+        stored = " ".join((note.request_url, note.message_text, note.request_variables, note.response_body))
+        assert "hunter2-secret" not in stored, stored
+    assert any("deploy:[redacted]@" in note.request_url for note in notes)
+    listed = (await server.get(f"/Accounts/{ADMIN_SID}/Notifications.json")).text
+    assert "hunter2-secret" not in listed
