@@ -7,7 +7,6 @@ import re
 from models import LogLevel, Notification, clock, sids
 from rcml.documents import FetchFailed
 
-
 # user:password@ in a URL a tenant gave (`http://user:secret@app/rcml`): the password never goes into a row that
 # the API shows, as it never goes into a log line (restcomm/logs.py).
 _URL_PASSWORD = re.compile(r"://([^/\s:@\"']+):([^/\s@\"']+)@")
