@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import re
 import socket
 import statistics
@@ -28,11 +27,13 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench import dataset, latency, loadgen, procs, profiling
+from bench import dataset, latency
 from bench.dataset import MAIN_ACCOUNT_SID, MAIN_AUTH_TOKEN, LoadTimes
 from bench.explain import ListQuery, explain
-from bench.report import Figure, all_passed, progress, run_and_report
-from tests.support.ports import free_port
+from bench.harness import loadgen, procs, profiling
+from bench.harness.report import Figure, all_passed, progress, run_and_report
+from testkit import postgres
+from testkit.ports import free_port
 
 API = "/restcomm/2012-04-24"
 AUTH = (MAIN_ACCOUNT_SID, MAIN_AUTH_TOKEN)
@@ -139,20 +140,10 @@ class Bench:
 
 def create_postgres_database(admin_url: str, stack: ExitStack) -> str:
     """A throwaway database beside `admin_url`'s, dropped at exit (after the servers using it stop)."""
-    base, _, _ = admin_url.rpartition("/")
-    name = f"bench_api_{os.getpid()}_{int(time.time())}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(dataset.asyncpg_dsn(admin_url))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    url = asyncio.run(postgres.create(admin_url, "bench"))
     # Registered before any server starts, so it runs after they are stopped (an ExitStack unwinds LIFO).
-    stack.callback(lambda: asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
-    return f"{base}/{name}"
+    stack.callback(lambda: asyncio.run(postgres.drop(admin_url, url)))
+    return url
 
 
 # --- item: throughput ------------------------------------------------------------------------------------
@@ -259,7 +250,7 @@ class ListPlan:
 
 
 async def plan_list(database_url: str, page: int, page_size: int) -> ListPlan:
-    conn = await asyncpg.connect(dataset.asyncpg_dsn(database_url))
+    conn = await asyncpg.connect(postgres.asyncpg_dsn(database_url))
     try:
         total = await conn.fetchval("SELECT count(*) FROM calls WHERE account_sid = $1", MAIN_ACCOUNT_SID)
         deep_page = min(page, math.ceil(total / page_size) - 1)

@@ -41,8 +41,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from bench import call_profile, procs, profiling
-from bench.report import Figure, progress, run_and_report
+from bench import call_profile
+from bench.harness import procs, profiling
+from bench.harness.percentiles import percentile
+from bench.harness.report import Figure, progress, run_and_report
+from testkit import processes
 
 HOST = "127.0.0.1"
 RELAY_PORTS = (32000, 33998)  # 1,000 even ports for the endpoints under test
@@ -61,18 +64,6 @@ FILLER = b"\xff" * (SAMPLES - TAG.size)
 DRAIN_S = 0.5
 SEND_AHEAD_NS = 1_000_000  # the phones send a packet up to 1 ms before it is due (see phones())
 LIFETIME_S = 600
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def process_cpu() -> float:
-    times = os.times()
-    return times.user + times.system
 
 
 # --- the phones process ------------------------------------------------------------------------------------
@@ -98,7 +89,7 @@ def phones(mode: str) -> None:
     paired = mode != "mixer"
     rng = int.from_bytes(os.urandom(4), "big")
     ssrcs = [(rng + 7919 * j) & 0xFFFFFFFF for j in range(legs)]
-    cpu_before, wall_before = process_cpu(), time.monotonic()
+    cpu_before, wall_before = processes.cpu_seconds(), time.monotonic()
     start = time.monotonic_ns() + 50_000_000
     # Leg j sends at start + k * 20 ms + phase[j]: the legs spread evenly over the frame, as calls would.
     phases = [j * FRAME_NS // legs for j in range(legs)]
@@ -167,12 +158,12 @@ def phones(mode: str) -> None:
     while time.monotonic() < end:
         select.select([sock], [], [], 0.05)
         drain()
-    cpu = process_cpu() - cpu_before
+    cpu = processes.cpu_seconds() - cpu_before
     delays.sort()
     lags.sort()
 
     def quantile_ms(values: list[int], q: float) -> float:
-        return values[min(len(values) - 1, round(q * (len(values) - 1)))] / 1e6 if values else float("nan")
+        return percentile(values, 100 * q) / 1e6
 
     print(json.dumps({
         "sent": sum(sent), "received": sum(received), "foreign": foreign, "send_errors": send_errors,
@@ -271,13 +262,13 @@ async def relay(mode: str, count: int) -> None:
                     "frames_late": stats.frames_late, "frames_overflow": stats.frames_overflow}
 
     print(json.dumps({"ports": ports}), flush=True)
-    marked = (process_cpu(), time.monotonic())
+    marked = (processes.cpu_seconds(), time.monotonic())
     while line := (await reader.readline()).decode().strip():
         if line == "mark":
-            marked = (process_cpu(), time.monotonic())
+            marked = (processes.cpu_seconds(), time.monotonic())
             print(json.dumps({"ok": True}), flush=True)
         elif line == "report":
-            cpu, wall = process_cpu() - marked[0], time.monotonic() - marked[1]
+            cpu, wall = processes.cpu_seconds() - marked[0], time.monotonic() - marked[1]
             print(json.dumps({"cpu_s": cpu, "wall_s": wall, **report()}), flush=True)
     for close in closers:
         close()
@@ -313,10 +304,9 @@ class Child:
 def start_child(name: str, argv: list[str], workdir: Path) -> Child:
     log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            ["timeout", "-k", "5", str(LIFETIME_S), sys.executable, "-m", "bench.bridge", *argv],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
-            cwd=procs.PROJECT_ROOT, start_new_session=True)
+        process = processes.start([sys.executable, "-m", "bench.bridge", *argv], lifetime_s=LIFETIME_S,
+                                  stdin=subprocess.PIPE, output=subprocess.PIPE, stderr=log, text=True,
+                                  cwd=procs.PROJECT_ROOT)
     return Child(procs.Service(name, process, 0, log_path))
 
 
@@ -406,11 +396,8 @@ def measure(mode: str, count: int, seconds: float, warmup: float, workdir: Path,
 
 
 def start_profile(pid: int, seconds: float, out: Path) -> subprocess.Popen:
-    """py-spy on the relay process, only samples holding the GIL (so not the loop waiting in epoll), under `timeout`."""
-    return subprocess.Popen(
-        ["timeout", "-k", "5", str(int(seconds) + 30), profiling.py_spy(), "record", "--pid", str(pid),
-         "--duration", str(max(1, int(seconds))), "--rate", "250", "--format", "raw", "--gil", "--nonblocking",
-         "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """py-spy on the relay process, only samples holding the GIL (so not the loop waiting in epoll)."""
+    return profiling.start_recording(pid, seconds, out, options=("--gil",))
 
 
 _LINE = re.compile(r":\d+\)$")

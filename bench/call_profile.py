@@ -22,7 +22,8 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-from bench import profiling
+from bench.harness import profiling
+from testkit import processes
 
 SAMPLE_RATE = 250
 _THREAD_FRAME = re.compile(r"^thread \((\d+)\)(?::\s*(.*))?$")
@@ -68,33 +69,17 @@ def thread_cpu(pid: int) -> dict[int, float]:
 
 def start(pid: int, seconds: float, out: Path) -> subprocess.Popen:
     """py-spy sampling every thread of `pid` for `seconds`; bounded by coreutils `timeout` as well."""
-    return subprocess.Popen(
-        ["timeout", "-k", "5", str(int(seconds) + 30), profiling.py_spy(), "record", "--pid", str(pid),
-         "--duration", str(int(seconds)), "--rate", str(SAMPLE_RATE), "--format", "raw", "--threads", "--gil",
-         "--output", str(out), "--nonblocking"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return profiling.start_recording(pid, seconds, out, rate=SAMPLE_RATE, options=("--threads", "--gil"))
 
 
 def finish(recorder: subprocess.Popen, seconds: float) -> None:
     """Waits for py-spy to stop by itself (after its --duration) and write its output."""
-    try:
-        recorder.wait(seconds + 40)
-    except subprocess.TimeoutExpired:
-        stop(recorder)
+    profiling.finish_recording(recorder, seconds)
 
 
 def stop(recorder: subprocess.Popen) -> None:
-    """Stops the recorder by its pid (`timeout` passes SIGTERM on to py-spy), then kills it if it lingers."""
-    if recorder.poll() is not None:
-        return
-    recorder.terminate()
-    try:
-        recorder.wait(5)
-    except subprocess.TimeoutExpired:
-        recorder.kill()
-        recorder.wait(5)
+    """Stops the recorder by its process group now."""
+    processes.stop(recorder, grace_s=5)
 
 
 def _split_thread(frames: list[str]) -> tuple[int, str, list[str]]:

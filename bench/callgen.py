@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import sys
 import time
 from collections.abc import Sequence
@@ -26,6 +25,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import uvloop
+
+from testkit import processes
 
 # A connection idle this long may be closed by the server (uvicorn's keep-alive timeout is 5 s): never reuse it.
 MAX_IDLE_S = 2.0
@@ -148,18 +149,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 async def main_async(args: argparse.Namespace) -> dict:
     parts = urlsplit(args.url)
     generator = Generator(Pool(parts.hostname or "127.0.0.1", parts.port or 80),
                           build_request(args.url, args.body, args.authorization), args.timeout)
-    cpu_before = cpu_seconds()
+    cpu_before = processes.cpu_seconds()
     samples = await generator.run(args.rate, args.seconds)
-    return {"samples": samples, "cpu_s": cpu_seconds() - cpu_before, "connections": generator.pool.opened,
+    return {"samples": samples, "cpu_s": processes.cpu_seconds() - cpu_before, "connections": generator.pool.opened,
             "errors": generator.errors}
 
 

@@ -36,11 +36,14 @@ from urllib.parse import urlencode
 import asyncpg
 import httpx
 
-from bench import call_profile, dataset, loadgen, procs, sipp
+from bench import call_profile, dataset
 from bench.api import API, AUTH, READY_PATH, create_postgres_database
 from bench.dataset import MAIN_ACCOUNT_SID
-from bench.report import Figure, progress, run_and_report
-from tests.support.ports import free_port
+from bench.harness import loadgen, procs, sipp
+from bench.harness.percentiles import percentile
+from bench.harness.report import Figure, progress, run_and_report
+from testkit import postgres, processes
+from testkit.ports import free_port
 
 # The issue's target for outbound calls; latency and the profile are taken at this rate when it passes.
 TARGET_CPS = 100.0
@@ -91,18 +94,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _rates(text: str) -> list[float]:
     return sorted(float(rate) for rate in text.split(","))
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, all its threads (living and ended), from /proc/PID/stat."""
-    return call_profile.stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def achieved_rate(times: Sequence[float]) -> float:
@@ -199,7 +190,7 @@ class SqliteStatuses:
 class PostgresStatuses:
     def __init__(self, url: str) -> None:
         self.loop = asyncio.new_event_loop()
-        self.connection = self.loop.run_until_complete(asyncpg.connect(dataset.asyncpg_dsn(url)))
+        self.connection = self.loop.run_until_complete(asyncpg.connect(postgres.asyncpg_dsn(url)))
 
     def count(self, from_address: str) -> Counter[str]:
         rows = self.loop.run_until_complete(
@@ -214,7 +205,7 @@ class PostgresStatuses:
         times = {}
         for row in rows:
             with contextlib.suppress(OSError):
-                times[row["pid"]] = cpu_seconds(row["pid"])
+                times[row["pid"]] = processes.cpu_seconds(row["pid"])
         return times
 
     def close(self) -> None:
@@ -248,7 +239,7 @@ class Server:
     idle_ms_per_s: float = 0.0  # CPU the server burns doing nothing (sippy's 100 Hz reactor, timers), per second
 
     def usage(self) -> Usage:
-        return Usage(time.monotonic(), cpu_seconds(self.service.server_pid), self.statuses.database_cpu())
+        return Usage(time.monotonic(), processes.cpu_seconds(self.service.server_pid), self.statuses.database_cpu())
 
 
 @dataclass
@@ -398,9 +389,9 @@ def check_rcml_app(bench: Bench, top_rate: float) -> Figure:
     script = bench.workdir / "rcml-post.lua"
     script.write_text(_WRK_POST % {"body": urlencode(FETCH_PARAMETERS)})
     run_wrk(rcml.base_url + "/hangup.xml", script, seconds=1, connections=4)  # warm-up
-    cpu_before = cpu_seconds(rcml.server_pid)
+    cpu_before = processes.cpu_seconds(rcml.server_pid)
     result = run_wrk(rcml.base_url + "/hangup.xml", script, seconds=3, connections=4)
-    cpu_ms = 1000 * (cpu_seconds(rcml.server_pid) - cpu_before) / result.requests
+    cpu_ms = 1000 * (processes.cpu_seconds(rcml.server_pid) - cpu_before) / result.requests
     needed = RCML_APP_HEADROOM * top_rate
     progress(f"RCML app alone: {result.rps:,.0f} req/s, {cpu_ms:.3f} ms CPU/request")
     return Figure("RCML app alone (wrk POST, 4 connections)", result.rps, "req/s", f">= {needed:,.0f} (10x top rate)",
@@ -459,7 +450,7 @@ def check_sipp_baseline(bench: Bench, rate: float) -> Figure:
         deadline = time.monotonic() + seconds + 30
         while uac.service.process.poll() is None and time.monotonic() < deadline:
             with contextlib.suppress(OSError, IndexError, ValueError):
-                cpu_s = cpu_seconds(pid)
+                cpu_s = processes.cpu_seconds(pid)
             time.sleep(0.1)
         wait_sipp(uas, calls, 5.0)
         procs.stop(uac.service)

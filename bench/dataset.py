@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import asyncpg
 
+from testkit.postgres import asyncpg_dsn
+
 MAIN_ACCOUNT_SID = "ACae6e420f425248d6a26948c17a9e2acf"
 MAIN_AUTH_TOKEN = "77f8c12cc7b8f8423e5c38b035249166"
 # A sub-account of the default one that owns a share of the calls, so every list query must really
@@ -189,11 +191,6 @@ class LoadTimes:
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------
-
-def asyncpg_dsn(database_url: str) -> str:
-    """Tortoise spells the scheme `postgres://`; asyncpg accepts it too, but say what we mean."""
-    return "postgresql://" + database_url.split("://", 1)[1]
-
 
 async def load_postgres(database_url: str, count: int) -> LoadTimes:
     conn = await asyncpg.connect(asyncpg_dsn(database_url))

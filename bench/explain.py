@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from bench.dataset import MAIN_ACCOUNT_SID, asyncpg_dsn
+from bench.dataset import MAIN_ACCOUNT_SID
+from testkit.postgres import asyncpg_dsn
 
 
 @dataclass(frozen=True)

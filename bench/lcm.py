@@ -33,13 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench import loadgen, procs
 from bench.api import API, AUTH, READY_PATH
 from bench.callgen import MAX_IDLE_S, Connection, build_request, exchange
-from bench.calls import percentile
 from bench.dataset import MAIN_ACCOUNT_SID
-from bench.report import Figure, all_passed, format_table, progress, stop_on_signals
-from tests.support.ports import free_port
+from bench.harness import loadgen, procs
+from bench.harness.percentiles import percentile
+from bench.harness.report import Figure, all_passed, format_table, progress, stop_on_signals
+from testkit import processes
+from testkit.ports import free_port
 
 P50_TARGET_MS = 20.0
 P99_TARGET_MS = 100.0
@@ -107,10 +108,8 @@ def start_peer(workdir: Path, lifetime: float) -> procs.Service:
     """bench/lcm_peer.py, its events on a pipe; it also stops when its stdin closes (we died)."""
     log_path = workdir / "peer.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            ["timeout", "-k", "5", str(int(lifetime)), sys.executable, "-m", "bench.lcm_peer"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=procs.PROJECT_ROOT,
-            start_new_session=True)
+        process = processes.start([sys.executable, "-m", "bench.lcm_peer"], lifetime_s=lifetime,
+                                  stdin=subprocess.PIPE, output=subprocess.PIPE, stderr=log, cwd=procs.PROJECT_ROOT)
     return procs.Service("phones+app", process, 0, log_path)
 
 

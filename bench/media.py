@@ -13,7 +13,7 @@ random moments within one frame, as calls would. Measured at the sender, for eac
 * p99 gap: each stream's 99th-percentile gap between consecutive packets; the table shows the worst
   stream and the median stream. A receiver's jitter buffer must absorb this; target < 30 ms.
 * missed: packets sent more than one frame (20 ms) after their deadline, summed over streams; target 0.
-* CPU: the sender's CPU time (time.process_time) per call per second of audio, and the share of one core.
+* CPU: the sender's CPU time (the process CPU clock) per call per second of audio, and the share of one core.
 * lost@rx: packets the receiver did not get (a cross-check: loopback drops only if the receiver lags).
 
 The baseline row is a single stream measured in the same run: the machine's own timing noise. Runs go
@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import os
 import random
 import selectors
-import signal
 import socket
 import statistics
 import subprocess
@@ -44,6 +42,7 @@ from sip.media.decoder import decode_bytes
 from sip.media.endpoint import RtpEndpoint
 from sip.media.ports import PortPool
 from sip.media.prompt import Prompt
+from testkit import processes
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -89,9 +88,9 @@ def receive(count: int) -> None:
 
 class Receiver:
     def __init__(self, count: int) -> None:
-        self.process = subprocess.Popen(
-            ["timeout", "-k", "2", str(LIFETIME_S), sys.executable, "-m", "bench.media", "--receive", str(count)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT, start_new_session=True)
+        self.process = processes.start([sys.executable, "-m", "bench.media", "--receive", str(count)],
+                                       lifetime_s=LIFETIME_S, stdin=subprocess.PIPE, output=subprocess.PIPE,
+                                       stderr=None, text=True, cwd=PROJECT_ROOT)
         assert self.process.stdout is not None
         self.ports: list[int] = json.loads(self.process.stdout.readline())
 
@@ -108,16 +107,7 @@ class Receiver:
 
 def stop_group(process: subprocess.Popen) -> None:
     """SIGTERM to the child's own process group (it and its `timeout` wrapper), SIGKILL if it lingers."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    processes.stop(process, grace_s=5)
 
 
 # --- the sender ---------------------------------------------------------------------------------------------
@@ -133,9 +123,9 @@ async def play_streams(count: int, audio: bytes | Prompt, ports: list[int], pool
         await endpoint.play(audio)
 
     gc.collect()
-    cpu, wall = time.process_time(), time.monotonic()
+    cpu, wall = processes.cpu_seconds(), time.monotonic()
     await asyncio.gather(*(call(endpoint) for endpoint in endpoints))
-    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    cpu, wall = processes.cpu_seconds() - cpu, time.monotonic() - wall
     stats = [endpoint.stats() for endpoint in endpoints]
     for endpoint in endpoints:
         endpoint.close()
@@ -156,9 +146,9 @@ async def play_streams(count: int, audio: bytes | Prompt, ports: list[int], pool
 
 async def sweep(counts: list[int], runs: int, seconds: float, modes: list[str], source: str) -> list[dict]:
     data = prompt_file(source, seconds)
-    started = time.process_time()
+    started = processes.cpu_seconds()
     pcm = decode_bytes(data)[: int(seconds * 8000) * 2]
-    convert_ms = 1000 * (time.process_time() - started)
+    convert_ms = 1000 * (processes.cpu_seconds() - started)
     print(f"  decoding {seconds:g} s of 44.1 kHz stereo {source} ({len(data) >> 10} KB): {convert_ms:.0f} ms of CPU",
           file=sys.stderr)
     receiver = Receiver(max(counts))
@@ -245,11 +235,11 @@ def main() -> int:
     for loop_kind in args.loops.split(","):
         print(f"{loop_kind}: {args.runs} runs of N = 1 (baseline), {args.counts}; {args.seconds:g} s each",
               file=sys.stderr)
-        child = subprocess.Popen(
-            ["timeout", "-k", "2", str(LIFETIME_S), sys.executable, "-m", "bench.media", "--json", "--loops",
+        child = processes.start(
+            [sys.executable, "-m", "bench.media", "--json", "--loops",
              loop_kind, "--counts", args.counts, "--runs", str(args.runs), "--seconds", str(args.seconds),
              "--audio", args.audio, "--source", args.source],
-            stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT, start_new_session=True)
+            lifetime_s=LIFETIME_S, output=subprocess.PIPE, stderr=None, text=True, cwd=PROJECT_ROOT)
         try:
             output, _ = child.communicate()
         finally:

@@ -165,3 +165,19 @@ def test_the_checker_sees_lazy_and_type_only_imports(tmp_path):
     cycle = [Edge("rcml.a", "rcml.b", 1), Edge("rcml.b", "rcml.c", 1), Edge("rcml.c", "rcml.a", 1),
              Edge("rcml.c", "models.call", 1)]
     assert cycles(cycle) == [["rcml.a", "rcml.b", "rcml.c"]]
+
+
+def modules_under(*tops: str) -> dict[str, Path]:
+    return {".".join(path.relative_to(ROOT).with_suffix("").parts): path
+            for top in tops for path in sorted((ROOT / top).rglob("*.py"))}
+
+
+def test_the_server_never_imports_tests_and_benchmarks_never_import_tests():
+    """testkit/ is what tests and benchmarks share (processes, ports, sipp, scratch databases); the server imports
+    none of them, benchmarks do not import tests, and testkit imports neither."""
+    forbidden = {**dict.fromkeys(PACKAGES, {"tests", "bench", "testkit"}), "bench": {"tests"},
+                 "testkit": {"tests", "bench"}}
+    modules = {**project_modules(), **modules_under("bench", "testkit")}
+    wrong = [edge for name, path in modules.items() for edge in imports_of(name, path, set(modules))
+             if edge.imported.split(".")[0] in forbidden[name.split(".")[0]]]
+    assert not wrong, "\n".join(map(str, wrong))

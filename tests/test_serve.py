@@ -12,9 +12,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from testkit.ports import free_port
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN
 from tests.support import database_urls
-from tests.support.ports import free_port
 from tests.support.processes import RESTCOMM, run_cli, running_server
 
 

@@ -25,9 +25,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testkit import processes
+from testkit.ports import free_port
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN
-from tests.support.ports import free_port
-from tests.support.processes import RESTCOMM, stop_process_group
+from tests.support.processes import RESTCOMM
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "openapi.yaml"
@@ -80,7 +81,7 @@ def restcomm_serve(workdir: Path, *, lifetime_s: float = 180, sip: bool = True) 
         _wait_until_listening(server, process)
         yield server
     finally:
-        stop_process_group(process)
+        processes.stop(process)
 
 
 def _wait_until_listening(server: Server, process: subprocess.Popen, deadline_s: float = 30) -> None:

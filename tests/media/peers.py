@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import cast
 
 from sip.media import rtp
-from tests.support.ports import udp_port_bound
-from tests.support.processes import stop_process_group_async
+from testkit import processes, sipp
+from testkit.ports import udp_port_bound
 
-SIPP = "/usr/bin/sipp"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
 
@@ -37,7 +36,7 @@ def free_udp_port(*, pair: bool = False) -> int:
 
 
 class Sipp:
-    """One sipp run on its own SIP, media and control ports, under `timeout -k 2 lifetime_s`."""
+    """One sipp run on its own SIP, media and control ports, bounded by `lifetime_s` (testkit.processes)."""
 
     def __init__(self, workdir: Path, args: list[str], *, lifetime_s: float = 20) -> None:
         self.sip_port = free_udp_port()
@@ -50,9 +49,8 @@ class Sipp:
 
     async def __aenter__(self) -> Sipp:
         with self.screen.open("wb") as screen:
-            self._process = await asyncio.create_subprocess_exec(
-                "timeout", "-k", "2", str(self.lifetime_s), SIPP, *self.args, stdin=asyncio.subprocess.DEVNULL,
-                stdout=screen, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+            self._process = await processes.start_async([sipp.SIPP, *self.args], lifetime_s=self.lifetime_s,
+                                                        output=screen)
         async with asyncio.timeout(5):
             while not udp_port_bound(self.media_port):
                 if self._process.returncode is not None:
@@ -63,8 +61,7 @@ class Sipp:
     async def __aexit__(self, *exc: object) -> None:
         process = self._process
         if process is not None:
-            # sipp and its `timeout` wrapper form their own session, led by the wrapper: signal that group only.
-            await stop_process_group_async(process, grace_s=2)
+            await processes.stop_async(process, grace_s=2)
 
     async def wait(self, timeout_s: float) -> int:
         assert self._process is not None

@@ -12,8 +12,8 @@ import pytest
 import pytest_asyncio
 
 from sip.stack import SipStack
-from tests.sip.harness import Handler
-from tests.support.ports import free_port
+from testkit.ports import free_port
+from testkit.sip_driver import Handler
 
 # A short Timer B, so an INVITE nobody answers fails within seconds; every peer in these tests answers at once.
 TIMER_B_S = 3.0

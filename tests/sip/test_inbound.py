@@ -10,7 +10,7 @@ import pytest
 from sip.events import Dtmf, Ended
 from sip.legs import InboundLeg
 from sip.stack import SipStack
-from tests.sip.harness import Handler, sdp_offer
+from testkit.sip_driver import Handler, sdp_offer
 from tests.support.sipp import Sipp
 
 

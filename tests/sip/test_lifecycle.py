@@ -14,8 +14,8 @@ import pytest
 from sip.events import Answered, Ended, Ringing
 from sip.reactor import StackStopped
 from sip.stack import SipStack
-from tests.sip.harness import Handler, place
-from tests.support.ports import free_port
+from testkit.ports import free_port
+from testkit.sip_driver import Handler, place
 from tests.support.sipp import Sipp
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,9 +14,9 @@ import pytest
 
 from sip.events import Answered, Ended, Failed, Ringing
 from sip.stack import SipStack
+from testkit.ports import free_port
+from testkit.sip_driver import place
 from tests.sip.conftest import TIMER_B_S
-from tests.sip.harness import place
-from tests.support.ports import free_port
 from tests.support.sipp import Sipp
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sip.events import Answered, Ended
 from sip.stack import SipStack
-from tests.sip.harness import REALM, Handler, place
+from testkit.sip_driver import REALM, Handler, place
 from tests.support.baresip import Baresip
 from tests.support.sipp import Sipp
 

@@ -12,7 +12,7 @@ import pytest
 from sip.events import Answered, Dtmf, Ended
 from sip.legs import InboundLeg
 from sip.stack import SipStack
-from tests.sip.harness import Handler, place, sdp_offer
+from testkit.sip_driver import Handler, place, sdp_offer
 from tests.support.sipp import Sipp
 
 INVITE = (

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ports import free_port, free_port_for_udp_and_tcp
-from tests.support.processes import stop_process_group_async
+from testkit import processes
+from testkit.ports import free_port, free_port_for_udp_and_tcp
 
 BARESIP = "/usr/bin/baresip"
 MODULES = "/usr/lib/baresip/modules"
@@ -106,7 +106,7 @@ class Baresip:
         process = self._process
         if process is not None:
             # baresip lingers while it un-registers: 5 s before SIGKILL, by its session's id.
-            await stop_process_group_async(process, grace_s=5)
+            await processes.stop_async(process, grace_s=5)
         if self._reader is not None:
             await self._reader
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import httpx
 
+from testkit import processes
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN, BASE
-from tests.support.processes import RESTCOMM, stop_process_group
+from tests.support.processes import RESTCOMM
 
 _PR_SET_PDEATHSIG = 1
 CLUSTER_SECRET = "test-cluster-secret-0123456789"
@@ -74,7 +75,7 @@ class NodeProcess:
         return self.process.returncode
 
     def stop(self) -> None:
-        stop_process_group(self.process, grace_s=5)
+        processes.stop(self.process, grace_s=5)
 
 
 async def start_node(database_url: str, host: str, workdir: Path, *, rtp_ports: str,
@@ -89,7 +90,7 @@ async def start_node(database_url: str, host: str, workdir: Path, *, rtp_ports: 
            **(extra_env or {})}
     log_path = workdir / f"{node_id}.log"
     with log_path.open("wb") as log:
-        # A Popen (spawning takes a millisecond) so that stop_process_group can also run outside the loop.
+        # A Popen (spawning takes a millisecond) so that testkit.processes.stop can also run outside the loop.
         process = subprocess.Popen([RESTCOMM, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,  # noqa: ASYNC220
                                    start_new_session=True, preexec_fn=_die_with_parent)
     node = NodeProcess(node_id, host, http_port, sip_port, process, log_path, env)

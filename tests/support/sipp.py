@@ -7,7 +7,6 @@ The message trace (`-trace_msg`) is kept so tests can check what actually went o
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import time
 from collections.abc import Sequence
@@ -15,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ports import free_media_ports, free_port, udp_port_bound
-from tests.support.processes import stop_process_group_async
+from testkit import processes, sipp
+from testkit.ports import free_port, udp_port_bound
 
-SIPP = "/usr/bin/sipp"
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
@@ -57,20 +55,16 @@ class Sipp:
         source = ["-sn", self.scenario] if builtin else ["-sf", str(self.scenario_file)]
         target = [f"{self.target[0]}:{self.target[1]}"] if self.target else []
         return [
-            "timeout", "-k", "2", str(self.lifetime_s), SIPP, *target, *source,
-            "-i", "127.0.0.1", "-p", str(self.port), "-m", str(self.calls),
-            # Media and control ports of its own, so sipp runs never collide with each other.
-            "-mi", "127.0.0.1", "-mp", str(free_media_ports()), "-cp", str(free_port(socket.SOCK_DGRAM)),
-            "-nostdin", "-trace_msg", "-message_file", str(self.message_file),
+            sipp.SIPP, *target, *source, *sipp.local_args(self.port), "-m", str(self.calls),
+            "-trace_msg", "-message_file", str(self.message_file),
             "-trace_err", "-error_file", str(self.error_file), *self.args,
         ]
 
     async def start(self, *, wait_bound: bool = True) -> Sipp:
-        _require(SIPP, "apt-get install -y sip-tester")
+        if (reason := sipp.missing()) is not None:
+            pytest.skip(reason)  # a missing peer skips the test with the reason in the report, never a silent pass
         with self.screen_file.open("wb") as screen:
-            self._process = await asyncio.create_subprocess_exec(
-                *self.command(), stdin=asyncio.subprocess.DEVNULL, stdout=screen, stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True)
+            self._process = await processes.start_async(self.command(), lifetime_s=self.lifetime_s, output=screen)
         if wait_bound:
             await self._until_bound()
         return self
@@ -83,7 +77,7 @@ class Sipp:
         process = self._process
         if process is not None:
             # The session is sipp's and its `timeout` wrapper's; both are ours, found by the wrapper's pid.
-            await stop_process_group_async(process, grace_s=2)
+            await processes.stop_async(process, grace_s=2)
 
     async def __aenter__(self) -> Sipp:
         return await self.start()
@@ -98,7 +92,7 @@ class Sipp:
 
     def received(self) -> list[str]:
         """The messages sipp received, in order, as text."""
-        return [_message_text(block) for block in self.messages.split("-" * 47) if " received " in block]
+        return [message.text for message in sipp.messages(self.message_file) if message.received]
 
     def explain(self) -> str:
         errors = self.error_file.read_text(errors="replace") if self.error_file.exists() else ""
@@ -115,15 +109,3 @@ class Sipp:
                 raise RuntimeError(f"sipp exited with {self._process.returncode}\n{self.explain()}")
             await asyncio.sleep(0.01)
         raise TimeoutError(f"sipp did not bind {self.port}\n{self.explain()}")
-
-
-def _message_text(block: str) -> str:
-    # A block is a timestamp line, "UDP message received [n] bytes :", a blank line, then the message.
-    _, _, rest = block.partition(":\n")
-    return rest.strip()
-
-
-def _require(binary: str, install: str) -> None:
-    """A missing peer skips the test with the reason in the report (never a silent pass)."""
-    if shutil.which(binary) is None:
-        pytest.skip(f"{binary} is not installed: {install}")

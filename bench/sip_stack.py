@@ -1,8 +1,9 @@
 """Measures the SIP layer: CPU per outbound call against sipp, and the asyncio <-> SIP thread hand-off.
 
-    .venv/bin/python -m tests.sip.bench_calls [CALLS] [CONCURRENCY]
+    .venv/bin/python -m bench.sip_stack [CALLS] [CONCURRENCY]
 
-Each call is INVITE -> 180 -> 200 -> ACK -> BYE -> 200 against `sipp -sn uas`. CPU is this process's (all
+Each call is INVITE -> 180 -> 200 -> ACK -> BYE -> 200 against sipp (bench/scenarios/uas_answer.xml), with the
+project's SIP stack (sip/stack.py) alone in this process: no API, no database. CPU is this process's (all
 threads: loop, SIP reactor, UDP sender and receiver), with the idle cost of the 100 Hz reactor over the same
 wall time reported separately and subtracted.
 """
@@ -17,11 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.harness import procs, sipp
+from bench.harness.percentiles import percentile
 from sip.events import Answered
 from sip.stack import SipStack
-from tests.sip.harness import Handler, place
-from tests.support.ports import free_port
-from tests.support.sipp import Sipp
+from testkit import processes
+from testkit.ports import free_port
+from testkit.sip_driver import Handler, place
 
 
 async def handoff(stack: SipStack, samples: int = 2000) -> dict[str, float]:
@@ -36,33 +39,34 @@ async def handoff(stack: SipStack, samples: int = 2000) -> dict[str, float]:
         round_trip.append(end - start)
         await asyncio.sleep(0.001)  # measure a woken reactor each time, not a busy one
 
-    def ms(values: list[float], q: float) -> float:
-        return statistics.quantiles(values, n=100)[q - 1] * 1000 if q < 100 else max(values) * 1000
-
-    return {"to SIP median ms": statistics.median(there) * 1000, "to SIP p99 ms": ms(there, 99),
-            "back median ms": statistics.median(back) * 1000, "back p99 ms": ms(back, 99),
-            "round trip median ms": statistics.median(round_trip) * 1000, "round trip p99 ms": ms(round_trip, 99)}
+    return {"to SIP median ms": statistics.median(there) * 1000, "to SIP p99 ms": percentile(there, 99) * 1000,
+            "back median ms": statistics.median(back) * 1000, "back p99 ms": percentile(back, 99) * 1000,
+            "round trip median ms": statistics.median(round_trip) * 1000,
+            "round trip p99 ms": percentile(round_trip, 99) * 1000}
 
 
 async def calls(stack: SipStack, workdir: Path, count: int, concurrency: int) -> dict[str, float]:
-    idle_wall, idle_cpu = time.perf_counter(), time.process_time()
+    idle_wall, idle_cpu = time.perf_counter(), processes.cpu_seconds()
     await asyncio.sleep(2)
-    idle_rate = (time.process_time() - idle_cpu) / (time.perf_counter() - idle_wall)
+    idle_rate = (processes.cpu_seconds() - idle_cpu) / (time.perf_counter() - idle_wall)
 
-    async with Sipp("uas", workdir, calls=count, lifetime_s=120) as sipp:
+    callee = sipp.start("callee", workdir, "uas_answer.xml", ["-m", str(count)], lifetime=120)
+    try:
         gate = asyncio.Semaphore(concurrency)
 
         async def one() -> None:
             async with gate:
-                leg, log = await place(stack, f"sip:bob@{sipp.uri_host}")
+                leg, log = await place(stack, f"sip:bob@127.0.0.1:{callee.sip_port}")
                 await log.wait_for(Answered)
                 await leg.hangup()
                 await log.terminal()
 
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu = time.perf_counter(), processes.cpu_seconds()
         await asyncio.gather(*(one() for _ in range(count)))
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        code = await sipp.wait(30)
+        wall, cpu = time.perf_counter() - wall, processes.cpu_seconds() - cpu
+        code = await asyncio.to_thread(callee.service.process.wait, 30)
+    finally:
+        procs.stop(callee.service)
     return {"calls": count, "sipp exit": code, "wall s": wall, "calls/s": count / wall,
             "cpu ms/call": cpu * 1000 / count, "idle cpu %": idle_rate * 100,
             "cpu ms/call net of idle": (cpu - idle_rate * wall) * 1000 / count}

@@ -12,7 +12,10 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+
+from testkit import processes
 
 SUMMARY_ROWS = 25
 
@@ -24,22 +27,21 @@ def py_spy() -> str:
     return found
 
 
-def start_recording(pid: int, seconds: float, out: Path) -> subprocess.Popen:
-    """Sample `pid` for `seconds` (py-spy stops itself; we also wait with a bound)."""
-    return subprocess.Popen(
-        [py_spy(), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250",
-         "--format", "raw", "--output", str(out), "--nonblocking"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def start_recording(pid: int, seconds: float, out: Path, *, rate: int = 250,
+                    options: Sequence[str] = ()) -> subprocess.Popen:
+    """py-spy sampling `pid` for `seconds` into `out` (collapsed stacks); it stops itself, and is bounded as
+    every process a benchmark starts (testkit.processes). `options`: e.g. --gil, --threads."""
+    argv = [py_spy(), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))), "--rate", str(rate),
+            "--format", "raw", *options, "--output", str(out), "--nonblocking"]
+    return processes.start(argv, lifetime_s=seconds + 30)
 
 
 def finish_recording(recorder: subprocess.Popen, seconds: float) -> None:
+    """Waits for py-spy to stop by itself (after its --duration) and write its output; stops it if it does not."""
     try:
         recorder.wait(seconds + 30)
     except subprocess.TimeoutExpired:
-        recorder.kill()
-        recorder.wait(5)
+        processes.stop(recorder, grace_s=5)
 
 
 # Where a sample's time goes, judged by its innermost frame that matches: the first rule that matches

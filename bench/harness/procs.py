@@ -1,15 +1,9 @@
-"""Processes the benchmark starts: servers on free ports, each bounded in time and stopped by its pid.
-
-Every server runs under coreutils `timeout`, so even if this process is killed outright (SIGKILL, no
-`finally`), nothing it started outlives `lifetime` seconds. `timeout` passes our SIGTERM on to the
-server, so stopping the `timeout` process by its pid stops the server too.
-"""
+"""The services a benchmark starts (servers, peers, load generators): each with its log, its port, and its
+CPU time, started and stopped as testkit.processes does (bounded by `timeout -k`, stopped by process group)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +13,9 @@ from pathlib import Path
 
 import httpx
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from testkit import processes
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 # What uvicorn logs when the application's lifespan start-up raised.
 _STARTUP_FAILED = "Application startup failed"
 
@@ -44,24 +40,11 @@ class Service:
     @property
     def server_pid(self) -> int:
         """The server's own pid (the child of `timeout`), e.g. for py-spy."""
-        try:
-            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        except OSError:
-            return self.process.pid
-        return int(children[0]) if children else self.process.pid
+        return processes.child_pid(self.process.pid)
 
     def cpu_seconds(self) -> float:
-        """CPU time the server has used so far, all its threads, to the nanosecond (/proc/PID/task/*/schedstat).
-
-        Unlike requests/s or latency, this hardly depends on what else the machine runs.
-        """
-        total_ns = 0
-        for task in Path(f"/proc/{self.server_pid}/task").iterdir():
-            try:
-                total_ns += int((task / "schedstat").read_text().split()[0])
-            except (OSError, IndexError, ValueError):
-                continue  # a thread that ended meanwhile
-        return total_ns / 1e9
+        """CPU time the server has used so far (testkit.processes.cpu_seconds: every thread, to the ns)."""
+        return processes.cpu_seconds(self.server_pid)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -82,16 +65,8 @@ def start_service(
 ) -> Service:
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            ["timeout", "-k", "5", str(int(lifetime)), *argv],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**_without_restcomm_settings(os.environ), **(env or {})},
-            cwd=cwd or PROJECT_ROOT,
-            # Its own session: a Ctrl-C in the terminal reaches only us, and we stop it in order.
-            start_new_session=True,
-        )
+        process = processes.start(argv, lifetime_s=lifetime, output=log, cwd=cwd or PROJECT_ROOT,
+                                  env={**_without_restcomm_settings(os.environ), **(env or {})})
     return Service(name, process, port, log_path)
 
 
@@ -123,18 +98,5 @@ def wait_ready(service: Service, path: str, auth: tuple[str, str] | None, deadli
 
 
 def stop(service: Service, grace_s: float = 10.0) -> None:
-    """SIGTERM by pid, then SIGKILL if it has not exited within `grace_s`."""
-    process = service.process
-    if process.poll() is not None:
-        return
-    server_pid = service.server_pid
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(grace_s)
-    except subprocess.TimeoutExpired:
-        # Killing `timeout` outright would orphan the server: kill the server by its own pid first.
-        if server_pid != process.pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(server_pid, signal.SIGKILL)
-        process.kill()
-        process.wait(5)
+    """SIGTERM to its process group, then SIGKILL if it has not exited within `grace_s`."""
+    processes.stop(service.process, grace_s)

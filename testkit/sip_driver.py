@@ -1,5 +1,5 @@
-"""What the SIP tests drive the stack with: an event log per leg, and the engine's stand-in handler
-(an in-memory registrar plus a queue of inbound calls)."""
+"""What the SIP tests (and bench.sip_stack) drive the stack with: an event log per leg, and the engine's
+stand-in handler (an in-memory registrar plus a queue of inbound calls)."""
 
 from __future__ import annotations
 
