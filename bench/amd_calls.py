@@ -25,13 +25,13 @@ from pathlib import Path
 import httpx
 from aiohttp import web
 
-from bench import procs, sipp
 from bench.amd import Outcome
 from bench.amd_corpus import Sample
 from bench.api import API, AUTH, READY_PATH
 from bench.dataset import MAIN_ACCOUNT_SID
+from bench.harness import procs, sipp
 from sip.media import g711
-from tests.support.ports import free_port
+from testkit.ports import free_port
 
 SCENARIO = (Path(__file__).resolve().parent / "scenarios" / "uas_amd.xml").read_text()
 HANGUP = "<Response><Hangup/></Response>"

@@ -369,28 +369,14 @@ FETCH_PARAMETERS = {"CallSid": "CA" + "0" * 32, "AccountSid": MAIN_ACCOUNT_SID, 
                     "Direction": "outbound-api", "ForwardedFrom": "", "CallerName": ""}
 
 
-def run_wrk(url: str, script: Path, seconds: float, connections: int) -> loadgen.WrkResult:
-    """wrk as bench/loadgen.py runs it, but under coreutils `timeout` like every process this benchmark starts."""
-    argv = ["timeout", "-k", "5", str(int(seconds) + 30), loadgen.require_wrk(), "-t1", f"-c{connections}",
-            f"-d{seconds:g}s", "--timeout", "10s", "-s", str(script), url]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 40, check=False)
-    match = loadgen._RESULT.search(done.stdout)
-    if done.returncode != 0 or match is None:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout[-500:]} {done.stderr[-500:]}")
-    requests, duration_us, non_2xx, socket_errors, p50_us, p99_us = map(int, match.groups())
-    if non_2xx or socket_errors:
-        raise RuntimeError(f"wrk saw {non_2xx} non-2xx responses and {socket_errors} socket errors on {url}")
-    return loadgen.WrkResult(requests, duration_us / 1e6, non_2xx, socket_errors, p50_us / 1e3, p99_us / 1e3)
-
-
 def check_rcml_app(bench: Bench, top_rate: float) -> Figure:
     rcml = bench.rcml
     assert rcml is not None
     script = bench.workdir / "rcml-post.lua"
     script.write_text(_WRK_POST % {"body": urlencode(FETCH_PARAMETERS)})
-    run_wrk(rcml.base_url + "/hangup.xml", script, seconds=1, connections=4)  # warm-up
+    loadgen.run_wrk(rcml.base_url + "/hangup.xml", script, seconds=1, connections=4)  # warm-up
     cpu_before = processes.cpu_seconds(rcml.server_pid)
-    result = run_wrk(rcml.base_url + "/hangup.xml", script, seconds=3, connections=4)
+    result = loadgen.run_wrk(rcml.base_url + "/hangup.xml", script, seconds=3, connections=4)
     cpu_ms = 1000 * (processes.cpu_seconds(rcml.server_pid) - cpu_before) / result.requests
     needed = RCML_APP_HEADROOM * top_rate
     progress(f"RCML app alone: {result.rps:,.0f} req/s, {cpu_ms:.3f} ms CPU/request")

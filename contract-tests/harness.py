@@ -18,7 +18,6 @@ import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import schemathesis
@@ -36,6 +35,7 @@ from models.conference import Conference, ConferenceStatus, Participant
 from restcomm.app import create_app
 from restcomm.seed import DEFAULT_ACCOUNT_SID, DEFAULT_PASSWORD, seed_default_account
 from restcomm.settings import Settings
+from testkit import postgres
 from tests.support.exploded import has_stray_keys
 
 T = TypeVar("T")
@@ -285,24 +285,17 @@ def throwaway_database(kind: str) -> Iterator[str | None]:
     if kind == "sqlite":
         yield "sqlite://:memory:"
         return
-    name = f"restcomm_contract_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with asyncio.Runner() as runner:
         try:
-            admin = runner.run(asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5))
+            url = runner.run(postgres.create(POSTGRES_ADMIN_URL, "restcomm_contract"))
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             _unreachable.append(f"{type(exc).__name__}: {exc}")
             yield None
             return
         try:
-            runner.run(admin.execute(f'CREATE DATABASE "{name}"'))
-            yield urlunsplit(urlsplit(POSTGRES_ADMIN_URL)._replace(path="/" + name))
+            yield url
         finally:
-            runner.run(admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-                name,
-            ))
-            runner.run(admin.execute(f'DROP DATABASE IF EXISTS "{name}"'))
-            runner.run(admin.close())
+            runner.run(postgres.drop(POSTGRES_ADMIN_URL, url))
 
 
 def unreachable_reason() -> str:

@@ -147,26 +147,30 @@ def _quiet_connexion_validation_logs():
     os.environ.setdefault("RESTCOMM_LOG_LEVEL", "warning")
 
 
-# Modules that start real SIP peers (sipp, baresip, this project's SIP stack on a socket), a server process or
-# a browser: marked `peers`, so `make test-fast` (`-m "not peers"`) leaves them out of the inner loop. A
-# directory ends with "/". The engine's own rules are tested without peers in tests/engine/.
-PEER_MODULES = (
-    "tests/calls/",
-    "tests/live_contract/",
-    "tests/media/test_bridge.py",
-    "tests/media/test_sipp.py",
-    "tests/sip/test_inbound.py",
-    "tests/sip/test_lifecycle.py",
-    "tests/sip/test_outbound.py",
-    "tests/sip/test_registrar.py",
-    "tests/sip/test_robustness.py",
-    "tests/test_serve.py",
-)
+# What starts real SIP peers (sipp, baresip, Kamailio), server processes or browsers. A test module that
+# imports one of these, or a test that takes one of PEER_FIXTURES, is marked `peers`, so `make test-fast`
+# (`-m "not peers"`) leaves it out of the inner loop; a module can also say `pytestmark = pytest.mark.peers`.
+# The engine's own rules are tested without peers in tests/engine/.
+PEER_STARTERS = frozenset({
+    "tests.support.sipp.Sipp", "tests.support.baresip.Baresip", "tests.support.kamailio.Kamailio",
+    "tests.support.kamailio.running_kamailio", "tests.support.cluster.start_node",
+    "tests.support.processes.running_server", "tests.media.peers.Sipp", "tests.live_contract.live.restcomm_serve",
+    "tests.live_contract.live.run_bounded",
+})
+# A whole server with its SIP stack on a UDP port (tests/calls/conftest.py).
+PEER_FIXTURES = frozenset({"voice"})
+
+
+def _starts_peers(module: object) -> bool:
+    return any(f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}" in PEER_STARTERS
+               for value in vars(module).values())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    root = config.rootpath
+    verdicts: dict[str, bool] = {}
     for item in items:
-        path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
-        if any(path.startswith(module) for module in PEER_MODULES):
+        module = getattr(item, "module", None)
+        if module is not None and module.__name__ not in verdicts:
+            verdicts[module.__name__] = _starts_peers(module)
+        if (module is not None and verdicts[module.__name__]) or PEER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.peers)

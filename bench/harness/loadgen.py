@@ -14,6 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from testkit import processes
+
 _RESULT = re.compile(r"^BENCH requests=(\d+) duration_us=(\d+) non2xx=(\d+) socket_errors=(\d+) "
                      r"p50_us=(\d+) p99_us=(\d+)$", re.MULTILINE)
 
@@ -75,8 +77,10 @@ def run_wrk(base_url: str, script: Path, *, seconds: float, connections: int, th
     """One wrk run; raises if any request failed (a fast error page must not count as throughput)."""
     argv = [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
             "-s", str(script), base_url]
-    # Bounded: wrk stops itself after -d; the timeout covers a wrk that hangs anyway.
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=False)
+    # wrk stops itself after -d; `timeout -k` (as for every process a benchmark starts) ends one that hangs
+    # even if this process is killed meanwhile, and subprocess's timeout stops our wait for it.
+    done = subprocess.run(processes.bounded(argv, seconds + 30), capture_output=True, text=True,
+                          timeout=seconds + 40, check=False)
     match = _RESULT.search(done.stdout)
     if done.returncode != 0 or match is None:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout[-500:]} {done.stderr[-500:]}")

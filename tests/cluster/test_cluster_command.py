@@ -11,10 +11,11 @@ import subprocess
 import asyncpg
 import httpx
 
+from testkit import processes
+from testkit.ports import udp_port_bound
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN, BASE
 from tests.support.cluster import free_port_on
-from tests.support.ports import udp_port_bound
-from tests.support.processes import RESTCOMM, stop_process_group
+from tests.support.processes import RESTCOMM
 from tests.support.sipp import Sipp
 
 
@@ -78,4 +79,4 @@ async def test_restcomm_cluster_starts_two_nodes_behind_kamailio_and_drains_them
         os.kill(command.pid, signal.SIGTERM)
         assert await asyncio.to_thread(command.wait, 40) == 0, (tmp_path / "cluster.log").read_text()[-4000:]
     finally:
-        stop_process_group(command)
+        processes.stop(command)

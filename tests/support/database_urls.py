@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import os
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+
+from testkit import postgres
 
 # The server the project's tests use; override to point the suite at another one.
 ADMIN_URL = os.environ.get("RESTCOMM_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -23,37 +23,17 @@ def skip_reason() -> str:
     return f"PostgreSQL at {ADMIN_URL} is unreachable ({detail}); its half of the suite did not run"
 
 
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
 async def create_database() -> str | None:
     """A fresh PostgreSQL database's URL, or None (with the reason kept) when the server is unreachable."""
-    name = f"restcomm_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
-        admin = await asyncpg.connect(ADMIN_URL, timeout=5)
+        return await postgres.create(ADMIN_URL, "restcomm_test")
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         _last_error.append(f"{type(exc).__name__}: {exc}")
         return None
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return with_database(ADMIN_URL, name)
 
 
 async def drop_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    admin = await asyncpg.connect(ADMIN_URL, timeout=5)
-    try:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    finally:
-        await admin.close()
+    await postgres.drop(ADMIN_URL, url)
 
 
 @contextlib.asynccontextmanager

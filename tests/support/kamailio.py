@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from testkit import processes
+from testkit.ports import udp_port_bound
 from tests.support.cluster import _die_with_parent, free_port_on
-from tests.support.ports import udp_port_bound
-from tests.support.processes import stop_process_group
 
 KAMAILIO = "/usr/sbin/kamailio"
 KAMCMD = "/usr/sbin/kamcmd"
@@ -61,7 +61,7 @@ class Kamailio:
 
     def stop(self) -> None:
         if self.process is not None:
-            stop_process_group(self.process, grace_s=5)
+            processes.stop(self.process, grace_s=5)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""

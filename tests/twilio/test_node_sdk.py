@@ -10,9 +10,9 @@ import shutil
 
 import pytest
 
+from testkit import processes
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN, make_call, utc
 from tests.live_contract.live import NODE_PROJECT
-from tests.support.processes import stop_process_group_async
 from tests.support.sipp import Sipp
 
 SCRIPT = NODE_PROJECT / "twilio" / "calls.mjs"
@@ -36,7 +36,7 @@ async def test_twilio_node_creates_lists_updates_and_hangs_up(server, applicatio
         try:
             output, _ = await asyncio.wait_for(process.communicate(), 45)
         finally:
-            await stop_process_group_async(process, 2)
+            await processes.stop_async(process, 2)
         assert process.returncode == 0, output.decode(errors="replace")[-4000:]
         assert await peer.wait() == 0, peer.explain()
     seen = json.loads(output.decode().strip().splitlines()[-1])
