@@ -26,7 +26,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.report import Figure, progress, run_and_report
+from bench.harness.report import Figure, progress, run_and_report
 from tests.conftest import ADMIN_SID
 from tests.support import database_urls
 from tests.support.application import Application, running_application
