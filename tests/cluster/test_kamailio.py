@@ -153,3 +153,35 @@ async def test_a_client_registered_through_kamailio_is_called_from_either_node(c
                     call = (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{created.json()['sid']}.json")).json()
                     assert call["status"] == "completed", call
                 await rows(cluster_db, "DELETE FROM registrations")
+
+
+async def test_a_draining_node_gets_no_new_calls_and_finishes_its_own(cluster_db, two_nodes, application, tmp_path):
+    """Issue 15 point 6 behind Kamailio: SIGTERM to A with a live call; new calls go to B; A's call finishes
+    and A exits."""
+    a, b = two_nodes
+    await add_number(b, application.on("/voice", '<Response><Pause length="1"/></Response>'),
+                     application.on("/inbound-status", ""))
+    async with running_kamailio(tmp_path, [a.sip, b.sip]) as proxy:
+        await all_active(proxy, 2)
+        async with Sipp("uas_answer.xml", tmp_path, lifetime_s=60) as callee, a.api() as via_a:
+            created = await via_a.post(f"/Accounts/{ADMIN_SID}/Calls.json", data={
+                "From": "+15550001", "To": f"sip:alice@{callee.uri_host}",
+                "Url": application.on("/long", '<Response><Pause length="10"/></Response>')})
+            assert created.status_code == 200, created.text
+            sid = created.json()["sid"]
+            async with asyncio.timeout(10):
+                await until_in_progress(cluster_db, 1)
+            a.signal(signal.SIGTERM)
+            uri = f"sip:{a.sip[0]}:{a.sip[1]}"
+            async with asyncio.timeout(10):
+                while not (await proxy.states())[uri].startswith("I"):  # noqa: ASYNC110 - Kamailio's state
+                    await asyncio.sleep(0.2)
+            async with Sipp("uac_proxied.xml", tmp_path, target=proxy.address, calls=4,
+                            args=["-s", NUMBER.lstrip("+"), "-r", "2"], lifetime_s=40) as callers:
+                assert await callers.wait(30) == 0, callers.explain() + proxy.log()
+            inbound = await rows(cluster_db, "SELECT status, owner_node FROM calls WHERE direction = 'inbound'")
+            assert [(c["status"], c["owner_node"]) for c in inbound] == [("completed", b.node_id)] * 4
+            assert await callee.wait(20) == 0, callee.explain()  # A's own call ran to its end
+        [own] = await rows(cluster_db, "SELECT status, duration FROM calls WHERE sid = $1", sid)
+        assert own["status"] == "completed" and own["duration"] >= 9
+        assert await a.exited(within=15) == 0, a.log()
