@@ -27,6 +27,10 @@ BUSY_CODES = frozenset({486, 600, 603})
 NO_ANSWER_CODES = frozenset({408, 480})
 
 
+# The failure code of an INVITE that got no response at all (Timer B, ICMP): the call is `failed`.
+UNREACHED = 0
+
+
 def status_for_failure(code: int) -> CallStatus:
     if code in BUSY_CODES:
         return CallStatus.BUSY
@@ -116,7 +120,10 @@ class OutboundOwner(CallOwner):
             await self._on_answer(fork, event)
         elif isinstance(event, Failed):
             fork.over = True
-            self.failure_codes.append(event.code)
+            if event.reached:
+                self.failure_codes.append(event.code)
+            else:
+                await self._not_reached(fork, event)
             if self.winner is None and all(f.over for f in self.forks):
                 await self.finish(self._status_for_failures(), self._failure_cause())
         elif isinstance(event, Ended):
@@ -129,6 +136,9 @@ class OutboundOwner(CallOwner):
             # Two devices answered at once: the later one is hung up at once.
             await fork.leg.hangup()
             return
+        if self.media is not None and not event.sdp:
+            await self._answered_without_sdp(fork)
+            return
         self.winner = fork
         if self.media is not None and event.sdp:
             self.services.media.connect(self.media, event.sdp)
@@ -137,6 +147,32 @@ class OutboundOwner(CallOwner):
             if other is not fork and not other.over and other.leg is not None:
                 await other.leg.hangup()
         await self.on_connected()
+
+    async def _not_reached(self, fork: Fork, event: Failed) -> None:
+        """Nothing came back from the destination: never reached is `failed` (fix the data), not `no-answer`
+        (it rang and nobody answered: try again later)."""
+        self.failure_codes.append(UNREACHED)
+        target = fork.target
+        hop = target.next_hop or _uri_host_port(target.request_uri)
+        where = f" (sent to {hop[0]}:{hop[1]})" if hop else ""
+        log.warning("call %s: INVITE to %s%s got no response: %s", self.call.sid, target.request_uri, where,
+                    event.reason)
+        await self.notify(13225, f"The INVITE to {target.request_uri}{where} got no response: {event.reason}")
+
+    async def _answered_without_sdp(self, fork: Fork) -> None:
+        """A 200 OK to our offer with no SDP in it: a protocol error (RFC 3264 puts the answer in the 200).
+
+        There is no media to run the call on. sippy has ACKed the 200; our BYE ends the dialog. The device does
+        not win: other forks ring on, and when none is left the call ends `failed`.
+        """
+        fork.over = True
+        await fork.leg.hangup()
+        target = fork.target.request_uri
+        log.warning("call %s: %s answered 200 OK without SDP; sent ACK and BYE", self.call.sid, target)
+        await self.notify(13226, f"{target} answered 200 OK without an SDP answer to our offer (a protocol "
+                                 "error): the call was acknowledged and hung up (BYE)")
+        if all(f.over for f in self.forks):
+            await self.finish(CallStatus.FAILED, "200 OK without SDP")
 
     async def on_connected(self) -> None:
         """A call placed through the API runs its application once answered; with MachineDetection (and
@@ -152,7 +188,8 @@ class OutboundOwner(CallOwner):
             await self.finish(CallStatus.NO_ANSWER, f"no answer within {self.call.timeout} s")
 
     def _failure_cause(self) -> str:
-        return "SIP " + ", ".join(map(str, self.failure_codes)) if self.failure_codes else "failed"
+        causes = ["no response" if code == UNREACHED else str(code) for code in self.failure_codes]
+        return "SIP " + ", ".join(causes) if causes else "failed"
 
     def _status_for_failures(self) -> CallStatus:
         statuses = {status_for_failure(code) for code in self.failure_codes}
@@ -190,3 +227,14 @@ class OutboundOwner(CallOwner):
             await self.finish(CallStatus.CANCELED, "canceled through the API")
             return
         await self.change_live_call(change, answered=answered)
+
+
+def _uri_host_port(uri: str) -> tuple[str, int] | None:
+    """`sip:bob@127.0.0.1:5099;transport=udp` -> ("127.0.0.1", 5099); None when it has no host."""
+    host_part = uri.split("@", 1)[-1].split(";", 1)[0].split("?", 1)[0]
+    if host_part.startswith("sip:"):
+        host_part = host_part[4:]
+    host, _, port = host_part.partition(":")
+    if not host:
+        return None
+    return host, int(port) if port.isdigit() else 5060

@@ -30,10 +30,15 @@ class Confirmed:
 
 @dataclass(frozen=True)
 class Failed:
-    """Terminal: a final non-2xx to our INVITE (including a synthesized 408 when nothing answered)."""
+    """Terminal: a final non-2xx to our INVITE, or one made here when nothing came back from the far end.
+
+    `reached` is False for the ones made here: a 408 when Timer B expired with no response at all, a 503 when
+    the kernel reported the destination unreachable (ICMP; RFC 3261 8.1.3.1 treats a transport error as 503).
+    """
 
     code: int
     reason: str
+    reached: bool = True
 
 
 @dataclass(frozen=True)

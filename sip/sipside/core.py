@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sippy.Core.EventDispatcher import ED2
 from sippy.SipConf import SipConf
 from sippy.SipHeader import SipHeader
 from sippy.Udp_server import Udp_server_opts
@@ -50,6 +51,9 @@ class SipCore:
         self.dialogs: dict[int, Dialog] = {}
         self.draining = False
         self.invite_rate = invite_rate or InviteRate(0)
+        for server in self.tm.l4r.cache_l2s.values():
+            # Reported from sippy's receiver or sender thread: handled in the SIP thread.
+            server.skt.unreachable = lambda address, code: ED2.callFromThread(self._unreachable, address, code)
         # After every sippy module in use is imported, so their prints are all caught.
         output.route_sippy_output()
 
@@ -151,6 +155,11 @@ class SipCore:
         if allow:
             resp.appendHeader(SipHeader(name="allow", bodys=ALLOWED_METHODS))
         return resp, None, None
+
+    def _unreachable(self, address: tuple[str, int], code: int) -> None:
+        """The kernel says nothing listens at `address` (ICMP): the INVITEs sent there and not answered fail now."""
+        for dialog in list(self.dialogs.values()):
+            dialog.destination_unreachable(address, code)
 
     def _dialog(self, key: int, *, inbound: bool) -> Dialog:
         return Dialog(key, self.config, self._outlet, self._forget, self._user_agent, inbound=inbound)

@@ -7,6 +7,8 @@ normalise URIs before sippy stores them and to see final responses while we are 
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +58,10 @@ class _UA(UA):
 
     def recvResponse(self, resp: Any, tr: Any) -> None:
         messages.normalize_targets(resp)
+        if tr is not None and resp is getattr(tr, "r408", None):
+            # The 408 the transaction manager makes itself when Timer B expires (or when the destination was
+            # reported unreachable): nothing came from the far end.
+            self.dialog.not_reached = True
         super().recvResponse(resp, tr)
         self.dialog.after_response(resp)
 
@@ -76,6 +82,9 @@ class Dialog:
         self._heard_back = False
         self._request: Any = None
         self.ua: Any = None
+        # Our INVITE got nothing back at all: why, when the kernel said (ICMP), else Timer B expired.
+        self.not_reached = False
+        self._unreachable_reason: str | None = None
 
     def _make_ua(self, **kwargs: Any) -> Any:
         ua = _UA(self._config, event_cb=self._on_sippy_event, **kwargs)
@@ -159,6 +168,22 @@ class Dialog:
         self._cancel_timer = None  # this timer is the one firing: nothing left to cancel
         self._emit(Ended(by_remote=False))
 
+    def destination_unreachable(self, address: tuple[str, int], code: int) -> None:
+        """The kernel reported `address` unreachable: if that is where our unanswered INVITE went, it fails now
+        (as at Timer B) instead of retransmitting for 32 s."""
+        if self.inbound or self.ended or self._heard_back or self.ua is None:
+            return
+        transaction = getattr(self.ua, "tr", None)
+        if transaction is None or getattr(transaction, "method", None) != "INVITE" or transaction.r408 is None:
+            return
+        host, port = transaction.address[0], int(transaction.address[1])
+        if (str(host), port) != address:
+            return
+        self._unreachable_reason = f"{os.strerror(code)} ({errno.errorcode.get(code, code)}, reported by ICMP)"
+        if transaction.teB is not None:
+            transaction.teB.cancel()
+        transaction.teB = Timeout(self.ua.global_config["_sip_tm"].timerB, 0, 1, transaction)
+
     # -- what sippy reports -------------------------------------------------------------------------------
 
     def after_response(self, resp: Any) -> None:
@@ -178,6 +203,11 @@ class Dialog:
         elif isinstance(event, CCEventConnect):
             # For an inbound leg this is the caller's ACK to our answer: media may start.
             self._emit(Answered(messages.body_text(data[2])) if not self.inbound else Confirmed())
+        elif isinstance(event, CCEventFail | CCEventRedirect) and self.not_reached and not self.inbound:
+            if self._unreachable_reason is not None:
+                self._emit(Failed(503, self._unreachable_reason, reached=False))
+            else:
+                self._emit(Failed(int(data[0]), "no response (Timer B expired)", reached=False))
         elif isinstance(event, CCEventFail | CCEventRedirect):
             self._emit(Failed(int(data[0]), str(data[1])) if not self.inbound else Ended(by_remote=False))
         elif isinstance(event, CCEventDisconnect):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 from models import Notification
 from tests.conftest import ADMIN_SID
+from tests.support.ports import free_port
 from tests.support.sipp import Sipp
 
 HANGUP = "<Response><Hangup/></Response>"
@@ -81,12 +83,15 @@ async def test_ring_timeout_is_no_answer_with_cancel_on_the_wire(server, applica
     assert any(message.startswith("CANCEL ") for message in peer.received())
 
 
-async def test_nothing_listening_ends_at_the_timeout(server, application):
+async def test_a_silent_peer_ends_at_the_timeout(server, application):
+    # Bound and silent (no ICMP error comes back): the ring timeout ends it before Timer B would.
     url = application.on("/rcml", HANGUP)
-    started = time.monotonic()
-    call = await server.place("sip:nobody@127.0.0.1:9", url, Timeout="2")
-    await server.wait_status(call["sid"], "no-answer")
-    assert time.monotonic() - started < 4
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        started = time.monotonic()
+        call = await server.place(f"sip:nobody@127.0.0.1:{silent.getsockname()[1]}", url, Timeout="2")
+        await server.wait_status(call["sid"], "no-answer")
+        assert time.monotonic() - started < 4
 
 
 async def test_api_cancel_while_ringing(server, application, workdir):
@@ -155,3 +160,33 @@ async def test_number_without_an_outbound_proxy_fails_with_a_notification(server
     await server.wait_status(call["sid"], "failed")
     [note] = await Notification.filter(call_sid=call["sid"])
     assert note.error_code == 21215 and "RESTCOMM_OUTBOUND_PROXY" in note.message_text
+
+
+async def test_a_200_ok_without_sdp_is_acknowledged_hung_up_and_failed(server, application, workdir, caplog):
+    url = application.on("/rcml", HANGUP)
+    async with Sipp("uas_answer_without_sdp.xml", workdir) as peer:
+        call = await server.place(f"sip:bob@{peer.uri_host}", url)
+        ended = await server.wait_status(call["sid"], "failed")
+        assert await peer.wait() == 0, peer.explain()  # it got our ACK, then our BYE
+    assert ended.duration == 0
+    assert application.requests_to("/rcml") == []  # no media, no application
+    [notification] = await Notification.filter(call_sid=call["sid"])
+    assert notification.error_code == 13226
+    assert "answered 200 OK without an SDP answer" in notification.message_text
+    assert f"sip:bob@{peer.uri_host}" in notification.message_text
+    assert "Traceback" not in caplog.text and "configure()" not in caplog.text
+
+
+async def test_nothing_listening_ends_failed_at_once_with_a_notification(server, application):
+    url = application.on("/rcml", HANGUP)
+    closed = free_port(socket.SOCK_DGRAM)
+    started = time.monotonic()
+    call = await server.place(f"sip:bob@127.0.0.1:{closed}", url)
+    ended = await server.wait_status(call["sid"], "failed", within=5)
+    assert time.monotonic() - started < 3  # ICMP port unreachable, not Timer B's 32 s
+    assert ended.duration == 0
+    [notification] = await Notification.filter(call_sid=call["sid"])
+    assert notification.error_code == 13225
+    assert notification.message_text == (
+        f"The INVITE to sip:bob@127.0.0.1:{closed} (sent to 127.0.0.1:{closed}) got no response: "
+        "Connection refused (ECONNREFUSED, reported by ICMP)")

@@ -10,6 +10,7 @@ importing the public sip modules loads: there must be none).
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 
 from sip.legs import InboundLeg, OutboundInvite
@@ -30,9 +31,12 @@ class Nobody:
 async def run(mode: str, port: int) -> None:
     stack = SipStack(host="127.0.0.1", port=port)
     await stack.start(Nobody())
-    # An INVITE still in progress (retransmitting) when the stack stops.
-    await stack.invite(OutboundInvite("sip:nobody@127.0.0.1:9", "sip:nobody@127.0.0.1:9", "1", None, SDP),
-                       lambda event: None)
+    # An INVITE still in progress (retransmitting) when the stack stops: to a bound, silent socket (a closed
+    # port would fail it at once with the ICMP error).
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    nobody = f"sip:nobody@127.0.0.1:{silent.getsockname()[1]}"
+    await stack.invite(OutboundInvite(nobody, nobody, "1", None, SDP), lambda event: None)
     await asyncio.sleep(0.05)
     if mode != "no-stop":
         await stack.stop()

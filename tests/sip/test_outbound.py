@@ -75,12 +75,24 @@ async def test_our_cancel_while_ringing(stack: SipStack, workdir: Path) -> None:
     assert methods == ["INVITE", "CANCEL", "ACK"]
 
 
-async def test_nobody_listening_fails_with_408_after_timer_b(stack: SipStack) -> None:
-    silent = free_port(socket.SOCK_DGRAM)
+async def test_a_peer_that_never_answers_fails_with_408_after_timer_b(stack: SipStack) -> None:
+    # Bound and silent: the INVITE is delivered, nothing comes back, and no ICMP error either.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        started = time.monotonic()
+        _, log = await place(stack, f"sip:bob@127.0.0.1:{silent.getsockname()[1]}")
+        assert await log.terminal(timeout_s=TIMER_B_S + 3) == Failed(408, "no response (Timer B expired)",
+                                                                        reached=False)
+        assert TIMER_B_S - 0.1 <= time.monotonic() - started < TIMER_B_S + 1
+
+
+async def test_nobody_listening_fails_at_once_with_the_icmp_error(stack: SipStack) -> None:
+    closed = free_port(socket.SOCK_DGRAM)
     started = time.monotonic()
-    _, log = await place(stack, f"sip:bob@127.0.0.1:{silent}")
-    assert await log.terminal(timeout_s=TIMER_B_S + 3) == Failed(408, "Request Timeout")
-    assert TIMER_B_S - 0.1 <= time.monotonic() - started < TIMER_B_S + 1
+    _, log = await place(stack, f"sip:bob@127.0.0.1:{closed}")
+    assert await log.terminal(timeout_s=TIMER_B_S) == Failed(
+        503, "Connection refused (ECONNREFUSED, reported by ICMP)", reached=False)
+    assert time.monotonic() - started < 1.0
 
 
 # sipp checks the credentials itself with verifyauth, which reads only the Authorization header; for a 407
