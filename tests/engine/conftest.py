@@ -171,13 +171,15 @@ async def eventually(probe: Callable[[], Any | Awaitable[Any]], within: float = 
 
 @pytest.fixture
 def updates(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """The fields of every UPDATE an owner sends, in order (each still goes to the database)."""
+    """The fields of every UPDATE an owner sends, in order, each recorded once the database has it (a test
+    that sees an update here can read its row: on PostgreSQL the write takes a while to land)."""
     sent: list[dict[str, Any]] = []
     real = call_state.update_call
 
     async def update_call(sid: str, fields: dict[str, Any], *, live_only: bool) -> int:
+        written = await real(sid, fields, live_only=live_only)
         sent.append(dict(fields))
-        return await real(sid, fields, live_only=live_only)
+        return written
 
     monkeypatch.setattr(call_state, "update_call", update_call)
     return sent

@@ -74,14 +74,14 @@ def test_schemathesis_cli_against_restcomm_serve(tmp_path: Path) -> None:
     # PYTHONPATH: the hooks import tests.support, and a `tests` package of some dependency sits in site-packages.
     env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS), "RESTCOMM_HOOKS_TALLY": str(tally),
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    with restcomm_serve(tmp_path, sip=False, lifetime_s=400) as server:
+    with restcomm_serve(tmp_path, sip=False, lifetime_s=600) as server:
         seed_a_conference(server, tmp_path / "restcomm.sqlite3")
         started = time.monotonic()
         ran = run_bounded(
             [str(VENV_BIN / "schemathesis"), "--config-file", str(CONFIG), "--no-color",
              "run", f"{server.api}/openapi.json", "--url", server.api, "--phases", ",".join(PHASES),
              "--report", "ndjson", "--report-dir", str(report_dir)],
-            cwd=tmp_path, env=env, timeout_s=300)
+            cwd=tmp_path, env=env, timeout_s=540)
         elapsed = time.monotonic() - started
         server_log = server.output(20000)
     counts = cases_per_phase(report_dir)
