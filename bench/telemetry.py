@@ -32,13 +32,14 @@ from pathlib import Path
 
 import httpx
 
-from bench import calls, loadgen, sipp
-from bench.report import Figure, progress, run_and_report
+from bench import calls
+from bench.harness import loadgen, sipp
+from bench.harness.report import Figure, progress, run_and_report
 from restcomm import logs
 from telemetry import log_context
 from telemetry.call_events import event
 from telemetry.metrics import METRICS
-from tests.support.metrics import samples
+from testkit.metrics import samples
 
 TARGET_OVERHEAD = 0.03
 # How each server runs: telemetry as production has it, and none at all (the baseline of the same run).

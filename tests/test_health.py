@@ -10,9 +10,9 @@ import pytest
 
 from restcomm.app import create_app
 from restcomm.settings import Settings
+from testkit.metrics import samples, value
 from tests.conftest import ADMIN_SID
 from tests.support import database_urls
-from tests.support.metrics import samples, value
 from tests.support.processes import running_server
 from tests.support.tcp_proxy import TcpProxy
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.metrics import samples, value
+from testkit.metrics import samples, value
 from tests.support.sipp import Sipp
 
 
