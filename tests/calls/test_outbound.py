@@ -6,8 +6,8 @@ import socket
 import time
 
 from models import Notification
+from testkit.ports import free_port
 from tests.conftest import ADMIN_SID
-from tests.support.ports import free_port
 from tests.support.sipp import Sipp
 
 HANGUP = "<Response><Hangup/></Response>"
