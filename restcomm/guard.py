@@ -28,6 +28,9 @@ RESOURCES_PREFIX = f"{CANONICAL_PREFIX}/Accounts"
 MAX_BODY_BYTES = 64 * 1024
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
+# Parameters that hold a document rather than a value: tabs and line breaks are part of it (Twilio's `Twiml`).
+_DOCUMENTS = frozenset({"Twiml"})
+_CONTROL_IN_DOCUMENT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -105,7 +108,7 @@ class RequestGuard:
         seen: set[str] = set()
         for name, value in pairs:
             # Values only: a parameter name with a control character names nothing and is ignored as unknown.
-            if _CONTROL.search(value):
+            if (_CONTROL_IN_DOCUMENT if name in _DOCUMENTS else _CONTROL).search(value):
                 raise bad_request(f"Parameter {_printable(name)} contains a control character")
             if name in seen and name in declared and name not in self.repeatable:
                 raise bad_request(f"Parameter {_printable(name)} is given more than once")

@@ -68,6 +68,9 @@ def _reason(error: ValidationError) -> str:
         return f"may have at most {limit} characters"
     if rule == "maxItems":
         return f"may be given at most {limit} times"
+    if rule == "not":
+        # A documented parameter the server refuses (twilio.yaml's SendDigits...): the spec says why.
+        return str(schema.get("x-refused", "is not accepted"))
     return "is invalid"
 
 
@@ -137,6 +140,10 @@ class ClearFormDataValidator(FormDataValidator):
             # The update schemas require one of their parameters: anyOf of one `required` each.
             choices = [name for option in error.validator_value for name in option.get("required", [])]
             raise bad_request("Nothing to change: give " + ", ".join(choices[:-1]) + " or " + choices[-1])
+        if error.validator in ("oneOf", "not") and not error.path:
+            # twilio.yaml: exactly one of Url and Twiml on create, not both on update; the schema words the rule.
+            raise bad_request(str(error.schema.get("x-expected", "The parameters do not fit together")),
+                              Code.URL_INVALID)
         if error.validator == "required":
             # jsonschema words it "'To' is a required property"; the name is the first quoted word.
             raise missing(str(error.message).split("'")[1])
