@@ -20,7 +20,7 @@ from models.db import close_database, open_database
 from models.directory import AccountDirectory
 from rcml.fetch_policy import FetchPolicy
 from rcml.http import HttpClient
-from restcomm import demos
+from restcomm import console_files, demos
 from restcomm.engine_factory import build_engine
 from restcomm.guard import RequestGuard
 from restcomm.request_limits import RequestLimits
@@ -133,6 +133,8 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
     app.add_url_rule(internal.PARTICIPANT_ROUTE, "cluster-participant", internal.change_participant,
                      methods=["POST"])
     # For operators, outside the tenant API and its credentials (see README's "Operating it").
+    app.add_url_rule(console_files.ROUTE, "console", console_files.serve, methods=["GET", "HEAD"])
+    app.add_url_rule(console_files.BARE, "console-bare", console_files.redirect, methods=["GET", "HEAD"])
     app.add_url_rule("/metrics", "metrics", metrics.serve, methods=["GET"])
     app.add_url_rule("/health", "health", health.health, methods=["GET", "HEAD"])
     app.add_url_rule("/ready", "ready", health.ready, methods=["GET", "HEAD"])
