@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from models import Call
+from testkit.processes import stop_async
 from tests.conftest import ADMIN_TOKEN
-from tests.support.processes import stop_process_group_async
 from tests.support.sipp import Sipp
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ async def test_watch_a_live_call_open_it_and_hang_it_up(server, application, wor
                 assert await peer.wait() == 0, peer.explain()
     finally:
         with contextlib.suppress(ProcessLookupError):
-            await stop_process_group_async(browser, 5)
+            await stop_async(browser, 5)
     seen = json.loads(output.strip().splitlines()[-1])
     # The one error in the browser's console is the refused wrong password, on purpose.
     assert seen["blocked"] == [] and seen["consoleErrors"] == [
