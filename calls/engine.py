@@ -43,7 +43,7 @@ from calls.types import (
 )
 from models import Call, CallStatus, Client, Conference, ConferenceStatus, Direction, clock
 from models import node as nodes
-from models.account import Account
+from models.account import Account, in_force
 from rcml.audio import AudioLibrary
 from rcml.documents import DocumentFetcher
 from rcml.event_log import EventLog
@@ -266,7 +266,7 @@ class CallEngine:
             await leg.reject(404, "Not Found")
             return
         account = await Account.get_or_none(sid=route.account_sid)
-        if account is None or not account.may_authenticate:
+        if account is None or not await in_force(account):  # suspended or closed, itself or above it
             call_events.event("sip.invite_refused", code=403, to=leg.request_user, peer=_peer(leg.source))
             await leg.reject(403, "Forbidden")
             return
@@ -292,6 +292,15 @@ class CallEngine:
         self._adopt(InboundOwner(self.services, call, leg, source=route.source,
                                  callback_url=route.status_callback, callback_method=route.status_callback_method,
                                  sip_header_parameters=header_parameters))
+
+    async def end_calls_below(self, account: Account) -> int:
+        """Hangs up this node's live calls of `account` and of every account below it (it was just suspended or
+        closed): a call must not outlive its account's right to make calls. Returns how many were told."""
+        sids = set(await Account.filter(lineage__startswith=account.lineage).values_list("sid", flat=True))
+        ending = [owner for owner in self.owners.values() if owner.call.account_sid in sids]
+        for owner in ending:
+            owner.post_hangup()
+        return len(ending)
 
     def _inbound_capacity_reached(self, account_sid: str, phone_number_sid: str | None) -> str | None:
         """Why a new inbound call to this account (and number) would pass its limit on this node, or None."""

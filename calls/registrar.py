@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 
 from models import Client, Registration, clock
+from models.account import Account, in_force
 from models.client import SIP_REALM, ClientStatus
 from sip.registration import RegisterRequest, RegisterResponse
 
@@ -24,13 +25,17 @@ MAX_EXPIRES = 3600
 class ClientRegistrar:
     async def handle(self, request: RegisterRequest) -> RegisterResponse:
         client = await Client.get_or_none(login=request.to_user)
-        if client is None or client.status != ClientStatus.ENABLED:
-            # Challenge anyway: whether a login exists must not be learnt by asking.
-            if request.authorization is None:
-                return RegisterResponse.unauthorized(SIP_REALM)
-            return RegisterResponse(403, "Forbidden")
-        if not request.verify_digest_ha1(client.password_ha1, SIP_REALM):
+        # An unknown login, a wrong password and no credentials all get the same challenge: whether a login
+        # exists must not be learnt by asking.
+        if client is None or not request.verify_digest_ha1(client.password_ha1, SIP_REALM):
             return RegisterResponse.unauthorized(SIP_REALM)
+        # Past here the caller knows the password: saying no plainly tells it nothing new.
+        if client.status != ClientStatus.ENABLED:
+            return RegisterResponse(403, "Forbidden")
+        account = await Account.get_or_none(sid=client.account_sid)
+        if account is None or not await in_force(account):
+            # A suspended or closed account (or one below such an account) has no devices to ring.
+            return RegisterResponse(403, "Forbidden")
         now = clock.now()
         await self._apply(client, request, now)
         return RegisterResponse.ok(await self._bindings(client, now))

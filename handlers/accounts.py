@@ -99,6 +99,9 @@ async def update_account(fmt: Format, AccountSid: str, user: str, body: dict[str
     account.touch()
     await account.save()
     context.current().accounts.forget(account)
+    if not account.may_authenticate:
+        # Suspended or closed: its calls, and those of every account below it, end now (on this node).
+        await context.current().engine.end_calls_below(account)
     return ACCOUNTS.item(fmt, account, fields_of=_visible_fields(acting))
 
 

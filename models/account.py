@@ -178,3 +178,13 @@ async def create_account(
     except IntegrityError:
         raise EmailTaken(f"an account with e-mail address {email_address.lower()} already exists") from None
     return account
+
+
+async def in_force(account: Account) -> bool:
+    """Whether the account may act at all (its API, its numbers' calls, its clients' registrations): neither it
+    nor any account above it is suspended or closed. Suspending an account suspends everything below it."""
+    if not account.may_authenticate:
+        return False
+    above = account.ancestors_and_self()[:-1]
+    return not above or not await Account.filter(
+        sid__in=above, status__in=[AccountStatus.SUSPENDED.value, AccountStatus.CLOSED.value]).exists()

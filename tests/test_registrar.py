@@ -61,7 +61,7 @@ async def test_wrong_password_unknown_login_and_disabled_client(api):
     await make_alice(status="0")
     assert (await registrar.handle(register([("sip:a@h", 60)], signed=False))).status == 401
     assert (await registrar.handle(register([("sip:a@h", 60)]))).status == 403  # disabled
-    assert (await registrar.handle(register([("sip:m@h", 60)], user="mallory"))).status == 403
+    assert (await registrar.handle(register([("sip:m@h", 60)], user="mallory"))).status == 401  # as a wrong one
     await Client.filter(login="alice").update(status="1")
     wrong = await registrar.handle(register([("sip:a@h", 60)], password="guess"))
     assert wrong.status == 401 and wrong.challenge_realm == SIP_REALM

@@ -135,3 +135,36 @@ async def test_credentials_in_a_tenants_urls_never_reach_a_notification(server, 
     assert any("deploy:[redacted]@" in note.request_url for note in notes)
     listed = (await server.get(f"/Accounts/{ADMIN_SID}/Notifications.json")).text
     assert "hunter2-secret" not in listed
+
+
+async def test_suspending_an_account_refuses_and_ends_the_calls_of_the_accounts_below_it(server, application,
+                                                                                         workdir):
+    from tests.conftest import make_account
+
+    parent = await make_account("parent@company.com")
+    child = await make_account("child@company.com", parent=parent)
+    voice = application.on("/voice", '<Response><Pause length="20"/></Response>')
+    response = await server.post(f"/Accounts/{child.sid}/IncomingPhoneNumbers.json",
+                                 {"PhoneNumber": "+15551230000", "VoiceUrl": voice})
+    assert response.status_code == 201, response.text
+    async with Sipp("uac_answered.xml", workdir, target=server.sip, args=["-s", "+15551230000"],
+                    lifetime_s=30) as live_caller:
+        live = await server.wait_status((await _first_call()).sid, "in-progress")
+        suspended = await server.post(f"/Accounts/{parent.sid}.json", {"Status": "suspended"})
+        assert suspended.status_code == 200, suspended.text
+        ended = await server.wait_status(live.sid, "completed", within=5)  # not after its 20 s Pause
+        await live_caller.wait(10)
+    assert ended.duration < 10
+    async with Sipp("uac_rejected.xml", workdir, target=server.sip, args=["-s", "+15551230000"],
+                    fill={"code": "403"}) as refused:
+        assert await refused.wait(15) == 0, refused.explain()
+    assert await Call.filter(account_sid=child.sid).count() == 1
+
+
+async def _first_call() -> Call:
+    async with asyncio.timeout(10):
+        while True:
+            call = await Call.first()
+            if call is not None:
+                return call
+            await asyncio.sleep(0.05)
