@@ -42,6 +42,15 @@ async def until_two_nodes(database: asyncpg.Connection) -> list[asyncpg.Record]:
         await asyncio.sleep(0.2)
 
 
+async def until_answering(api: httpx.AsyncClient, url: str) -> None:
+    while True:
+        try:
+            await api.get(url)
+            return
+        except httpx.TransportError:
+            await asyncio.sleep(0.2)
+
+
 async def test_restcomm_cluster_starts_two_nodes_behind_kamailio_and_drains_them(cluster_db, application, tmp_path):
     http_port, sip_port = port_free_on_both(socket.SOCK_STREAM), port_free_on_both(socket.SOCK_DGRAM)
     proxy_port = free_port_on("127.0.0.1", socket.SOCK_DGRAM)
@@ -63,6 +72,9 @@ async def test_restcomm_cluster_starts_two_nodes_behind_kamailio_and_drains_them
                 ("node-1", f"127.0.0.2:{sip_port}", "active"), ("node-2", f"127.0.0.3:{sip_port}", "active")]
             voice = application.on("/voice", '<Response><Pause length="1"/></Response>')
             async with httpx.AsyncClient(auth=(ADMIN_SID, ADMIN_TOKEN), timeout=10) as api:
+                # A node writes its lease before its HTTP side listens.
+                async with asyncio.timeout(30):
+                    await until_answering(api, f"http://127.0.0.3:{http_port}{BASE}/Accounts.json")
                 number = await api.post(f"http://127.0.0.3:{http_port}{BASE}/Accounts/{ADMIN_SID}/"
                                         "IncomingPhoneNumbers.json",
                                         data={"PhoneNumber": "+15551234567", "VoiceUrl": voice})
