@@ -9,6 +9,9 @@ its own terms. Converting to and from lanes is a handful of C-level slice and tr
 
     total = to_lanes(a) + to_lanes(b) + to_lanes(c)
     heard_by_a = to_pcm(total - to_lanes(a), sources=2)   # b + c, clipped to [-32768, 32767]
+
+Against numpy (int32 sum, subtract each listener's own frame, clip; `python -m bench.dsp`): one tick of a
+10-party room costs both about 160 us, with the same bytes. Ours is kept: no gain, and no numpy in the mix path.
 """
 
 from __future__ import annotations
