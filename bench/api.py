@@ -1,7 +1,8 @@
 """The API-core benchmark, in one command: `.venv/bin/python -m bench.api` (see bench/README.md).
 
 - item: throughput of the authenticated `GET .../Calls/{CallSid}.json` on one `restcomm serve` worker, on
-  SQLite and on PostgreSQL, beside a bare Starlette route reading the same rows (bench/baseline.py).
+  SQLite and on PostgreSQL, beside a bare Starlette route reading the same rows (bench/baseline.py), and of the
+  same GET through the Twilio dialect (`/2010-04-01/...`), as a ratio to the RestComm dialect's.
 - list: p50 latency of `Calls.json` pages over `--calls` rows in PostgreSQL: the first page, a deep page by
   `AfterSid` and by `Page=` (offset), and a `From=` + `Status=` filtered page.
 
@@ -40,6 +41,8 @@ AUTH = (MAIN_ACCOUNT_SID, MAIN_AUTH_TOKEN)
 # Answers 200 only once migrations ran and the default account is seeded: the server is ready.
 READY_PATH = f"{API}/Accounts/{MAIN_ACCOUNT_SID}.json"
 ITEM_TARGET_RPS = 1000.0
+# The Twilio dialect's item GET against the RestComm dialect's, same server, same run (issue 17).
+TWILIO_MIN_RATIO = 0.9
 LIST_TARGET_MS = 50.0
 AFTER_SID_MAX_FACTOR = 1.5
 LOAD_TARGET_S = 120.0
@@ -163,8 +166,13 @@ def item_path(call_sid: str) -> str:
     return f"{API}/Accounts/{MAIN_ACCOUNT_SID}/Calls/{call_sid}.json"
 
 
-def check_item(service: procs.Service, call_sid: str) -> None:
-    response = httpx.get(service.base_url + item_path(call_sid), auth=AUTH, timeout=10)
+def twilio_item_path(call_sid: str) -> str:
+    """The same call through the Twilio dialect (twilio.yaml), as twilio-python fetches it."""
+    return f"/2010-04-01/Accounts/{MAIN_ACCOUNT_SID}/Calls/{call_sid}.json"
+
+
+def check_item(service: procs.Service, call_sid: str, path: Callable[[str], str] = item_path) -> None:
+    response = httpx.get(service.base_url + path(call_sid), auth=AUTH, timeout=10)
     if response.status_code != 200 or response.json().get("sid") != call_sid:
         raise RuntimeError(f"{service.name}: GET {call_sid} gave {response.status_code} {response.text[:300]}")
 
@@ -174,34 +182,42 @@ def item_figures(bench: Bench, db: Database) -> list[Figure]:
     sids = db.sample_sids(args.item_sids)
     script = loadgen.write_script(bench.workdir / f"item-{db.kind}.lua", [item_path(s) for s in sids],
                                   loadgen.basic_auth(*AUTH))
+    twilio_script = loadgen.write_script(bench.workdir / f"item-twilio-{db.kind}.lua",
+                                         [twilio_item_path(s) for s in sids], loadgen.basic_auth(*AUTH))
     baseline = bench.start_baseline(f"baseline-{db.kind}", db.url, probe=item_path(sids[0]))
-    targets = {"restcomm": db.server, "baseline": baseline}
-    for service in targets.values():
+    # The Twilio dialect is the same server answering the same rows through its other spec.
+    targets = {"restcomm": (db.server, script), "twilio": (db.server, twilio_script), "baseline": (baseline, script)}
+    check_item(db.server, sids[0], twilio_item_path)
+    for service, target_script in targets.values():
         check_item(service, sids[0])
-        wrk(service, script, args.warmup, args.connections)
+        wrk(service, target_script, args.warmup, args.connections)
     rps: dict[str, list[float]] = {name: [] for name in targets}
     cpu_ms: dict[str, list[float]] = {name: [] for name in targets}
-    # Alternate the two, so drifting background load on this shared machine hits both alike.
+    # Alternate them, so drifting background load on this shared machine hits all alike.
     for run in range(args.runs):
-        for name, service in targets.items():
+        for name, (service, target_script) in targets.items():
             cpu_before = service.cpu_seconds()
-            result = wrk(service, script, args.duration, args.connections)
+            result = wrk(service, target_script, args.duration, args.connections)
             # CPU per request does not depend on what else the machine runs, unlike requests/s.
             cpu_ms[name].append(1000 * (service.cpu_seconds() - cpu_before) / result.requests)
             rps[name].append(result.rps)
             progress(f"{db.kind} item run {run + 1}/{args.runs} {name}: {result.rps:,.0f} req/s, "
                      f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {cpu_ms[name][-1]:.2f} ms CPU/req")
     if args.profile:
-        for name, service in targets.items():
-            profile_item(bench, service, f"item-{db.kind}-{name}.txt", script)
+        for name, (service, target_script) in targets.items():
+            profile_item(bench, service, f"item-{db.kind}-{name}.txt", target_script)
     procs.stop(baseline)
 
     server, floor = statistics.median(rps["restcomm"]), statistics.median(rps["baseline"])
+    twilio = statistics.median(rps["twilio"])
     server_cpu, floor_cpu = statistics.median(cpu_ms["restcomm"]), statistics.median(cpu_ms["baseline"])
     return [
         Figure(f"item GET, {db.kind}: restcomm serve", server, "req/s", f">= {ITEM_TARGET_RPS:,.0f}",
                server >= ITEM_TARGET_RPS, _spread(rps["restcomm"])),
         Figure(f"item GET, {db.kind}: bare Starlette + Tortoise", floor, "req/s", detail=_spread(rps["baseline"])),
+        Figure(f"item GET, {db.kind}: ratio Twilio dialect / RestComm dialect", twilio / server, "x",
+               f">= {TWILIO_MIN_RATIO}", twilio / server >= TWILIO_MIN_RATIO,
+               f"Twilio {twilio:,.0f} req/s, {statistics.median(cpu_ms['twilio']):.2f} ms CPU/req"),
         Figure(f"item GET, {db.kind}: ratio restcomm / Starlette", server / floor, "x",
                detail=f"{db.load.rows:,} calls in the table"),
         Figure(f"item GET, {db.kind}: restcomm CPU per request", server_cpu, "ms",

@@ -72,6 +72,8 @@ class CallRow(NamedTuple):
     status_callback_event: str
     timeout: int
     owner_node: str | None
+    muted: bool
+    api_version: str
 
 
 COLUMNS: tuple[str, ...] = CallRow._fields
@@ -160,6 +162,8 @@ def call_rows(count: int, *, seed: int = 20120424, now: dt.datetime | None = Non
             status_callback_event="completed",
             timeout=60,
             owner_node="node-1" if status in LIVE else None,
+            muted=False,
+            api_version="2012-04-24",
         )
         previous_sid = sid
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from calls import notifications
-from calls.types import API_VERSION
+from calls.types import TWILIO_API_VERSION
 from models import Call, LogLevel, clock
 from rcml.documents import absolute
 from rcml.http import HttpClient, HttpError, HttpResponse
@@ -50,13 +50,17 @@ def call_parameters(call: Call, sip_header_parameters: dict[str, str] | None = N
         "From": call.from_address,
         "To": call.to_address,
         "CallStatus": call.status,
-        "ApiVersion": API_VERSION,
+        "ApiVersion": call.api_version,
         "Direction": call.direction,
         "ForwardedFrom": call.forwarded_from or "",
         "CallerName": call.caller_name or "",
     }
     if call.parent_call_sid:
         parameters["ParentCallSid"] = call.parent_call_sid
+    if call.api_version == TWILIO_API_VERSION:
+        # What Twilio sends beside From and To, and what Twilio applications read.
+        parameters["Called"] = call.to_address
+        parameters["Caller"] = call.from_address
     if call.answered_by_detail:
         # Twilio's value (machine_end_beep...), which applications written for MachineDetection test.
         parameters["AnsweredBy"] = call.answered_by_detail

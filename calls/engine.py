@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 
 from calls import call_rows
@@ -115,6 +116,8 @@ class CallEngine:
 
     async def place_dialled_leg(self, parent: Call, request: CallRequest, report: Report) -> DialledLegOwner:
         """A leg of `parent`'s <Dial>: a call of its own (outbound-dial), placed now."""
+        # A leg speaks its parent's dialect: a Twilio application hears Twilio's parameters for its <Dial> too.
+        request = dataclasses.replace(request, api_version=parent.api_version)
         call = await self._placed_call(parent.account_sid, request, Direction.OUTBOUND_DIAL,
                                        parent_call_sid=parent.sid)
         owner = DialledLegOwner(self.services, call, request, report)
@@ -132,6 +135,7 @@ class CallEngine:
             owner_node=self.node if self.stack is not None else None,
             parent_call_sid=parent_call_sid, sip_headers=request.to.header_text,
             status_callback_event=",".join(request.status_callback_events), timeout=request.timeout,
+            api_version=request.api_version,
         )
 
     async def modify_call(self, call: Call, change: CallChange) -> Call:

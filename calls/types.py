@@ -15,6 +15,8 @@ from sip.destination import Destination
 # The RestComm API version: in every resource's ApiVersion, every callback's and every RCML request's
 # parameters, the X-RestComm-ApiVersion header of every INVITE, and the paths of the API.
 API_VERSION = "2012-04-24"
+# Twilio's API version: calls made through the Twilio dialect (twilio.yaml) announce it in their webhooks.
+TWILIO_API_VERSION = "2010-04-01"
 ZERO_PRICE = "0.00"
 PRICE_UNIT = "USD"
 
@@ -43,6 +45,8 @@ class CallRequest:
     password: str | None = field(default=None, repr=False)
     # Answering machine detection on answer (MachineDetection), run by the owner; none by default.
     machine_detection: MachineDetection | None = None
+    # The dialect the call is made through: the ApiVersion (and Twilio's extra parameters) of its webhooks.
+    api_version: str = API_VERSION
 
 
 @dataclass(frozen=True)

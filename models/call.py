@@ -68,6 +68,9 @@ class Call(Model):
     answered_by_detail = fields.CharField(max_length=24, null=True)
     # Set by the API's Mute: the parties the call is connected to do not hear it (RestComm's CDR `muted`).
     muted = fields.BooleanField(default=False)
+    # The dialect the call was made through (`2012-04-24` RestComm, `2010-04-01` Twilio): the version its
+    # webhooks announce and the parameters they carry. A <Dial> leg takes its parent's.
+    api_version = fields.CharField(max_length=10, default="2012-04-24")
     forwarded_from = fields.CharField(max_length=256, null=True)
     caller_name = fields.CharField(max_length=256, null=True)
     # The application: where its RCML comes from, and where progress is reported.

@@ -122,7 +122,12 @@ class Specs:
         return cls(tuple(Spec.load(path) for path in (paths or (SPEC_PATH, TWILIO_SPEC_PATH))))
 
     def allowed_methods(self, path: str) -> str | None:
-        return next((found for spec in self.specs if (found := spec.allowed_methods(path)) is not None), None)
+        # Only the spec whose base path the path is under: every request runs this, and each spec has dozens
+        # of route patterns.
+        for spec in self.specs:
+            if path.startswith(spec.base_path + "/"):
+                return spec.allowed_methods(path)
+        return None
 
     def declared_parameters(self, path: str, method: str) -> frozenset[str] | None:
         for spec in self.specs:

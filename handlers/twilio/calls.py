@@ -10,7 +10,7 @@ from typing import Any
 
 from connexion import request
 
-from calls.types import CallChange, CallNotLive, CallRequest
+from calls.types import TWILIO_API_VERSION, CallChange, CallNotLive, CallRequest
 from handlers import context, errors
 from handlers.auth import authorize
 from handlers.calls import find_call, place_call, status_callback_events
@@ -25,9 +25,11 @@ from rcml.machine_detection import MachineDetection
 from rcml.parser import RcmlSyntaxError, parse
 from sip.destination import InvalidAddress, parse_destination
 
-# Twilio's subresource keys; those this server does not serve lead to its 404.
-_SUBRESOURCES = ("notifications", "recordings", "events", "feedback", "feedback_summaries", "payments", "siprec",
-                 "streams", "user_defined_message_subscriptions", "user_defined_messages")
+# Twilio's subresource keys and their paths (`user_defined_messages` -> `UserDefinedMessages`); those this
+# server does not serve lead to its 404.
+_SUBRESOURCES = {key: "".join(part.capitalize() for part in key.split("_")) for key in (
+    "notifications", "recordings", "events", "feedback", "feedback_summaries", "payments", "siprec", "streams",
+    "user_defined_message_subscriptions", "user_defined_messages")}
 
 
 def call_json(call: Call) -> dict[str, Any]:
@@ -60,12 +62,8 @@ def call_json(call: Call) -> dict[str, Any]:
         "queue_time": "0",
         "trunk_sid": None,
         "uri": f"{path}.json",
-        "subresource_uris": {key: f"{path}/{_subresource_path(key)}.json" for key in _SUBRESOURCES},
+        "subresource_uris": {key: f"{path}/{name}.json" for key, name in _SUBRESOURCES.items()},
     }
-
-
-def _subresource_path(key: str) -> str:
-    return "".join(part.capitalize() for part in key.split("_"))
 
 
 async def list_calls(AccountSid: str, user: str, PageSize: int = 50, Page: int = 0, PageToken: str | None = None):
@@ -181,4 +179,5 @@ def call_request(body: dict[str, Any]) -> CallRequest:
         username=body.get("SipAuthUsername") or None,
         password=body.get("SipAuthPassword") or None,
         machine_detection=MachineDetection.from_form(body),
+        api_version=TWILIO_API_VERSION,
     )

@@ -102,3 +102,20 @@ async def test_bad_inline_twiml_is_refused(server, twilio, twiml):
     with pytest.raises(TwilioRestException) as refused:
         await sdk(twilio.calls.create, to="sip:bob@127.0.0.1:9", from_="+16175551212", twiml=twiml)
     assert refused.value.status == 400
+
+
+async def test_twilio_calls_announce_twilio_and_restcomm_calls_restcomm(server, application, workdir, twilio):
+    url = application.on("/twilio", "<Response><Hangup/></Response>")
+    restcomm_url = application.on("/restcomm", "<Response><Hangup/></Response>")
+    async with Sipp("uas_answer.xml", workdir, calls=2) as peer:
+        created = await sdk(twilio.calls.create, to=f"sip:alice@{peer.uri_host}", from_="+16175551212", url=url)
+        await server.wait_status(created.sid, "completed")
+        other = await server.place(f"sip:bob@{peer.uri_host}", restcomm_url)
+        await server.wait_status(other["sid"], "completed")
+        assert await peer.wait() == 0, peer.explain()
+    [twilio_fetch] = application.requests_to("/twilio")
+    assert twilio_fetch.params["ApiVersion"] == "2010-04-01"
+    assert twilio_fetch.params["Called"] == "alice" and twilio_fetch.params["Caller"] == "+16175551212"
+    [restcomm_fetch] = application.requests_to("/restcomm")
+    assert restcomm_fetch.params["ApiVersion"] == "2012-04-24" and "Called" not in restcomm_fetch.params
+    assert signed(twilio_fetch) and signed(restcomm_fetch)
