@@ -30,8 +30,9 @@ from rcml.audio import AudioLibrary
 from rcml.documents import Fetched, FetchFailed
 from rcml.http import HttpClient
 from rcml.parser import parse
+from sip import sdp
 from sip.destination import parse_destination
-from sip.events import Ended, LegEvent
+from sip.events import Answered, Ended, LegEvent
 from sip.legs import OutboundInvite
 from sip.media.ports import PortPool
 from sip.media_factory import MediaFactory
@@ -43,6 +44,14 @@ WITHIN_S = 2.0
 APP = "http://app.invalid"
 # Real RTP endpoints (a Dial bridges them), on ports another process may hold: the pool skips those.
 RTP_PORTS = (31000, 31999)
+# What a far end answers our offer with (a 200 OK must carry one: calls/outbound.py fails a call without). Its
+# RTP port is a discard address: nothing is sent there unless a test plays audio, and none does.
+ANSWER_SDP = sdp.offer("127.0.0.1", 9)
+
+
+def answered() -> Answered:
+    """The far end's 200 OK, with its SDP answer."""
+    return Answered(ANSWER_SDP)
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from calls.types import CallChange
 from models import CallStatus
-from sip.events import Answered, Ended, Failed, Ringing
-from tests.engine.conftest import APP, Harness, eventually
+from sip.events import Ended, Failed, Ringing
+from tests.engine.conftest import APP, Harness, answered, eventually
 
 BOB, CAROL = "sip:bob@127.0.0.1:5091", "sip:carol@127.0.0.1:5092"
 DIAL = f'<Response><Dial action="/after"><Sip>{BOB}</Sip><Sip>{CAROL}</Sip></Dial></Response>'
@@ -16,7 +16,7 @@ async def dialling(harness: Harness):
     """A call answered whose application dials Bob and Carol; the caller's call, its leg, and both legs."""
     harness.fetcher.documents.update({f"{APP}/start": DIAL, f"{APP}/after": "<Response><Hangup/></Response>"})
     call, caller_leg = await harness.place()
-    caller_leg.deliver(Answered(None))
+    caller_leg.deliver(answered())
     bob, carol = await harness.stack.leg_to(BOB), await harness.stack.leg_to(CAROL)
     bob.deliver(Ringing(180, None))
     carol.deliver(Ringing(180, None))
@@ -29,7 +29,7 @@ def after_parameters(harness: Harness) -> dict[str, str]:
 
 async def test_the_first_to_answer_is_connected_and_the_others_are_canceled(harness: Harness):
     call, caller_leg, bob, carol = await dialling(harness)
-    carol.deliver(Answered(None))
+    carol.deliver(answered())
     await eventually(lambda: bob.hangups)  # the CANCEL
     bob_call = await harness.ended(bob.call_sid)
     assert bob_call.status == CallStatus.CANCELED
@@ -52,8 +52,8 @@ async def test_the_first_to_answer_is_connected_and_the_others_are_canceled(harn
 
 async def test_two_answering_at_once_connect_one_and_hang_up_the_other(harness: Harness):
     call, _caller_leg, bob, carol = await dialling(harness)
-    bob.deliver(Answered(None))
-    carol.deliver(Answered(None))
+    bob.deliver(answered())
+    carol.deliver(answered())
     await eventually(lambda: carol.hangups)  # a BYE: it had answered
     carol_call = await harness.ended(carol.call_sid)
     assert carol_call.status == CallStatus.COMPLETED

@@ -13,8 +13,8 @@ import pytest
 
 from calls.types import CallChange, CallNotLive
 from models import Call, CallStatus
-from sip.events import Answered, Ended, Failed, Ringing
-from tests.engine.conftest import APP, FakeLeg, Harness, eventually
+from sip.events import Ended, Failed, Ringing
+from tests.engine.conftest import APP, FakeLeg, Harness, answered, eventually
 
 Racer = Callable[[Harness, Call, FakeLeg], Awaitable[object]]
 PAUSE = '<Response><Pause length="30"/></Response>'
@@ -99,7 +99,7 @@ async def test_a_ringing_call_ends_once_as_the_first_ender_says(harness: Harness
 async def test_an_answered_call_ends_once_completed(harness: Harness, updates, order):
     harness.fetcher.documents.update({f"{APP}/start": PAUSE, f"{APP}/new": PAUSE})
     call, leg = await harness.place()
-    leg.deliver(Answered(None))
+    leg.deliver(answered())
     await eventually(lambda: harness.fetcher.fetches)
     await race(harness, call, leg, [ANSWERED_RACERS[name] for name in order])
     ended = await harness.ended(call.sid)
@@ -120,8 +120,8 @@ async def test_both_forks_answering_at_once_make_one_answer(harness: Harness, up
     second_fork = type(owner.forks[0])(owner.forks[0].target)
     second_fork.leg = FakeLeg(first.invite, owner.sink_for(second_fork))
     owner.forks.append(second_fork)
-    first.deliver(Answered(None))
-    second_fork.leg.deliver(Answered(None))
+    first.deliver(answered())
+    second_fork.leg.deliver(answered())
     await eventually(lambda: second_fork.leg.hangups)
     assert owner.winner is owner.forks[0]
     assert first.hangups == 0

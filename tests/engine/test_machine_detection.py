@@ -10,8 +10,8 @@ import numpy as np
 from calls.types import CallChange
 from models import Call, CallStatus
 from rcml.machine_detection import MachineDetection
-from sip.events import Answered, Ended
-from tests.engine.conftest import APP, Harness, eventually
+from sip.events import Ended
+from tests.engine.conftest import APP, Harness, answered, eventually
 
 HANGUP = "<Response><Hangup/></Response>"
 PAUSE = '<Response><Pause length="30"/></Response>'
@@ -28,7 +28,7 @@ def hello() -> list[SimpleNamespace]:
 
 async def answered_with_detection(harness: Harness, **detection) -> tuple[Call, object, object]:
     call, leg = await harness.place(machine_detection=MachineDetection("Enable", **detection))
-    leg.deliver(Answered(None))
+    leg.deliver(answered())
     owner = harness.owner(call.sid)
     run = await eventually(lambda: owner.detection)
     return call, leg, run

@@ -7,8 +7,8 @@ import pytest
 
 from calls.types import CallChange, CallNotLive
 from models import Call, CallStatus
-from sip.events import Answered, Failed, Ringing
-from tests.engine.conftest import APP, Harness
+from sip.events import Failed, Ringing
+from tests.engine.conftest import APP, Harness, answered
 
 HANGUP = "<Response><Hangup/></Response>"
 PAUSE = '<Response><Pause length="30"/></Response>'
@@ -18,7 +18,7 @@ async def test_a_call_rings_is_answered_runs_its_application_and_ends_completed(
     harness.fetcher.documents[f"{APP}/start"] = HANGUP
     call, leg = await harness.place()
     leg.deliver(Ringing(180, None))
-    leg.deliver(Answered(None))
+    leg.deliver(answered())
     ended = await harness.ended(call.sid)
     assert ended.status == CallStatus.COMPLETED
     assert leg.hangups == 1  # the BYE of <Hangup/>
@@ -33,7 +33,7 @@ async def test_a_hangup_queued_behind_the_answer_ends_the_call_completed_with_a_
     harness.fetcher.documents[f"{APP}/start"] = PAUSE
     call, leg = await harness.place()
     leg.deliver(Ringing(180, None))
-    leg.deliver(Answered(None))
+    leg.deliver(answered())
     modified = await harness.engine.modify_call(call, CallChange(status=CallStatus.COMPLETED.value))
     assert modified.status == CallStatus.COMPLETED
     ended = await harness.ended(call.sid)
@@ -51,7 +51,7 @@ async def test_a_redirect_while_ringing_is_kept_for_the_answer(harness: Harness)
     assert modified.status == CallStatus.RINGING
     assert modified.url == f"{APP}/new"
     assert harness.fetcher.fetches == []  # nothing runs before the answer
-    leg.deliver(Answered(None))
+    leg.deliver(answered())
     await harness.ended(call.sid)
     assert harness.fetcher.urls() == [f"{APP}/new"]
 
@@ -59,7 +59,7 @@ async def test_a_redirect_while_ringing_is_kept_for_the_answer(harness: Harness)
 async def test_a_redirect_queued_behind_the_answer_replaces_the_running_document(harness: Harness):
     harness.fetcher.documents.update({f"{APP}/start": PAUSE, f"{APP}/new": HANGUP})
     call, leg = await harness.place()
-    leg.deliver(Answered(None))
+    leg.deliver(answered())
     modified = await harness.engine.modify_call(call, CallChange(url=f"{APP}/new", method="POST"))
     assert modified.status == CallStatus.IN_PROGRESS  # handled after the answer, and written before the reply
     ended = await harness.ended(call.sid)

@@ -7,15 +7,15 @@ from __future__ import annotations
 from calls.call_state import WRITE_BEHIND_S
 from calls.types import CallChange
 from models import Call, CallStatus
-from sip.events import Answered, Ringing
-from tests.engine.conftest import APP, Harness, eventually
+from sip.events import Ringing
+from tests.engine.conftest import APP, Harness, answered, eventually
 
 
 async def test_ringing_then_answered_within_the_window_is_one_update(harness: Harness, updates):
     harness.fetcher.documents[f"{APP}/start"] = '<Response><Pause length="30"/></Response>'
     call, leg = await harness.place()
     leg.deliver(Ringing(180, None))
-    leg.deliver(Answered(None))
+    leg.deliver(answered())
     await eventually(lambda: updates)
     assert len(updates) == 1
     assert updates[0]["status"] == CallStatus.IN_PROGRESS
@@ -49,7 +49,7 @@ async def test_the_application_reads_the_status_it_is_told(harness: Harness, upd
     harness.fetcher.fetch = reading
     harness.fetcher.documents[f"{APP}/start"] = "<Response><Hangup/></Response>"
     call, leg = await harness.place()
-    leg.deliver(Answered(None))
+    leg.deliver(answered())
     await harness.ended(call.sid)
     assert harness.fetcher.fetches[0][1]["CallStatus"] == CallStatus.IN_PROGRESS
     assert seen == [CallStatus.IN_PROGRESS]
