@@ -21,6 +21,8 @@ from calls.callbacks import CallbackSender, call_parameters, progress_callback
 from calls.rooms import close_rooms_of
 from models import Call, clock
 from models import node as nodes
+from telemetry import call_events
+from telemetry.metrics import METRICS
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,9 @@ async def close_abandoned(call: Call, callbacks: CallbackSender, message: str) -
     """
     if not await call_rows.close_as_failed(call):
         return False
+    METRICS.calls_ended.labels(call.direction, "failed").inc()
+    call_events.event("call.ended", call_sid=call.sid, account_sid=call.account_sid, status="failed",
+                      cause="its node stopped while it was live", duration=0)
     await notifications.record(account_sid=call.account_sid, call_sid=call.sid, code=ABANDONED_CODE,
                                message=message)
     if call.status_callback and "completed" in call.status_callback_event.split(","):

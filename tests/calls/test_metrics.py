@@ -61,3 +61,19 @@ async def test_a_failing_application_counts_its_fetch_failure_and_the_given_up_c
     # RETRY_DELAYS of the test server: three retries after the first attempt.
     assert value(after, "restcomm_status_callback_retries_total") - value(
         before, "restcomm_status_callback_retries_total") == 3
+
+
+async def test_a_call_closed_after_its_node_stopped_counts_as_ended_failed(server):
+    from models import Call, CallStatus, clock, sids
+    from tests.conftest import ADMIN_SID
+
+    now = clock.now()
+    await Call.create(sid=sids.new_sid(sids.CALL), account_sid=ADMIN_SID, date_created=now, date_updated=now,
+                      to_address="bob", from_address="alice", status=CallStatus.IN_PROGRESS.value, start_time=now,
+                      direction="inbound", owner_node=server.engine.node)
+    before = await scrape(server)
+    assert await server.engine.recover() == 1
+    after = await scrape(server)
+    labels = {"direction": "inbound", "status": "failed"}
+    assert value(after, "restcomm_calls_ended_total", **labels) - value(before, "restcomm_calls_ended_total",
+                                                                        **labels) == 1
