@@ -72,6 +72,26 @@ try {
   result.ended = await page.getAttribute("section#call .status", "data-status");
   result.timeline = await page.locator(".timeline li").allTextContents();
   result.hangupButtons = await page.locator("section#call button[data-action=hangup]").count();
+
+  // The call log has it, and its filters are the API's: busy calls (none), then completed ones (this one).
+  await page.click("nav a[href='#/calls']");
+  const logged = page.locator(`table.calls tr[data-sid="${result.seen}"]`);
+  await logged.waitFor({ timeout: 15000 });
+  result.logStatus = await logged.locator(".status").getAttribute("data-status");
+  await page.selectOption("form.filters select[name=Status]", "busy");
+  await page.click("form.filters button[type=submit]");
+  await page.waitForSelector("section .empty", { timeout: 15000 });
+  result.busyRows = await page.locator("table.calls tbody tr").count();
+  await page.selectOption("form.filters select[name=Status]", "completed");
+  await page.click("form.filters button[type=submit]");
+  await logged.waitFor({ timeout: 15000 });
+  result.completedRows = await page.locator("table.calls tbody tr").count();
+
+  await page.click("nav a[href='#/errors']");
+  await page.waitForSelector("text=Recent errors and warnings", { timeout: 15000 });
+  await page.click("nav a[href='#/conferences']");
+  await page.waitForSelector("text=Conference rooms (0)", { timeout: 15000 });
+  result.otherPages = "ok";
 } finally {
   await browser.close();
 }

@@ -65,6 +65,8 @@ async def test_watch_a_live_call_open_it_and_hang_it_up(server, application, wor
     assert seen["before"] == 0 and seen["seen"] == call["sid"] and seen["reloads"] == 1
     assert (seen["liveStatus"], seen["ended"]) == ("in-progress", "completed")
     assert seen["hangupButtons"] == 0  # an ended call has nothing left to hang up
+    assert (seen["logStatus"], seen["busyRows"], seen["completedRows"]) == ("completed", 0, 1)
+    assert seen["otherPages"] == "ok"
     assert any("rcml: POST " + rcml in item and "200" in item for item in seen["timeline"]), seen["timeline"]
     stored = await Call.get(sid=call["sid"])
     assert stored.status == "completed"
