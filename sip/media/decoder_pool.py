@@ -8,7 +8,8 @@
 Processes, not threads: a decode past the time limit is stopped by killing its worker (a thread inside
 FFmpeg cannot be stopped), a decoder that wants gigabytes fails inside its worker's RLIMIT_AS, and a crash
 takes down one worker, not the server. Workers start on first use, are kept warm between decodes (starting
-one and loading FFmpeg costs about 0.3 s of CPU), and are replaced after a kill. Each tenant holds at most
+one and loading FFmpeg costs about 0.3 s of CPU), are replaced after a kill or after MAX_DECODES files, and
+stop after IDLE_S without work. Each tenant holds at most
 `workers - 1` of them at once, so one account playing hostile files leaves a worker for everyone else.
 """
 
@@ -20,6 +21,7 @@ import dataclasses
 import json
 import struct
 import sys
+import time
 
 from sip.media import decode_worker
 from sip.media.decoder import DecodeError, DecodeLimits, sniff
@@ -27,6 +29,9 @@ from sip.media.fair_share import FairShare
 from sip.media.prompt import Prompt
 
 _LENGTH = struct.Struct(">Q")
+# A worker idle this long is stopped; one that decoded this many files is replaced (memory fragmentation).
+IDLE_S = 60.0
+MAX_DECODES = 500
 
 
 class _Crashed(DecodeError):
@@ -36,6 +41,8 @@ class _Crashed(DecodeError):
 class _Worker:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
+        self.decodes = 0
+        self.idle_since = 0.0
 
     @classmethod
     async def start(cls, limits: DecodeLimits) -> _Worker:
@@ -76,13 +83,17 @@ class _Worker:
 
 
 class DecoderPool:
-    def __init__(self, limits: DecodeLimits, *, workers: int = 2) -> None:
+    def __init__(self, limits: DecodeLimits, *, workers: int = 2, idle_s: float = IDLE_S,
+                 max_decodes: int = MAX_DECODES) -> None:
         self.limits = limits
         self.workers = max(1, workers)
+        self.idle_s = idle_s
+        self.max_decodes = max_decodes
         self._slots = asyncio.Semaphore(self.workers)
         self._share = FairShare(self.workers - 1)
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
+        self._stopping: set[asyncio.Future[None]] = set()
         self.kills = 0  # workers killed past the time limit or after a crash (for tests and stats)
 
     async def decode(self, data: bytes, *, tenant: str) -> bytes:
@@ -118,13 +129,28 @@ class DecoderPool:
                 # A worker stopped mid-exchange (timed out, cancelled, crashed) is not reused: what is left in
                 # its pipes is unknown.
                 self._busy.discard(worker)
-                if healthy:
+                worker.decodes += 1
+                if healthy and worker.decodes < self.max_decodes:
                     self._idle.append(worker)
+                    worker.idle_since = time.monotonic()
+                    asyncio.get_running_loop().call_later(self.idle_s, self._retire_idle)
+                elif healthy:
+                    await asyncio.shield(worker.stop(kill=False))  # retired: a fresh process gives memory back
                 else:
                     self.kills += 1
                     await asyncio.shield(worker.stop(kill=True))
 
+    def _retire_idle(self) -> None:
+        """Stops the workers idle for `idle_s`: a worker keeps what its largest decode took (about 130 MB after a
+        600 s file), which a quiet server should not hold."""
+        now = time.monotonic()
+        for worker in [w for w in self._idle if now - w.idle_since >= self.idle_s - 0.01]:
+            self._idle.remove(worker)
+            task = asyncio.ensure_future(worker.stop(kill=False))
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
         await asyncio.gather(*(worker.stop(kill=False) for worker in idle),
-                             *(worker.stop(kill=True) for worker in list(self._busy)))
+                             *(worker.stop(kill=True) for worker in list(self._busy)), *self._stopping)

@@ -154,3 +154,20 @@ async def test_the_worker_makes_the_g711_encodings_too() -> None:
     assert set(prompt._encoded) == {"PCMU", "PCMA"}
     assert prompt.encoded("PCMU") == g711.encode(prompt.pcm, "PCMU")
     assert prompt.encoded("PCMA") == g711.encode(prompt.pcm, "PCMA")
+
+
+async def test_idle_workers_stop_and_busy_ones_are_replaced_after_their_quota() -> None:
+    pool = DecoderPool(DecodeLimits(), workers=1, idle_s=0.3, max_decodes=2)
+    try:
+        await pool.decode(encoded_tone("flac", 500, 0.1), tenant="AC1")
+        [first] = pool._idle
+        await pool.decode(encoded_tone("flac", 500, 0.1), tenant="AC1")  # its second: retired after it
+        assert not pool._idle and first.process.returncode is not None
+        await pool.decode(encoded_tone("flac", 500, 0.1), tenant="AC1")
+        [second] = pool._idle
+        assert second is not first
+        await asyncio.sleep(0.6)  # no work for longer than idle_s: it stops, its memory goes back
+        assert not pool._idle and second.process.returncode is not None
+        assert len(await pool.decode(encoded_tone("flac", 500, 0.1), tenant="AC1")) == 1600  # and starts again
+    finally:
+        await pool.aclose()
