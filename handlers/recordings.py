@@ -89,6 +89,8 @@ async def audio(AccountSid: str, RecordingSid: str):
                              headers={"Content-Type": "audio/wav"})
 
 
+# The Twilio dialect's `.wav` route serves the same file (twilio.yaml gives it its own operationId).
+audio_twilio = audio
 list_for_call_json, list_for_call_xml = twins(list_for_call)
 list_json, list_xml = twins(list_recordings)
 fetch_json, fetch_xml = twins(fetch_recording)

@@ -129,3 +129,28 @@ async def test_machine_detection_through_the_sdk(server, application, workdir, t
         assert await peer.wait() == 0, peer.explain()
     assert fetch.params["AnsweredBy"] == "unknown"
     assert (await sdk(twilio.calls(created.sid).fetch)).answered_by == "unknown"
+
+
+async def test_recordings_and_notifications_through_the_sdk(server, twilio):
+    from tests.conftest import make_notification, make_recording
+
+    call = await make_call()
+    recording = await make_recording(call, duration=3.25, file_name="sdk-test.wav")
+    audio = server.engine.recordings.path_of(recording)
+    audio.parent.mkdir(parents=True, exist_ok=True)
+    audio.write_bytes(b"RIFF....WAVEfmt ")
+    await make_notification(call, error_code=11200)
+
+    [listed] = await sdk(twilio.calls(call.sid).recordings.list)
+    assert listed.sid == recording.sid and listed.duration == "4" and listed.call_sid == call.sid
+    assert isinstance(listed.date_created, dt.datetime)
+    fetched = await sdk(twilio.recordings(recording.sid).fetch)
+    assert fetched.uri.endswith(f"/Recordings/{recording.sid}.json")
+    media = await server.http.get(f"{server.base_url}{fetched.media_url}.wav", auth=None)
+    assert media.status_code == 200 and media.content == audio.read_bytes()
+    assert [r.sid for r in await sdk(twilio.recordings.list, call_sid=call.sid)] == [recording.sid]
+    [notification] = await sdk(twilio.calls(call.sid).notifications.list)
+    assert notification.error_code == "11200" and notification.log == "0"  # strings, as Twilio writes them
+
+    assert await sdk(twilio.recordings(recording.sid).delete) is True
+    assert (await server.get(f"/Accounts/{ADMIN_SID}/Recordings/{recording.sid}.json")).status_code == 404
