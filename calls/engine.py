@@ -52,7 +52,7 @@ from rcml.session import Source
 from sip.destination import DestinationKind, caller_display, parse_sip_uri
 from sip.legs import InboundLeg
 from sip.media_factory import MediaFactory
-from sip.registration import RegisterRequest, RegisterResponse
+from sip.registration import NatMode, RegisterRequest, RegisterResponse
 from sip.stack import SipStack
 from telemetry import call_events
 
@@ -69,7 +69,7 @@ class CallEngine:
                  media: MediaFactory | None = None, registrar: ClientRegistrar | None = None,
                  outbound_proxy: OutboundProxy | None = None, internal_url: str = "",
                  lease_seconds: float = 6.0, limits: Limits | None = None, cluster_secret: str = "",
-                 events: EventLog | None = None) -> None:
+                 events: EventLog | None = None, sip_nat: NatMode = NatMode.AUTO) -> None:
         """`stack`, `media` and `registrar` are None when SIP is off; the stack is started by the caller."""
         self.node = node
         self.callbacks = callbacks
@@ -95,7 +95,7 @@ class CallEngine:
         self.services = Services(
             base_url=base_url, fetcher=fetcher, callbacks=callbacks, audio=audio, recordings=recordings,
             rooms=self.rooms, background=self._background, stack=stack, media=media,
-            routes=Routes(outbound_proxy=outbound_proxy, sip_address=lambda: stack.address),
+            routes=Routes(outbound_proxy=outbound_proxy, sip_address=lambda: stack.address, nat=sip_nat),
             limits=limits or Limits(),
         )
 

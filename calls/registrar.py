@@ -57,6 +57,8 @@ class ClientRegistrar:
                     "client_sid": client.sid,
                     "source_host": request.source[0],
                     "source_port": request.source[1],
+                    "behind_nat": request.behind_nat(contact),
+                    "path": ",".join(request.path),
                     "expires_at": now + dt.timedelta(seconds=expires),
                     "date_created": now,
                     "date_updated": now,

@@ -13,6 +13,7 @@ from models.phone_number import number_variants
 from rcml.session import Source
 from sip.destination import Destination, DestinationKind, sip_user_part
 from sip.legs import OutboundInvite
+from sip.registration import NatMode, contact_host
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,10 @@ class InboundRoute:
 
 
 class Routes:
-    def __init__(self, *, outbound_proxy: OutboundProxy | None, sip_address: Callable[[], tuple[str, int]]) -> None:
+    def __init__(self, *, outbound_proxy: OutboundProxy | None, sip_address: Callable[[], tuple[str, int]],
+                 nat: NatMode = NatMode.AUTO) -> None:
         self.outbound_proxy = outbound_proxy
+        self.nat = nat
         # Where our SIP stack listens (its bound port is known once it runs).
         self._sip_address = sip_address
 
@@ -57,8 +60,17 @@ class Routes:
                                        message=f"The client {login} is not registered (or is disabled)")
             return []
         host, port = self._sip_address()
-        return [Target(registration.contact_uri, f"sip:{login}@{host}:{port}",
-                       (registration.source_host, registration.source_port)) for registration in registrations]
+        return [Target(registration.contact_uri, f"sip:{login}@{host}:{port}", self._next_hop(registration),
+                       routes=tuple(registration.path.split(",")) if registration.path else ())
+                for registration in registrations]
+
+    def _next_hop(self, registration: Registration) -> tuple[str, int] | None:
+        """Where the INVITE to a binding is sent: the first proxy of its Path; else its Contact (RFC 3261), or the
+        address its REGISTER came from when that showed NAT (or RESTCOMM_SIP_NAT=force says always)."""
+        if registration.path:
+            return _host_port(registration.path.split(",")[0])
+        from_source = self.nat is NatMode.FORCE or (self.nat is NatMode.AUTO and registration.behind_nat)
+        return (registration.source_host, registration.source_port) if from_source else None
 
     @staticmethod
     def invite_for(call: Call, request: CallRequest, target: Target, sdp_offer: str) -> OutboundInvite:
@@ -74,6 +86,7 @@ class Routes:
             username=request.username or target.username,
             password=request.password or target.password,
             next_hop=target.next_hop,
+            routes=target.routes,
         )
 
     @staticmethod
@@ -97,3 +110,13 @@ class Routes:
             return InboundRoute(number.account_sid, source, number.sid, number.status_callback,
                                 number.status_callback_method)
         return None
+
+
+def _host_port(uri: str) -> tuple[str, int] | None:
+    """`sip:10.0.0.1:5060;lr` -> ("10.0.0.1", 5060); the default port when it names none."""
+    host = contact_host(uri)
+    if host is None:
+        return None
+    after = uri.split(host, 1)[1]
+    port = after[1:].split(";", 1)[0].split(">", 1)[0] if after.startswith(":") else ""
+    return host, int(port) if port.isdigit() else 5060

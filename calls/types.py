@@ -84,6 +84,8 @@ class Target:
     next_hop: tuple[str, int] | None = None
     username: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
+    # Route headers of the INVITE (a registration's Path); the next hop is then the first of them.
+    routes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,10 @@ class Registration(Model):
     # Where the REGISTER came from; a Contact behind NAT may be unreachable, its source is not.
     source_host = fields.CharField(max_length=64)
     source_port = fields.IntField()
+    # Whether the REGISTER showed NAT (RESTCOMM_SIP_NAT=auto then calls the source, not the Contact).
+    behind_nat = fields.BooleanField(default=False)
+    # The REGISTER's Path (RFC 3327), its URIs comma-separated: calls to this contact go through them.
+    path = fields.TextField(default="")
     expires_at = fields.DatetimeField()
     user_agent = fields.CharField(max_length=256, default="")
     date_created = fields.DatetimeField()

@@ -23,6 +23,7 @@ from sip.media.decoder import DecodeLimits
 from sip.media.decoder_pool import DecoderPool
 from sip.media.ports import PortPool
 from sip.media_factory import MediaFactory
+from sip.registration import NatMode
 from sip.stack import SipStack
 
 
@@ -54,6 +55,7 @@ def build_engine(settings: Settings, http: HttpClient,
         stack=stack,
         media=media,
         registrar=registrar,
+        sip_nat=NatMode(settings.sip_nat),
         outbound_proxy=OutboundProxy.parse(settings.outbound_proxy),
         internal_url=settings.internal_url,
         lease_seconds=settings.node_lease_seconds,

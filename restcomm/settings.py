@@ -98,6 +98,12 @@ class Settings:
         default=20,
         metadata={"help": "new INVITEs per second one source address may send (bursts of twice that); 0: no limit"},
     )
+    sip_nat: str = field(
+        default="auto",
+        metadata={"help": "where calls to a registered phone go: auto (its Contact, or where its REGISTER came "
+                          "from when that shows NAT), force (always where the REGISTER came from), off (always "
+                          "the Contact)"},
+    )
     sip_trusted_proxies: str = field(
         default="",
         metadata={"help": "addresses of SIP proxies in front (Kamailio), comma-separated: their INVITEs count "
@@ -136,6 +142,8 @@ class Settings:
                 parse_networks(getattr(self, name))
             except ValueError as exc:
                 raise ValueError(f"{env_name(name)}: {exc}") from None
+        if self.sip_nat not in ("auto", "force", "off"):
+            raise ValueError(f"RESTCOMM_SIP_NAT must be auto, force or off, not {self.sip_nat!r}")
         if self.invite_rate < 0:
             raise ValueError(f"RESTCOMM_INVITE_RATE must be 0 or more, not {self.invite_rate}")
         for name in ("dial_max_destinations", "max_call_seconds", "call_events_retention", "account_max_calls",

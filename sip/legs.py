@@ -41,13 +41,15 @@ class OutboundInvite:
     username: str | None = None
     password: str | None = None
     next_hop: tuple[str, int] | None = None
+    # Route header values (`<sip:proxy;lr>`), in order: the proxies a registration's Path named.
+    routes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name, value in self.headers:
             check_extra_header(name, value)
         if not self.sdp_offer.strip():
             raise ValueError("an INVITE needs an SDP offer")
-        for text in (self.from_user, self.from_display or "", self.request_uri, self.to_uri):
+        for text in (self.from_user, self.from_display or "", self.request_uri, self.to_uri, *self.routes):
             if any(ch in text for ch in "\r\n\0"):
                 raise ValueError(f"{text!r} contains a line break or NUL")
 

@@ -25,6 +25,7 @@ from sippy.CCEvents import (
 from sippy.SipAddress import SipAddress
 from sippy.SipCallId import SipCallId
 from sippy.SipHeader import SipHeader
+from sippy.SipRoute import SipRoute
 from sippy.SipTo import SipTo
 from sippy.Time.Timeout import Timeout
 from sippy.UA import UA
@@ -115,6 +116,8 @@ class Dialog:
             # called at its Contact, and To must name the client.
             ua.rTarget = request_uri
             ua.rUri = SipTo(address=SipAddress(url=to_url, hadbrace=True))
+            # A Path (RFC 3327) becomes the INVITE's Route set; the 2xx's Record-Route replaces it later.
+            ua.routes = [SipRoute(body=f"<{uri}>") for uri in invite.routes]
 
         event.onUacSetupComplete = aim
         ua.recvEvent(event)

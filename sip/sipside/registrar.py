@@ -9,6 +9,7 @@ and `reply()` later sends the response on that same transaction; retransmissions
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 from sippy.SipHeader import SipHeader
@@ -65,6 +66,7 @@ class RegisterTransactions:
         if req.countHFs("authorization"):
             credentials = digest.parse_credentials(str(req.getHF("authorization").body))
         host, port = req.getSource()
+        via = req.getHFBody("via").getAddr() if req.countHFs("via") else None
         return RegisterRequest(
             to_user=req.getHFBody("to").getUrl().username or "",
             contacts=contacts,
@@ -74,6 +76,8 @@ class RegisterTransactions:
             source=(host, int(port)),
             authorization=credentials,
             _signer=self._signer,
+            via=(str(via[0]), int(via[1])) if via else None,
+            path=tuple(uri for header in req.getHFs("path") for uri in _path_uris(str(header.getBody()))),
         )
 
     def _build(self, req: Any, request: RegisterRequest, response: RegisterResponse) -> Any:
@@ -88,3 +92,8 @@ class RegisterTransactions:
             value = digest.challenge(realm, self._signer.issue(realm), stale=stale)
             resp.appendHeader(SipHeader(name=name, bodys=value))
         return resp
+
+
+def _path_uris(value: str) -> list[str]:
+    """`<sip:p1;lr>, <sip:p2;lr;received=...>` -> the bracketed URIs, in order (RFC 3327 Path)."""
+    return re.findall(r"<([^>]+)>", value)
