@@ -168,3 +168,16 @@ async def _first_call() -> Call:
             if call is not None:
                 return call
             await asyncio.sleep(0.05)
+
+
+async def test_a_document_of_unknown_elements_makes_one_notification_with_a_count(server, application, workdir):
+    document = "<Response>" + "<Bogus/>" * 2000 + '<Pause length="x"/>' * 3 + "<Hangup/></Response>"
+    async with Sipp("uas_answer.xml", workdir) as phone:
+        call = await server.place(f"sip:alice@{phone.uri_host}", application.on("/rcml", document))
+        await server.wait_status(call["sid"], "completed", within=30)
+    notes = await Notification.filter(call_sid=call["sid"])
+    print(f"{len(notes)} notifications for 2,000 unknown elements")
+    unknown = [note for note in notes if note.error_code == 12200]
+    assert len(unknown) == 1 and "2000 times" in unknown[0].message_text, [n.message_text for n in unknown[:3]]
+    [bad_length] = [note for note in notes if note.error_code != 12200]  # one for the three bad attributes
+    assert "3 times" in bad_length.message_text
