@@ -27,11 +27,10 @@ from pathlib import Path
 import asyncpg
 
 from bench.harness.report import Figure, progress, run_and_report
-from tests.conftest import ADMIN_SID
+from testkit.cluster import ADMIN_SID, NodeProcess, start_node
+from testkit.kamailio import Kamailio
 from tests.support import database_urls
 from tests.support.application import Application, running_application
-from tests.support.cluster import NodeProcess, start_node
-from tests.support.kamailio import Kamailio
 from tests.support.sipp import Sipp
 
 NUMBER = "15550100200"

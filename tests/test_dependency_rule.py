@@ -172,8 +172,9 @@ def modules_under(*tops: str) -> dict[str, Path]:
             for top in tops for path in sorted((ROOT / top).rglob("*.py"))}
 
 
-# bench/cluster.py (new) still starts its nodes, Kamailio and sipp with the tests' helpers (tests/support/cluster.py,
-# kamailio.py, application.py): they are to move into testkit/. No other module may join this list.
+# bench/cluster.py starts its nodes and Kamailio with testkit/ (cluster.py, kamailio.py), but still its RCML app,
+# sipp and scratch database with the tests' helpers (tests/support/application.py, sipp.py, database_urls.py):
+# those are to move into testkit/. No other module may join this list.
 NOT_YET_MOVED = frozenset({"bench.cluster"})
 
 

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
 
 import asyncpg
 import httpx
+import pytest
 
 from testkit import processes
+from testkit.cluster import free_port_on
+from testkit.kamailio import KAMAILIO
 from testkit.ports import udp_port_bound
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN, BASE
-from tests.support.cluster import free_port_on
 from tests.support.processes import RESTCOMM
 from tests.support.sipp import Sipp
+
+# A machine without Kamailio skips these with the reason (CI installs it: .ci/run).
+pytestmark = pytest.mark.skipif(shutil.which(KAMAILIO) is None,
+                                reason="kamailio is not installed: apt-get install -y kamailio")
 
 
 def port_free_on_both(kind: int) -> int:

@@ -8,8 +8,8 @@ import signal
 
 import asyncpg
 
+from testkit.cluster import sip_options, start_node
 from tests.conftest import ADMIN_SID
-from tests.support.cluster import sip_options, start_node
 from tests.support.sipp import Sipp
 
 

@@ -12,8 +12,8 @@ import httpx
 import pytest_asyncio
 
 from calls.cluster.forward import SECRET_HEADER
+from testkit.cluster import CLUSTER_SECRET, start_node
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN
-from tests.support.cluster import CLUSTER_SECRET, start_node
 from tests.support.sipp import Sipp
 
 

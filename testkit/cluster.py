@@ -1,4 +1,5 @@
-"""Several real `restcomm serve` nodes on one database, each on its own loopback address (127.0.0.2, .3...).
+"""Several real `restcomm serve` nodes on one database, each on its own loopback address (127.0.0.2, .3...),
+for the cluster tests and bench/cluster.py.
 
 A node is started without a `timeout` wrapper, because the drain tests signal it: `timeout` would forward
 the SIGTERM and the node would take the second one for "stop now". It is bounded instead by the kernel: it
@@ -14,6 +15,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +23,12 @@ from pathlib import Path
 import httpx
 
 from testkit import processes
-from tests.conftest import ADMIN_SID, ADMIN_TOKEN, BASE
-from tests.support.processes import RESTCOMM
 
+RESTCOMM = str(Path(sys.executable).parent / "restcomm")
+# The default account every fresh database gets (restcomm/seed.py), and the API's prefix.
+ADMIN_SID = "ACae6e420f425248d6a26948c17a9e2acf"
+ADMIN_TOKEN = "77f8c12cc7b8f8423e5c38b035249166"
+BASE = "/restcomm/2012-04-24"
 _PR_SET_PDEATHSIG = 1
 CLUSTER_SECRET = "test-cluster-secret-0123456789"
 

@@ -1,4 +1,4 @@
-"""The shipped Kamailio config (deploy/kamailio/kamailio.cfg) run for real in front of test nodes.
+"""The shipped Kamailio config (deploy/kamailio/kamailio.cfg) run for real in front of nodes (tests, bench).
 
 On 127.0.0.1 on a UDP port the OS hands out, with a dispatcher list written for the test, its own runtime
 directory and control socket; bounded by SIGKILL when the test process dies and stopped by its process id.
@@ -16,15 +16,17 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-import pytest
-
 from testkit import processes
+from testkit.cluster import _die_with_parent, free_port_on
 from testkit.ports import udp_port_bound
-from tests.support.cluster import _die_with_parent, free_port_on
 
 KAMAILIO = "/usr/sbin/kamailio"
 KAMCMD = "/usr/sbin/kamcmd"
-CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "kamailio" / "kamailio.cfg"
+CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "kamailio" / "kamailio.cfg"
+
+
+class KamailioMissing(RuntimeError):
+    """The tests turn it into a skip with its message; a benchmark stops with it."""
 
 
 class Kamailio:
@@ -49,7 +51,7 @@ class Kamailio:
 
     async def start(self) -> None:
         if shutil.which(KAMAILIO) is None:
-            pytest.skip("kamailio is not installed: apt-get install -y kamailio")
+            raise KamailioMissing("kamailio is not installed: apt-get install -y kamailio")
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,  # noqa: ASYNC220
                                             start_new_session=True, preexec_fn=_die_with_parent)
