@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from calls.guessing import GuessThrottle
 from models import Client, Registration, clock
 from models.account import Account, in_force
 from models.client import SIP_REALM, ClientStatus
@@ -23,12 +24,22 @@ MAX_EXPIRES = 3600
 
 
 class ClientRegistrar:
+    def __init__(self, guesses: GuessThrottle | None = None) -> None:
+        # Failed digests per source address (and login): past the limit, 403 without looking at the answer.
+        self.guesses = guesses or GuessThrottle()
+
     async def handle(self, request: RegisterRequest) -> RegisterResponse:
-        client = await Client.get_or_none(login=request.to_user)
+        source, login = request.source[0], request.to_user
+        if self.guesses.retry_after(source, login) is not None:
+            return RegisterResponse(403, "Forbidden")
+        client = await Client.get_or_none(login=login)
         # An unknown login, a wrong password and no credentials all get the same challenge: whether a login
         # exists must not be learnt by asking.
         if client is None or not request.verify_digest_ha1(client.password_ha1, SIP_REALM):
+            if request.authorization is not None:  # an answer to a challenge, and a wrong one: a guess
+                self.guesses.failed(source, login)
             return RegisterResponse.unauthorized(SIP_REALM)
+        self.guesses.succeeded(source, login)
         # Past here the caller knows the password: saying no plainly tells it nothing new.
         if client.status != ClientStatus.ENABLED:
             return RegisterResponse(403, "Forbidden")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from handlers import context
 from handlers.errors import REALM, ApiError, Code, forbidden, not_found
 from models import Account
 
 
-async def basic_auth(username: str, password: str, required_scopes: list[str] | None = None) -> dict | None:
+async def basic_auth(username: str, password: str, required_scopes: list[str] | None = None,
+                     request: Any = None) -> dict | None:
     """connexion's Basic-auth hook: the account named by SID or e-mail, with its token or password.
 
     connexion decodes the credentials as Latin-1, so encoding back gives the bytes the client sent;
-    a username that is not UTF-8 names no account.
+    a username that is not UTF-8 names no account. A source that guessed wrong too often for a login gets
+    429 with Retry-After before its password is looked at (calls/guessing.py).
     """
     try:
         login = username.encode("latin-1").decode("utf-8")
@@ -19,11 +23,23 @@ async def basic_auth(username: str, password: str, required_scopes: list[str] | 
     except UnicodeError:
         return None
     current = context.current()
+    source = _client_host(request)
+    wait = current.guesses.retry_after(source, login.lower())
+    if wait is not None:
+        raise ApiError(429, Code.TOO_MANY_REQUESTS, "Too many failed logins from this address; try again later",
+                       {"Retry-After": str(wait)})
     account = await current.accounts.by_login(login)
     if account is None or not account.accepts_secret(secret):
+        current.guesses.failed(source, login.lower())
         return None
+    current.guesses.succeeded(source, login.lower())
     current.requests.take(account)  # 429 when the account has all its requests under way already
     return {"sub": account.sid}
+
+
+def _client_host(request: Any) -> str:
+    client = request.scope.get("client") if request is not None else None
+    return client[0] if client else ""
 
 
 async def operator(user: str) -> Account:

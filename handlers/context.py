@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from calls.engine import CallEngine
+from calls.guessing import GuessThrottle
 from handlers.live_metrics import LiveGauges
 from handlers.request_slots import RequestSlots
 from models.directory import AccountDirectory
@@ -34,6 +35,8 @@ class HandlerContext:
     live: LiveGauges = field(default_factory=LiveGauges)
     # API requests under way per account, against their max_concurrent_requests.
     requests: RequestSlots = field(default_factory=RequestSlots)
+    # Failed HTTP Basic logins per source address (and login): 429 past their limit.
+    guesses: GuessThrottle = field(default_factory=GuessThrottle)
 
 
 _current: contextvars.ContextVar[HandlerContext] = contextvars.ContextVar("handler_context")

@@ -56,6 +56,7 @@ async def clean_db(database: str, app) -> str:
     for model in Tortoise.apps["models"].values():
         await connection.execute_script(f'DELETE FROM "{model._meta.db_table}"')
     app.context.accounts.clear()
+    app.context.guesses.clear()
     await seed_default_account()
     return database
 

@@ -19,7 +19,7 @@ def md5(text: str) -> str:
 
 
 def register(contacts, *, password: str = "s3cret", expires: int | None = None, user: str = "alice",
-             signed: bool = True) -> RegisterRequest:
+             signed: bool = True, source: tuple[str, int] = ("127.0.0.1", 5090)) -> RegisterRequest:
     authorization = None
     if signed:
         nonce = SIGNER.issue(SIP_REALM)
@@ -27,7 +27,7 @@ def register(contacts, *, password: str = "s3cret", expires: int | None = None, 
         response = md5(f"{md5(f'{user}:{SIP_REALM}:{password}')}:{nonce}:{md5(f'REGISTER:{uri}')}")
         authorization = {"username": user, "realm": SIP_REALM, "nonce": nonce, "uri": uri, "response": response}
     return RegisterRequest(to_user=user, contacts=contacts, expires=expires, call_id="c1", cseq=1,
-                           source=("127.0.0.1", 5090), authorization=authorization, _signer=SIGNER)
+                           source=source, authorization=authorization, _signer=SIGNER)
 
 
 async def make_alice(account_sid: str = "ACae6e420f425248d6a26948c17a9e2acf", status: str = "1") -> Client:
