@@ -21,11 +21,21 @@ from rcml.verbs.base import (
     Outcome,
     Redirect,
     Verb,
+    boolean,
     finish_keys,
     http_method,
     non_negative_int,
     positive_int,
 )
+
+
+def gather_input(raw: str) -> str:
+    """TwiML's `input`: `dtmf`, `speech`, or both (`dtmf speech`), in any order."""
+    parts = raw.split()
+    if not parts or any(part not in ("dtmf", "speech") for part in parts):
+        raise ValueError("must be dtmf, speech or dtmf speech")
+    return "speech" if parts == ["speech"] else "dtmf"
+
 
 # The verbs <Gather> may hold; rcml/verbs/table.py builds them with it.
 NESTABLE = ("Say", "Play", "Pause")
@@ -39,10 +49,17 @@ class Gather(Verb):
         Attribute("timeout", non_negative_int, default=5, error_code=13313),
         Attribute("finishOnKey", finish_keys, default="#", error_code=13314),
         Attribute("numDigits", positive_int, default=None, error_code=13315),
+        # TwiML's: request the action even when nothing was pressed (with Digits empty), instead of going on.
+        Attribute("actionOnEmptyResult", boolean, default=False, error_code=13316),
+        # TwiML's: which input to take. Keys are always gathered; speech is not recognised here.
+        Attribute("input", gather_input, default="dtmf", error_code=13317),
     )
 
     async def run(self, call: CallControl) -> Outcome:
         await call.answer()
+        if self.values["input"] == "speech":
+            await call.warn(13317, "<Gather input=\"speech\">: speech is not recognised by this server; "
+                                   "gathering keys only")
         call.clear_digits()
         digits = await self._prompt_until_first_key(call)
         finished = digits is not None and digits in self.values["finishOnKey"]
@@ -55,7 +72,7 @@ class Gather(Verb):
                 finished = True
             else:
                 collected += key
-        if not collected:
+        if not collected and not self.values["actionOnEmptyResult"]:
             return Continue()
         action = urljoin(call.document_url, self.values["action"] or call.document_url)
         return Redirect(action, self.values["method"], {"Digits": collected})

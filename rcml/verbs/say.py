@@ -9,6 +9,15 @@ from rcml.call_control import CallControl
 from rcml.verbs.base import Attribute, Continue, Outcome, Verb, loops, one_of, play_repeatedly
 
 VOICES = ("man", "woman", "alice")
+# Twilio's neural voices (`Polly.Joanna`, `Google.en-US-Standard-C`): spoken by espeak-ng's woman voice, so a
+# TwiML document written for them runs without a Notification.
+_NAMED_VOICE_PREFIXES = ("Polly.", "Google.")
+
+
+def voice(raw: str) -> str:
+    if raw.startswith(_NAMED_VOICE_PREFIXES) and len(raw) <= 64:
+        return "woman"
+    return one_of(*VOICES)(raw)
 
 
 def language(raw: str) -> str:
@@ -21,7 +30,7 @@ def language(raw: str) -> str:
 class Say(Verb):
     name: ClassVar[str] = "Say"
     attributes: ClassVar[tuple[Attribute, ...]] = (
-        Attribute("voice", one_of(*VOICES), default="man", error_code=13511),
+        Attribute("voice", voice, default="man", error_code=13511),
         Attribute("language", language, default="en", error_code=13512),
         Attribute("loop", loops, default=1, error_code=13510),
     )
