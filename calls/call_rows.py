@@ -48,6 +48,11 @@ async def left_live(node: str) -> list[Call]:
     return await Call.filter(owner_node=node, status__in=_LIVE)
 
 
+async def still_live(sids: list[str]) -> set[str]:
+    """Which of these calls are live in the database."""
+    return set(await Call.filter(sid__in=sids, status__in=_LIVE).values_list("sid", flat=True))
+
+
 async def live_owners() -> set[str]:
     """The nodes that own live calls (served by the partial index calls_live_owner, live calls only)."""
     return set(await Call.filter(status__in=_LIVE, owner_node__not_isnull=True).distinct()

@@ -57,20 +57,23 @@ class CallState:
         if self._unwritten:
             await self.write()
 
-    async def write(self, *, live_only: bool = True, **fields: Any) -> None:
+    async def write(self, *, live_only: bool = True, **fields: Any) -> bool:
         """One UPDATE with the deferred fields and `fields` (the newer values win); then the held callbacks go.
+        Whether the row took it.
 
         live_only: a call in a final status never changes again, whatever a late message says.
         """
         fields = {**self._unwritten, **fields, "date_updated": clock.now()}
         self._unwritten = {}
         self.stop()
-        if await update_call(self.call.sid, fields, live_only=live_only):
+        written = bool(await update_call(self.call.sid, fields, live_only=live_only))
+        if written:
             for name, value in fields.items():
                 setattr(self.call, name, value)
         held, self._held = self._held, []
         for callback in held:
             self._send(callback)
+        return written
 
     def send(self, callback: Callback) -> None:
         """Sent now, or once the status it reports is written."""

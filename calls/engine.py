@@ -90,7 +90,8 @@ class CallEngine:
         # Without a shared secret this node cannot reach the others: changes to their calls are refused.
         self.forwarder = Forwarder(cluster_secret) if cluster_secret else None
         self._node_cache: dict[str, tuple[nodes.Node, float]] = {}
-        self.cluster = ClusterMember(NodeLease(node, address, seconds=lease_seconds), Reaper(node, callbacks))
+        self.cluster = ClusterMember(NodeLease(node, address, seconds=lease_seconds, on_lost=self._lease_lost),
+                                     Reaper(node, callbacks))
         self._background = BackgroundTasks()
         self.services = Services(
             base_url=base_url, fetcher=fetcher, callbacks=callbacks, audio=audio, recordings=recordings,
@@ -334,6 +335,21 @@ class CallEngine:
         closed = [call for call in leftovers if await close_abandoned(call, self.callbacks, message)]
         await self.rooms.recover()
         return len(closed)
+
+    async def _lease_lost(self) -> None:
+        """This node was taken for dead (its lease ran out) and is not: the calls a survivor has closed meanwhile
+        are hung up here too, so that no call goes on that its record says has ended. Their final write then
+        matches no live row, and no second final callback is sent (calls/owner.py `finish`)."""
+        sids = list(self.owners)
+        if not sids:
+            return
+        live = await call_rows.still_live(sids)
+        for sid in sids:
+            owner = self.owners.get(sid)
+            if owner is not None and sid not in live:
+                log.warning("call %s was closed by another node while this node's lease had run out: hanging up",
+                            sid)
+                owner.post_hangup()
 
     async def drain(self, within: float) -> int:
         """Takes no new calls and lets the live ones finish for up to `within` seconds; how many are left

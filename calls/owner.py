@@ -254,10 +254,16 @@ class CallOwner(Actor):
         self._cancel_session()
         now = clock.now()
         duration = int((now - self.answered_at).total_seconds()) if self.answered_at else 0
-        await self.state.write(**final_fields(status, now, duration), live_only=True)
+        written = await self.state.write(**final_fields(status, now, duration), live_only=True)
         METRICS.calls_ended.labels(self.call.direction, str(status)).inc()
         event("call.ended", status=str(status), cause=cause or str(status), duration=duration)
-        self.send_callback("completed", CallDuration=str(duration))
+        if written:
+            self.send_callback("completed", CallDuration=str(duration))
+        else:
+            # The row was final already: another node took this one for dead and closed the call, and sent
+            # its final callback. One final status, one final callback.
+            log.warning("call %s had been closed elsewhere (this node's lease ran out): no second final "
+                        "callback", self.call.sid)
         with contextlib.suppress(Exception):
             await self.hang_up_legs()
 

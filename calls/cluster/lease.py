@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from models import clock
@@ -26,8 +26,11 @@ class NodeAddress:
 
 
 class NodeLease:
-    def __init__(self, node: str, address: Callable[[], NodeAddress], *, seconds: float) -> None:
-        """`address` is asked at each renewal: the SIP port is known only once the stack has started."""
+    def __init__(self, node: str, address: Callable[[], NodeAddress], *, seconds: float,
+                 on_lost: Callable[[], Awaitable[None]] | None = None) -> None:
+        """`address` is asked at each renewal: the SIP port is known only once the stack has started.
+        `on_lost` runs when a renewal finds the lease had run out (the others may have closed our calls)."""
+        self.on_lost = on_lost
         self.node = node
         self.address = address
         self.seconds = seconds
@@ -48,6 +51,8 @@ class NodeLease:
             # other nodes may have closed this node's calls, whose rows then no longer take its writes.
             log.error("the lease of node %s had run out before it was renewed: other nodes may have closed "
                       "its calls", self.node)
+            if self.on_lost is not None:
+                await self.on_lost()
         self._renewed_once = True
 
     async def set_state(self, state: NodeState) -> None:

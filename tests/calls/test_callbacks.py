@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from email.utils import parsedate_to_datetime
 
+from calls import call_rows
 from models import Call, CallStatus, clock, sids
 from models.node import Node
 from tests.conftest import ADMIN_SID
@@ -86,3 +88,22 @@ async def test_calls_left_live_by_a_crash_are_closed_on_restart(server, applicat
     assert (await Call.get(sid=elsewhere.sid)).status == "in-progress"
     [callback] = await application.wait_for("/status")
     assert callback.params["CallStatus"] == "failed" and callback.params["CallSid"] == left.sid
+
+
+async def test_a_call_closed_by_a_survivor_while_this_node_was_taken_for_dead_ends_without_a_second_callback(
+        server, application, workdir):
+    """Issue 15 point 3: the node's lease ran out (a stall), a survivor closed its call `failed` and sent the
+    final callback; when the node notices, it hangs the call up and sends no second final callback."""
+    url = application.on("/rcml", '<Response><Pause length="30"/></Response>')
+    status = application.on("/status", "")
+    async with Sipp("uas_answer.xml", workdir) as peer:
+        call = await server.place(f"sip:alice@{peer.uri_host}", url, StatusCallback=status)
+        await server.wait_status(call["sid"], "in-progress")
+        row = await Call.get(sid=call["sid"])
+        assert await call_rows.close_as_failed(row)  # what the survivor's sweep does
+        await server.engine._lease_lost()  # what the next renewal does when it finds the lease had run out
+        assert await peer.wait() == 0, peer.explain()  # BYE
+        await server.idle()
+    await asyncio.sleep(0.5)
+    assert application.requests_to("/status") == []
+    assert (await Call.get(sid=call["sid"])).status == "failed"
