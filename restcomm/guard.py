@@ -8,7 +8,8 @@
 - Parameters, in the query and in form bodies, must be UTF-8 without control characters. A parameter the
   operation declares may not be repeated unless the spec declares it as an array: connexion would
   silently join repeated values with a comma (`From=a&From=b` becomes `"a,b"`). Unknown parameters are
-  ignored, repeated or not.
+  ignored, repeated or not. More than 1,000 parameters are refused (400), and so is a request with two
+  Content-Type, Content-Length, Transfer-Encoding or Authorization headers.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ ALIAS_PREFIX = f"/restcomm/{API_VERSION.replace('-', '')}"
 CANONICAL_PREFIX = f"/restcomm/{API_VERSION}"
 RESOURCES_PREFIX = f"{CANONICAL_PREFIX}/Accounts"
 MAX_BODY_BYTES = 64 * 1024
+# Parameters in one query or form: starlette's form parser stops at 1,000 with an exception (a 500 here).
+MAX_PARAMETERS = 1000
+# Headers that decide how a request is read: one of each, or two parts of the stack may read it two ways
+# (the guard checked one Content-Type's body, connexion parsed the other's).
+_SINGLE_HEADERS = (b"content-type", b"content-length", b"transfer-encoding", b"authorization")
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 # Parameters that hold a document rather than a value: tabs and line breaks are part of it (Twilio's `Twiml`).
@@ -57,6 +63,10 @@ class RequestGuard:
         self._check_method(scope)
         declared = self.declared(scope["path"], scope["method"]) or frozenset()
         self._check_parameters(_decode(scope.get("query_string", b"")), declared)
+        names = [name.lower() for name, _ in scope.get("headers", [])]
+        for single in _SINGLE_HEADERS:
+            if names.count(single) > 1:
+                raise bad_request(f"The {single.decode().title()} header is given more than once")
         headers = {name.lower(): value for name, value in scope.get("headers", [])}
         length = headers.get(b"content-length")
         if length is not None and not length.isdigit():
@@ -105,6 +115,8 @@ class RequestGuard:
             pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
         except UnicodeDecodeError:
             raise bad_request("Parameters must be UTF-8 (percent-encoded)") from None
+        if len(pairs) > MAX_PARAMETERS:
+            raise bad_request(f"More than {MAX_PARAMETERS} parameters in one request")
         seen: set[str] = set()
         for name, value in pairs:
             # Values only: a parameter name with a control character names nothing and is ignored as unknown.

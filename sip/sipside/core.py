@@ -112,6 +112,8 @@ class SipCore:
 
     def _route(self, req: Any, t: Any) -> Any:
         method = req.getMethod()
+        if self.tm.repeated_header is not None:
+            return self._respond(req, 400, f"Bad Request (two {self.tm.repeated_header} headers)")
         if req.getHFBody("to").getTag() is not None or method in _DIALOG_ONLY:
             return self._respond(req, 481, "Call/Transaction Does Not Exist")
         if self.draining and method in ("INVITE", "OPTIONS"):

@@ -13,6 +13,28 @@ from sip.sipside.udp import DirectUdpServer
 
 # RFC 3261 Timer B and F: 64 * T1. sippy hard-codes it.
 RFC_TIMER_B = 32.0
+# Headers a request carries once (RFC 3261 section 7.3.1 and 20), with their compact forms. Two of them are a
+# malformed request (400): sippy keeps only the last Content-Length and Content-Type, so two parts of a path
+# could read one message two ways (request smuggling through a proxy).
+_SINGLE = {"to": "to", "t": "to", "from": "from", "f": "from", "call-id": "call-id", "i": "call-id",
+           "cseq": "cseq", "content-length": "content-length", "l": "content-length",
+           "content-type": "content-type", "c": "content-type", "max-forwards": "max-forwards"}
+
+
+def repeated_single_header(datagram: bytes | str) -> str | None:
+    """The first header of _SINGLE that the message's header section has twice, or None."""
+    text = datagram.decode(errors="replace") if isinstance(datagram, bytes) else datagram
+    head = text.split("\r\n\r\n", 1)[0].split("\n\n", 1)[0]
+    seen: set[str] = set()
+    for line in head.splitlines()[1:]:
+        if not line or line[0] in " \t" or ":" not in line:
+            continue  # a folded continuation, or not a header
+        name = _SINGLE.get(line.split(":", 1)[0].strip().lower())
+        if name is not None:
+            if name in seen:
+                return name
+            seen.add(name)
+    return None
 
 
 class TransactionManager(SipTransactionManager):
@@ -22,6 +44,16 @@ class TransactionManager(SipTransactionManager):
     def __init__(self, config: dict[str, Any], request_cb: Any, *, timer_b: float = RFC_TIMER_B) -> None:
         self.timer_b = timer_b
         super().__init__(config, request_cb)
+
+    # Set while a datagram is handled (in the SIP thread): a header it repeats that it must carry once.
+    repeated_header: str | None = None
+
+    def handleIncoming(self, data_in: Any, ra: Any, server: Any, rtime: Any) -> Any:
+        self.repeated_header = repeated_single_header(data_in)
+        try:
+            return super().handleIncoming(data_in, ra, server, rtime)
+        finally:
+            self.repeated_header = None
 
     def newTransaction(self, msg: Any, *args: Any, **kwargs: Any) -> Any:
         t = super().newTransaction(msg, *args, **kwargs)

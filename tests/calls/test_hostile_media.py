@@ -193,3 +193,34 @@ async def test_an_unusable_sdp_is_refused_with_488_before_anything_answers(serve
     await server.idle()
     calls = await Call.all()
     assert [call.status for call in calls] == ["failed"] * 3
+
+
+async def test_a_sip_request_with_two_to_or_two_content_length_headers_gets_400(server):
+    """RFC 3261: a request that repeats a header it carries once is malformed (400), not answered 200."""
+    loop = asyncio.get_running_loop()
+    answers: asyncio.Queue[bytes] = asyncio.Queue()
+
+    class Peer(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr) -> None:
+            answers.put_nowait(data)
+
+    transport, _ = await loop.create_datagram_endpoint(Peer, local_addr=("127.0.0.1", 0))
+    port = transport.get_extra_info("sockname")[1]
+    host, sip_port = server.sip
+
+    def options(n: int, extra: str) -> bytes:
+        return (f"OPTIONS sip:{host}:{sip_port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-dup-{n}\r\n"
+                f"From: <sip:probe@127.0.0.1:{port}>;tag=dup{n}\r\nTo: <sip:{host}:{sip_port}>\r\n"
+                f"Call-ID: dup-{n}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n{extra}"
+                "Content-Length: 0\r\n\r\n").encode()
+
+    try:
+        cases = (("", "200"), ("To: <sip:other@127.0.0.1>\r\n", "400"), ("l: 4\r\n", "400"),
+                 ("Content-Length: 0\r\n", "400"))
+        for n, (extra, code) in enumerate(cases):
+            transport.sendto(options(n, extra), (host, sip_port))
+            answer = await asyncio.wait_for(answers.get(), 5)
+            assert answer.startswith(f"SIP/2.0 {code}".encode()), (extra, answer[:60])
+    finally:
+        transport.close()
