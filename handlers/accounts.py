@@ -89,7 +89,11 @@ async def update_account(fmt: Format, AccountSid: str, user: str, body: dict[str
     # Work on a fresh row, not the cached one other requests may be reading.
     account = await Account.get(sid=account.sid)
     if "Status" in body:
-        _check_status_change(acting, account, body["Status"])
+        await _check_status_change(acting, account, body["Status"])
+        if body["Status"] == AccountStatus.SUSPENDED and account.status != AccountStatus.SUSPENDED:
+            account.suspended_by = acting.sid
+        elif body["Status"] != AccountStatus.SUSPENDED:
+            account.suspended_by = None
         account.status = body["Status"]
     _apply_limits(acting, account, body)
     if "FriendlyName" in body:
@@ -125,11 +129,17 @@ def _apply_limits(acting: Account, account: Account, body: dict[str, Any]) -> No
         raise errors.bad_request(_sentence(exc)) from None
 
 
-def _check_status_change(acting: Account, account: Account, status: str) -> None:
+async def _check_status_change(acting: Account, account: Account, status: str) -> None:
     if acting.sid == account.sid:
         raise errors.forbidden("An account may not change its own status; ask an account above it")
     if account.status == AccountStatus.CLOSED and status != AccountStatus.CLOSED:
         raise ApiError(409, Code.CONFLICT, f"Account {account.sid} is closed; a closed account cannot be reopened")
+    if account.status == AccountStatus.SUSPENDED and status == AccountStatus.ACTIVE and account.suspended_by:
+        # Only who suspended it, or an account above that one, lifts a suspension.
+        suspender = await Account.get_or_none(sid=account.suspended_by)
+        if suspender is not None and not acting.is_same_or_ancestor_of(suspender):
+            raise errors.forbidden(f"Account {account.sid} was suspended by account {account.suspended_by}; "
+                                   "only that account or one above it may lift the suspension")
 
 
 list_json, list_xml = twins(list_accounts)

@@ -69,6 +69,9 @@ class Account(Model):
     calls_per_second = fields.FloatField(null=True)
     max_concurrent_calls = fields.IntField(null=True)
     max_concurrent_requests = fields.IntField(null=True)
+    # Who set the account `suspended` (an account above it): only that account, or one above it, may lift it,
+    # so a parent cannot undo what the administrator imposed on its sub-account.
+    suspended_by = fields.CharField(max_length=sids.SID_LENGTH, null=True)
 
     class Meta:
         table = "accounts"
