@@ -83,7 +83,8 @@ async def test_inbound_calls_through_kamailio_spread_over_both_nodes(cluster_db,
     calls = await rows(cluster_db, "SELECT status, owner_node, duration FROM calls WHERE direction = 'inbound'")
     assert [c["status"] for c in calls] == ["completed"] * 6
     assert Counter(c["owner_node"] for c in calls) == {a.node_id: 3, b.node_id: 3}
-    assert {c["duration"] for c in calls} == {1}
+    # Pause 1 s, then the node hangs up (whole seconds, rounded down: 0 or 1 under load).
+    assert all(c["duration"] in (0, 1, 2) for c in calls), calls
     assert len(await application.wait_for("/status", 6)) == 6
 
 
