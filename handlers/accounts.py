@@ -149,3 +149,5 @@ update_json, update_xml = twins(update_account)
 # RestComm's `X.json/{Sid}` spelling of the same item (its SDK and docs use it).
 fetch_json_alias = fetch_json
 update_json_alias = update_json
+# PUT is POST: RestComm's docs change a password and close a sub-account with PUT.
+update_put_json, update_put_xml, update_put_json_alias = update_json, update_xml, update_json
