@@ -32,7 +32,12 @@ TWILIO.config.operations.operations.append(OperationConfig.from_dict({
 
 @schemathesis.hook("before_call")
 def run_real_twiml(_context: schemathesis.HookContext, case: schemathesis.Case, _kwargs: dict[str, Any]) -> None:
-    """Every phase's cases (coverage ones too, which no map_* hook sees) get a document that parses."""
+    """Every phase's cases (coverage ones too, which no map_* hook sees) get a document that parses.
+
+    And the password-guessing throttle starts empty for every case: the run sends hundreds of wrong
+    credentials on purpose (schemathesis' auth checks), from one address, and expects 401 each time.
+    """
+    APP.app.context.guesses.clear()
     if case.operation.path.startswith("/Accounts/{AccountSid}/Calls") and isinstance(case.body, dict) \
             and isinstance(case.body.get("Twiml"), str) and case.body["Twiml"]:
         case.body["Twiml"] = VALID_TWIML

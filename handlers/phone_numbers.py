@@ -75,6 +75,11 @@ async def list_numbers(fmt: Format, AccountSid: str, user: str, Page: int = 0, P
 
 async def create_number(fmt: Format, AccountSid: str, user: str, body: dict[str, Any]):
     _, account = await authorize(user, AccountSid)
+    return NUMBERS.item(fmt, await new_number(account.sid, body), status=201)
+
+
+async def new_number(account_sid: str, body: dict[str, Any]) -> IncomingPhoneNumber:
+    """A new number of the account from a create's form (both dialects name the settings alike)."""
     phone_number = restore_plus(body["PhoneNumber"])
     if await IncomingPhoneNumber.filter(phone_number__in=number_variants(phone_number)).exists():
         raise _taken(phone_number)
@@ -83,7 +88,7 @@ async def create_number(fmt: Format, AccountSid: str, user: str, body: dict[str,
         raise ApiError(409, Code.CONFLICT, f"{phone_number} is a client login on this server: numbers and client "
                                            "logins share one namespace")
     now = clock.now()
-    number = IncomingPhoneNumber(sid=sids.new_sid(sids.PHONE_NUMBER), account_sid=account.sid, date_created=now,
+    number = IncomingPhoneNumber(sid=sids.new_sid(sids.PHONE_NUMBER), account_sid=account_sid, date_created=now,
                                  date_updated=now, phone_number=phone_number,
                                  friendly_name=body.get("FriendlyName") or phone_number)
     _apply(number, body)
@@ -91,7 +96,7 @@ async def create_number(fmt: Format, AccountSid: str, user: str, body: dict[str,
         await number.save(force_create=True)
     except IntegrityError:
         raise _taken(phone_number) from None
-    return NUMBERS.item(fmt, number, status=201)
+    return number
 
 
 async def fetch_number(fmt: Format, AccountSid: str, IncomingPhoneNumberSid: str, user: str):
@@ -104,13 +109,16 @@ async def update_number(fmt: Format, AccountSid: str, IncomingPhoneNumberSid: st
                         body: dict[str, Any] | None = None):
     _, account = await authorize(user, AccountSid)
     number = await find_number(account.sid, IncomingPhoneNumberSid)
-    body = body or {}
+    return NUMBERS.item(fmt, await change_number(number, body or {}))
+
+
+async def change_number(number: IncomingPhoneNumber, body: dict[str, Any]) -> IncomingPhoneNumber:
     if not any(name in body for name in _SETTINGS):
         raise errors.bad_request("Nothing to change: give FriendlyName, a voice setting or StatusCallback")
     _apply(number, body)
     number.date_updated = clock.now()
     await number.save()
-    return NUMBERS.item(fmt, number)
+    return number
 
 
 async def delete_number(fmt: Format, AccountSid: str, IncomingPhoneNumberSid: str, user: str):

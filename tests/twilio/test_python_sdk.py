@@ -154,3 +154,27 @@ async def test_recordings_and_notifications_through_the_sdk(server, twilio):
 
     assert await sdk(twilio.recordings(recording.sid).delete) is True
     assert (await server.get(f"/Accounts/{ADMIN_SID}/Recordings/{recording.sid}.json")).status_code == 404
+
+
+async def test_incoming_phone_numbers_through_the_sdk(server, application, workdir, twilio):
+    app = application.on("/inbound", "<Response><Hangup/></Response>")
+    number = await sdk(twilio.incoming_phone_numbers.create, phone_number="+15551230001", friendly_name="Support",
+                       voice_url=app)
+    assert number.sid.startswith("PN") and number.phone_number == "+15551230001"
+    assert isinstance(number.date_created, dt.datetime) and number.capabilities["voice"] is True
+    [listed] = await sdk(twilio.incoming_phone_numbers.list, phone_number="+15551230001")
+    assert listed.sid == number.sid
+    changed = await sdk(twilio.incoming_phone_numbers(number.sid).update, voice_method="GET")
+    assert changed.voice_method == "GET" and changed.voice_url == app
+    # The same number through the RestComm dialect, then an INVITE to it runs its application.
+    restcomm = await server.get(f"/Accounts/{ADMIN_SID}/IncomingPhoneNumbers/{number.sid}.json")
+    assert restcomm.status_code == 200 and restcomm.json()["voice_method"] == "GET"
+    async with Sipp("uac_answered.xml", workdir, target=server.sip, args=["-s", "15551230001"]) as caller:
+        [fetch] = await application.wait_for("/inbound", seconds=15)
+        assert await caller.wait() == 0, caller.explain()
+    assert fetch.method == "GET" and fetch.params["Direction"] == "inbound"
+    with pytest.raises(TwilioRestException) as shop:
+        await sdk(twilio.incoming_phone_numbers.create, area_code="415")
+    assert shop.value.status == 400 and "PhoneNumber" in shop.value.msg  # there is no number shop
+    assert await sdk(twilio.incoming_phone_numbers(number.sid).delete) is True
+    assert (await server.get(f"/Accounts/{ADMIN_SID}/IncomingPhoneNumbers/{number.sid}.json")).status_code == 404
