@@ -80,6 +80,8 @@ class CallEngine:
         self.registrar = registrar
         self.stack = stack
         self.owners: dict[str, CallOwner] = {}
+        # Inbound calls admitted whose row is being written (account SID, number SID): not owners yet.
+        self._admitting: list[tuple[str, str | None]] = []
         self.admission = Admission()
         # Set once `drain` starts: GET /ready answers 503 from then on.
         self.draining = False
@@ -282,14 +284,20 @@ class CallEngine:
                               reason=full)
             await leg.reject(503, "Service Unavailable", retry_after=RETRY_AFTER_S)
             return
-        call = await call_rows.new_call(
-            account_sid=route.account_sid, direction=Direction.INBOUND, status=CallStatus.RINGING,
-            to_address=leg.request_user, from_address=leg.from_user, destination=leg.request_user,
-            source=route.source, status_callback=route.status_callback,
-            status_callback_method=route.status_callback_method, owner_node=self.node,
-            phone_number_sid=route.phone_number_sid, caller_name=leg.from_display or None,
-            forwarded_from=_forwarded_from(leg.headers),
-        )
+        # The place is taken now, before the insert's await: INVITEs arriving meanwhile count it.
+        reserved = (route.account_sid, route.phone_number_sid)
+        self._admitting.append(reserved)
+        try:
+            call = await call_rows.new_call(
+                account_sid=route.account_sid, direction=Direction.INBOUND, status=CallStatus.RINGING,
+                to_address=leg.request_user, from_address=leg.from_user, destination=leg.request_user,
+                source=route.source, status_callback=route.status_callback,
+                status_callback_method=route.status_callback_method, owner_node=self.node,
+                phone_number_sid=route.phone_number_sid, caller_name=leg.from_display or None,
+                forwarded_from=_forwarded_from(leg.headers),
+            )
+        finally:
+            self._admitting.remove(reserved)
         call_events.event("sip.invite_received", call_sid=call.sid, account_sid=call.account_sid,
                           from_=leg.from_user, to=leg.request_user, peer=_peer(leg.source))
         header_parameters = {f"SipHeader_{name}": value for name, value in leg.headers.items()
@@ -311,11 +319,11 @@ class CallEngine:
         """Why a new inbound call to this account (and number) would pass its limit on this node, or None."""
         limits = self.services.limits
         of_account = of_number = 0
-        for owner in self.owners.values():
-            call = owner.call
-            if call.account_sid == account_sid:
+        live = [(owner.call.account_sid, owner.call.phone_number_sid) for owner in self.owners.values()]
+        for account, number in live + self._admitting:
+            if account == account_sid:
                 of_account += 1
-                if phone_number_sid is not None and call.phone_number_sid == phone_number_sid:
+                if phone_number_sid is not None and number == phone_number_sid:
                     of_number += 1
         if of_account >= limits.max_calls_per_account:
             return f"the account has {of_account} live calls (RESTCOMM_ACCOUNT_MAX_CALLS)"
