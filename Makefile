@@ -53,10 +53,11 @@ lint: $(INSTALLED) $(NODE_INSTALLED)
 test: lint
 	$(BIN)/pytest
 
-# The inner loop: everything but the tests that start SIP peers, server processes or browsers (marked `peers`).
+# The inner loop: the tests under tests/ but those that start SIP peers, server processes or browsers (marked
+# `peers`); the contract run (contract-tests/, schemathesis over every operation) is left to `make test`.
 test-fast: $(INSTALLED)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not peers"
+	$(BIN)/pytest -m "not peers" tests
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.api
