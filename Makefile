@@ -15,7 +15,7 @@ NODE_INSTALLED := $(NODE_TOOLS)/.installed
 # The layout rule (README, "Development"): pycodestyle's defaults at 120 columns, but for two checks of lines
 # continued inside nested brackets that misjudge the visual alignment this code uses.
 LAYOUT_IGNORE := E121,E123,E126,E226,E24,E704,W503,W504,E127,E128
-LAYOUT_PATHS := restcomm handlers calls rcml models sip tests contract-tests bench
+LAYOUT_PATHS := restcomm handlers calls rcml models sip tests contract-tests bench testkit
 
 .PHONY: run cluster test test-fast lint bench clean
 
