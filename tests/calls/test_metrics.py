@@ -77,3 +77,29 @@ async def test_a_call_closed_after_its_node_stopped_counts_as_ended_failed(serve
     labels = {"direction": "inbound", "status": "failed"}
     assert value(after, "restcomm_calls_ended_total", **labels) - value(before, "restcomm_calls_ended_total",
                                                                         **labels) == 1
+
+
+async def test_a_digest_registration_is_counted_and_its_authorization_never_logged(server, workdir):
+    import re
+
+    from tests.calls.test_call_log import json_log
+    from tests.calls.test_clients_calls import make_client, registering
+
+    await make_client(server, "alice", "s3cret-pass")
+    before = await scrape(server)
+    with json_log() as stream:
+        async with registering(server, "register_digest.xml", workdir, "alice", "s3cret-pass") as peer:
+            assert await peer.wait() == 0, peer.explain()
+    after = await scrape(server)
+    assert value(after, "restcomm_registrations") == 1
+    assert value(after, "restcomm_sip_requests_total", direction="in", method="REGISTER") - value(
+        before, "restcomm_sip_requests_total", direction="in", method="REGISTER") == 2  # challenged, then with it
+    for kind in ("4xx", "2xx"):
+        assert value(after, "restcomm_sip_responses_total", direction="out", **{"class": kind}) - value(
+            before, "restcomm_sip_responses_total", direction="out", **{"class": kind}) == 1
+    text = stream.getvalue()
+    # The digest response sipp sent is on the wire (sipp's own trace) but in no line of ours.
+    sent = re.search(r'response="([0-9a-f]{32})"', peer.messages)
+    assert sent is not None and "REGISTER sip:" in text
+    assert sent.group(1) not in text and "s3cret-pass" not in text
+    assert "Authorization: [redacted]" in text
