@@ -30,7 +30,7 @@ from calls.owner_control import OwnerControl
 from calls.recordings import RecordingStore
 from calls.registrar import ClientRegistrar
 from calls.rooms import ConferenceRoom, Rooms
-from calls.routing import Routes
+from calls.routing import InboundRoute, Routes
 from calls.services import Services
 from calls.types import (
     CallChange,
@@ -40,6 +40,7 @@ from calls.types import (
     CallRequest,
     OutboundProxy,
     RoomNotLive,
+    TooManyCalls,
     UnknownClient,
 )
 from models import Call, CallStatus, Client, Conference, ConferenceStatus, Direction, clock
@@ -287,15 +288,16 @@ class CallEngine:
         # The place is taken now, before the insert's await: INVITEs arriving meanwhile count it.
         reserved = (route.account_sid, route.phone_number_sid)
         self._admitting.append(reserved)
+        # The account's own cap on live calls (MaxConcurrentCalls, on every node) holds for inbound calls too.
+        cap = CallLimits(max_concurrent_calls=account.max_concurrent_calls)
         try:
-            call = await call_rows.new_call(
-                account_sid=route.account_sid, direction=Direction.INBOUND, status=CallStatus.RINGING,
-                to_address=leg.request_user, from_address=leg.from_user, destination=leg.request_user,
-                source=route.source, status_callback=route.status_callback,
-                status_callback_method=route.status_callback_method, owner_node=self.node,
-                phone_number_sid=route.phone_number_sid, caller_name=leg.from_display or None,
-                forwarded_from=_forwarded_from(leg.headers),
-            )
+            async with self.admission.admit(account.sid, cap):
+                call = await self._inbound_row(route, leg)
+        except TooManyCalls as exc:
+            call_events.event("sip.invite_refused", code=503, to=leg.request_user, peer=_peer(leg.source),
+                              reason=str(exc))
+            await leg.reject(503, "Service Unavailable", retry_after=RETRY_AFTER_S)
+            return
         finally:
             self._admitting.remove(reserved)
         call_events.event("sip.invite_received", call_sid=call.sid, account_sid=call.account_sid,
@@ -305,6 +307,16 @@ class CallEngine:
         self._adopt(InboundOwner(self.services, call, leg, source=route.source,
                                  callback_url=route.status_callback, callback_method=route.status_callback_method,
                                  sip_header_parameters=header_parameters))
+
+    async def _inbound_row(self, route: InboundRoute, leg: InboundLeg) -> Call:
+        return await call_rows.new_call(
+            account_sid=route.account_sid, direction=Direction.INBOUND, status=CallStatus.RINGING,
+            to_address=leg.request_user, from_address=leg.from_user, destination=leg.request_user,
+            source=route.source, status_callback=route.status_callback,
+            status_callback_method=route.status_callback_method, owner_node=self.node,
+            phone_number_sid=route.phone_number_sid, caller_name=leg.from_display or None,
+            forwarded_from=_forwarded_from(leg.headers),
+        )
 
     async def end_calls_below(self, account: Account) -> int:
         """Hangs up this node's live calls of `account` and of every account below it (it was just suspended or

@@ -224,3 +224,21 @@ async def test_a_sip_request_with_two_to_or_two_content_length_headers_gets_400(
             assert answer.startswith(f"SIP/2.0 {code}".encode()), (extra, answer[:60])
     finally:
         transport.close()
+
+
+async def test_an_accounts_max_concurrent_calls_holds_for_inbound_calls(server, application, workdir):
+    """The per-account limit of the API (MaxConcurrentCalls) applies to calls coming in as well: 503 past it."""
+    from models import Account
+
+    await add_number(server, "+15551234567", application.on("/voice", '<Response><Pause length="3"/></Response>'))
+    await Account.filter(sid=ADMIN_SID).update(max_concurrent_calls=2)
+    server.app.context.accounts.clear()
+    try:
+        async with flood(server, workdir, "+15551234567", calls=5, rate=50) as caller:
+            await caller.wait(30)
+            log = caller.messages
+    finally:
+        await Account.filter(sid=ADMIN_SID).update(max_concurrent_calls=None)
+    await server.idle(within=20)
+    assert await Call.all().count() == 2
+    assert log.count("SIP/2.0 503 Service Unavailable") == 3
