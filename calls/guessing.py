@@ -18,6 +18,11 @@ _MAX_KEYS = 50_000
 
 
 class GuessThrottle:
+    @classmethod
+    def from_limit(cls, limit: int) -> GuessThrottle:
+        """RESTCOMM_LOGIN_GUESS_LIMIT: `limit` failures per (source, login), six times that per source; 0: off."""
+        return cls(per_login=limit, per_source=6 * limit)
+
     def __init__(self, *, per_login: int = 10, per_source: int = 60, window_s: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.per_login = per_login
@@ -28,12 +33,16 @@ class GuessThrottle:
 
     def retry_after(self, source: str, login: str) -> int | None:
         """Seconds until `source` may try `login` again, or None when it may now."""
+        if self.per_login == 0:  # turned off
+            return None
         now = self._clock()
         waits = [self._wait((source, login), self.per_login, now), self._wait((source, ""), self.per_source, now)]
         blocked = [wait for wait in waits if wait is not None]
         return max(blocked) if blocked else None
 
     def failed(self, source: str, login: str) -> None:
+        if self.per_login == 0:
+            return
         now = self._clock()
         if len(self._failures) > _MAX_KEYS:
             self._prune(now)

@@ -8,6 +8,8 @@ from tortoise.models import Model
 
 from models import sids
 
+PHONE_NUMBER_MAX = 32
+
 
 class IncomingPhoneNumber(Model):
     sid = fields.CharField(max_length=sids.SID_LENGTH, primary_key=True)
@@ -16,7 +18,7 @@ class IncomingPhoneNumber(Model):
     date_updated = fields.DatetimeField()
     friendly_name = fields.CharField(max_length=64)
     # As given, with or without a leading +; one number belongs to one account on this server.
-    phone_number = fields.CharField(max_length=32, unique=True)
+    phone_number = fields.CharField(max_length=PHONE_NUMBER_MAX, unique=True)
     voice_url = fields.CharField(max_length=2048, null=True)
     voice_method = fields.CharField(max_length=8, default="POST")
     voice_fallback_url = fields.CharField(max_length=2048, null=True)
@@ -30,6 +32,10 @@ class IncomingPhoneNumber(Model):
 
 
 def number_variants(dialed: str) -> list[str]:
-    """The spellings an inbound Request-URI user may match: with and without the leading +."""
+    """The spellings an inbound Request-URI user may match: with and without the leading +.
+
+    Only those a number can have: a longer one (a 63-character client login, a hostile Request-URI) matches
+    nothing, and Tortoise refuses to put it in a query at all.
+    """
     bare = dialed.lstrip("+")
-    return [bare, "+" + bare] if bare else []
+    return [spelling for spelling in (bare, "+" + bare) if len(spelling) <= PHONE_NUMBER_MAX] if bare else []

@@ -15,6 +15,7 @@ from connexion.middleware import MiddlewarePosition
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from calls.guessing import GuessThrottle
 from handlers import context, errors, health, internal, metrics
 from models.db import close_database, open_database
 from models.directory import AccountDirectory
@@ -70,7 +71,8 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
     accounts = AccountDirectory()
     engine = build_engine(settings, http, accounts)
     handler_context = context.HandlerContext(engine=engine, accounts=accounts, metrics_token=settings.metrics_token,
-                                             draining=lambda: engine.draining)
+                                             draining=lambda: engine.draining,
+                                             guesses=GuessThrottle.from_limit(settings.login_guess_limit))
     if not settings.metrics:
         METRICS.disable()  # process-wide: what bench/ compares against
 

@@ -7,6 +7,7 @@ import hashlib
 
 from calls.callbacks import CallbackSender
 from calls.engine import CallEngine
+from calls.guessing import GuessThrottle
 from calls.limits import Limits
 from calls.recordings import RecordingStore
 from calls.registrar import ClientRegistrar
@@ -38,7 +39,7 @@ def build_engine(settings: Settings, http: HttpClient,
                          invite_rate=InviteRate(settings.invite_rate, trusted_proxies=frozenset(
                              settings.sip_trusted_proxies.replace(",", " ").split())))
         media = MediaFactory(PortPool(*settings.rtp_port_range), settings.sip_host)
-        registrar = ClientRegistrar()
+        registrar = ClientRegistrar(GuessThrottle.from_limit(settings.login_guess_limit))
     # Every webhook signed with its account's token and kept as a Call Event.
     events = EventLog(settings.call_events_retention)
     webhooks = Webhooks(http, accounts=accounts or AccountDirectory(), events=events)

@@ -51,6 +51,12 @@ class Settings:
         metadata={"help": "shared by every node: authenticates the requests that carry a change to the node "
                           "running the call (without it, changes to another node's calls are refused)"},
     )
+    login_guess_limit: int = field(
+        default=10,
+        metadata={"help": "failed logins (HTTP Basic, REGISTER digest) one source address may make for one login "
+                          "within a minute, six times as many for any logins, before it is refused for a while; "
+                          "0 turns the throttle off (behind a proxy that hides client addresses)"},
+    )
     drain_seconds: int = field(
         default=20,
         metadata={"help": "on SIGTERM: how long live calls may go on (no new ones taken) before they are ended"},
@@ -150,6 +156,8 @@ class Settings:
                      "number_max_calls"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{env_name(name)} must be 1 or more, not {getattr(self, name)}")
+        if self.login_guess_limit < 0:
+            raise ValueError(f"RESTCOMM_LOGIN_GUESS_LIMIT must be 0 or more, not {self.login_guess_limit}")
         if self.drain_seconds < 0:
             raise ValueError(f"RESTCOMM_DRAIN_SECONDS must be 0 or more, not {self.drain_seconds}")
 

@@ -96,3 +96,10 @@ async def test_clients_of_another_account_are_out_of_reach(api):
     auth = (other.sid, "secret-password")
     assert (await api.get(f"{CLIENTS}/{mine['sid']}.json", auth=auth)).status_code == 403
     assert (await api.get(f"/Accounts/{other.sid}/Clients/{mine['sid']}.json", auth=auth)).status_code == 404
+
+
+async def test_a_login_longer_than_any_number_is_created_not_a_500(api):
+    # The number/login namespace check looked the login up as a number, a column of 32: Tortoise raised.
+    login = "0" * 63
+    client = await create(api, Login=login, Password="alice-secret-1")
+    assert client["login"] == login

@@ -52,3 +52,15 @@ def test_failures_leave_the_window_and_a_success_clears_them() -> None:
     throttle.failed("203.0.113.9", "alice")
     throttle.succeeded("203.0.113.9", "alice")
     assert throttle.retry_after("203.0.113.9", "alice") is None
+
+
+def test_a_limit_of_zero_turns_the_throttle_off():
+    throttle = GuessThrottle.from_limit(0)
+    for _ in range(1000):
+        throttle.failed("192.0.2.1", "alice")
+    assert throttle.retry_after("192.0.2.1", "alice") is None
+    limited = GuessThrottle.from_limit(3)
+    for _ in range(3):
+        limited.failed("192.0.2.1", "alice")
+    assert limited.retry_after("192.0.2.1", "alice") is not None
+    assert limited.retry_after("192.0.2.2", "alice") is None
