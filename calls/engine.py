@@ -315,6 +315,7 @@ class CallEngine:
             source=route.source, status_callback=route.status_callback,
             status_callback_method=route.status_callback_method, owner_node=self.node,
             phone_number_sid=route.phone_number_sid, caller_name=leg.from_display or None,
+            api_version=route.api_version,
             forwarded_from=_forwarded_from(leg.headers),
         )
 

@@ -25,6 +25,8 @@ class InboundRoute:
     phone_number_sid: str | None = None
     status_callback: str | None = None
     status_callback_method: str = "POST"
+    # The dialect its calls' webhooks speak (the number's; clients' calls speak RestComm's).
+    api_version: str = API_VERSION
 
 
 class Routes:
@@ -108,7 +110,7 @@ class Routes:
             source = Source(number.voice_url, number.voice_method, number.voice_fallback_url,
                             number.voice_fallback_method)
             return InboundRoute(number.account_sid, source, number.sid, number.status_callback,
-                                number.status_callback_method)
+                                number.status_callback_method, number.api_version)
         return None
 
 

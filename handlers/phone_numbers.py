@@ -78,8 +78,9 @@ async def create_number(fmt: Format, AccountSid: str, user: str, body: dict[str,
     return NUMBERS.item(fmt, await new_number(account.sid, body), status=201)
 
 
-async def new_number(account_sid: str, body: dict[str, Any]) -> IncomingPhoneNumber:
-    """A new number of the account from a create's form (both dialects name the settings alike)."""
+async def new_number(account_sid: str, body: dict[str, Any], api_version: str = API_VERSION) -> IncomingPhoneNumber:
+    """A new number of the account from a create's form (both dialects name the settings alike); its calls'
+    webhooks speak `api_version`, the dialect it was created through."""
     phone_number = restore_plus(body["PhoneNumber"])
     if await IncomingPhoneNumber.filter(phone_number__in=number_variants(phone_number)).exists():
         raise _taken(phone_number)
@@ -90,7 +91,7 @@ async def new_number(account_sid: str, body: dict[str, Any]) -> IncomingPhoneNum
     now = clock.now()
     number = IncomingPhoneNumber(sid=sids.new_sid(sids.PHONE_NUMBER), account_sid=account_sid, date_created=now,
                                  date_updated=now, phone_number=phone_number,
-                                 friendly_name=body.get("FriendlyName") or phone_number)
+                                 friendly_name=body.get("FriendlyName") or phone_number, api_version=api_version)
     _apply(number, body)
     try:
         await number.save(force_create=True)

@@ -25,6 +25,8 @@ class IncomingPhoneNumber(Model):
     voice_fallback_method = fields.CharField(max_length=8, default="POST")
     status_callback = fields.CharField(max_length=2048, null=True)
     status_callback_method = fields.CharField(max_length=8, default="POST")
+    # The dialect the number was created through: the ApiVersion (and parameters) of its calls' webhooks.
+    api_version = fields.CharField(max_length=10, default="2012-04-24")
 
     class Meta:
         table = "incoming_phone_numbers"

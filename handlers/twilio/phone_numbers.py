@@ -8,6 +8,7 @@ from typing import Any
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
+from calls.types import TWILIO_API_VERSION
 from handlers.auth import authorize
 from handlers.phone_numbers import change_number, find_number, new_number
 from handlers.twilio import render
@@ -49,7 +50,7 @@ async def list_numbers(AccountSid: str, user: str, PageSize: int = 50, Page: int
 
 async def create_number(AccountSid: str, user: str, body: dict[str, Any]):
     _, account = await authorize(user, AccountSid)
-    return render.json(number_json(await new_number(account.sid, body)), 201)
+    return render.json(number_json(await new_number(account.sid, body, TWILIO_API_VERSION)), 201)
 
 
 async def fetch_number(AccountSid: str, IncomingPhoneNumberSid: str, user: str):

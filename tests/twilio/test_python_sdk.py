@@ -173,6 +173,8 @@ async def test_incoming_phone_numbers_through_the_sdk(server, application, workd
         [fetch] = await application.wait_for("/inbound", seconds=15)
         assert await caller.wait() == 0, caller.explain()
     assert fetch.method == "GET" and fetch.params["Direction"] == "inbound"
+    # A number made through the Twilio dialect: its calls' webhooks speak Twilio's version and parameters.
+    assert fetch.params["ApiVersion"] == "2010-04-01" and fetch.params["Called"] == fetch.params["To"]
     with pytest.raises(TwilioRestException) as shop:
         await sdk(twilio.incoming_phone_numbers.create, area_code="415")
     assert shop.value.status == 400 and "PhoneNumber" in shop.value.msg  # there is no number shop
