@@ -91,6 +91,8 @@ async def test_no_media_to_an_sdp_address_before_the_ack_and_timer_h_ends_the_ca
         assert victim.datagrams == 0, f"{victim.bytes} bytes of RTP went to an address that never said yes"
         final = await server.wait_status(call.sid, "completed", "failed", within=45)
         await peer.stop()
+    print(f"no ACK: the call ended {final.status} {(final.end_time - final.start_time).total_seconds():.1f} s "
+          f"after it began; {victim.datagrams} RTP packets reached the SDP's address")
     victim.transport.close()
     assert victim.datagrams == 0
     await server.idle()
