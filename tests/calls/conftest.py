@@ -123,6 +123,9 @@ async def server(voice: Voice) -> AsyncIterator[Voice]:
     for model in Tortoise.apps["models"].values():
         await connection.execute_script(f'DELETE FROM "{model._meta.db_table}"')
     voice.app.context.accounts.clear()
+    voice.app.context.guesses.clear()
+    if voice.engine.registrar is not None:
+        voice.engine.registrar.guesses.clear()  # one test's wrong passwords are not the next one's
     await seed_default_account()
     yield voice
     await voice.idle()
