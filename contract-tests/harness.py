@@ -393,7 +393,9 @@ def create_the_client_a_call_names(_context: schemathesis.HookContext, case: sch
             case.body["To"] = f"client:{login}" + to[match.end(1):]
 
 
-ACCOUNT_UPDATE_PATHS = ("/Accounts/{AccountSid}.json", "/Accounts/{AccountSid}")
+# Every spelling of the account update (RestComm's /Accounts.json/{AccountSid} included), by POST or PUT.
+ACCOUNT_UPDATE_PATHS = ("/Accounts/{AccountSid}.json", "/Accounts/{AccountSid}", "/Accounts.json/{AccountSid}")
+ACCOUNT_UPDATE_METHODS = ("POST", "PUT")
 
 
 def _restore_admin_password(case: schemathesis.Case) -> None:
@@ -405,7 +407,7 @@ def _restore_admin_password(case: schemathesis.Case) -> None:
     the new password is simply tried: 200 means it was put back, 401 that it had not changed.
     """
     operation = case.operation
-    if operation.method.upper() != "POST" or operation.path not in ACCOUNT_UPDATE_PATHS:
+    if operation.method.upper() not in ACCOUNT_UPDATE_METHODS or operation.path not in ACCOUNT_UPDATE_PATHS:
         return
     new_password = case.body.get("Password") if isinstance(case.body, dict) else None
     if case.path_parameters.get("AccountSid") != ADMIN_SID or not isinstance(new_password, str):

@@ -37,7 +37,9 @@ ADMIN_SID = "ACae6e420f425248d6a26948c17a9e2acf"
 ADMIN_PASSWORD = "RestComm"  # the published password; its MD5 is the token in schemathesis.toml
 ADMIN_TOKEN = "77f8c12cc7b8f8423e5c38b035249166"
 CREATE_CALL_PATHS = ("/Accounts/{AccountSid}/Calls.json", "/Accounts/{AccountSid}/Calls")
-ACCOUNT_UPDATE_PATHS = ("/Accounts/{AccountSid}.json", "/Accounts/{AccountSid}")
+# Every spelling of the account update (RestComm's /Accounts.json/{AccountSid} included), by POST or PUT.
+ACCOUNT_UPDATE_PATHS = ("/Accounts/{AccountSid}.json", "/Accounts/{AccountSid}", "/Accounts.json/{AccountSid}")
+ACCOUNT_UPDATE_METHODS = ("POST", "PUT")
 _CLIENT_TO = re.compile(r"^[cC][lL][iI][eE][nN][tT]:([A-Za-z0-9._~+-]{1,64})(\?|$)")
 TALLY: Counter[str] = Counter()
 
@@ -93,7 +95,7 @@ def before_call(_context: schemathesis.HookContext, case: schemathesis.Case, _kw
 @schemathesis.hook
 def after_call(_context: schemathesis.HookContext, case: schemathesis.Case, _response: Any) -> None:
     operation = case.operation
-    if operation.method.upper() != "POST" or operation.path not in ACCOUNT_UPDATE_PATHS:
+    if operation.method.upper() not in ACCOUNT_UPDATE_METHODS or operation.path not in ACCOUNT_UPDATE_PATHS:
         return
     new_password = case.body.get("Password") if isinstance(case.body, dict) else None
     if (case.path_parameters or {}).get("AccountSid") != ADMIN_SID or not isinstance(new_password, str):
