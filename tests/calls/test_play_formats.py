@@ -80,7 +80,8 @@ async def test_not_audio_truncated_and_huge_files_are_notifications(server, appl
     application.on("/huge.mp3", lambda _request: Response(b"\xff\xfb" * 100, headers={
         "Content-Length": str(2 * 1024**3)}))
     # The pause first: three refusals take milliseconds, and the call must still be up when the test looks at it.
-    url = application.on("/rcml", '<Response><Pause length="1"/><Play>page.mp3</Play><Play>cut.mp3</Play>'
+    # Three seconds: a loaded machine may see in-progress late (the status is written behind).
+    url = application.on("/rcml", '<Response><Pause length="3"/><Play>page.mp3</Play><Play>cut.mp3</Play>'
                                   "<Play>huge.mp3</Play></Response>")
     call, _, answers = await _echoed_call(server, url, workdir)
     notes = await Notification.filter(call_sid=call["sid"])
@@ -138,5 +139,7 @@ async def test_a_spoken_mp3_is_heard_word_for_word(server, application, workdir)
     start = heard.index(True)
     heard = heard[start - expected.index(True):][: len(expected)]
     agree = sum(a == b for a, b in zip(heard, expected, strict=False)) / len(expected)
-    assert len(heard) == len(expected) and agree > 0.8, agree  # the phrase reversed agrees 48%
+    # The hang-up may beat the last echoed packet or two back; the agreement still counts every window.
+    assert len(expected) - 3 <= len(heard) <= len(expected), (len(heard), len(expected))
+    assert agree > 0.8, agree  # the phrase reversed agrees 48%
     assert 0.3 < sum(expected) / len(expected) < 0.95  # the phrase has both words and pauses to compare
