@@ -353,14 +353,6 @@ _WRK_POST = """\
 wrk.method = "POST"
 wrk.body = "%(body)s"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH requests=%%d duration_us=%%d non2xx=%%d socket_errors=%%d p50_us=%%d p99_us=%%d\\n",
-    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(99)))
-end
 """
 
 # What the server posts when it fetches a call's RCML (rcml/owner.py request_parameters).
@@ -373,7 +365,7 @@ def check_rcml_app(bench: Bench, top_rate: float) -> Figure:
     rcml = bench.rcml
     assert rcml is not None
     script = bench.workdir / "rcml-post.lua"
-    script.write_text(_WRK_POST % {"body": urlencode(FETCH_PARAMETERS)})
+    script.write_text(_WRK_POST % {"body": urlencode(FETCH_PARAMETERS)} + loadgen.REPORT)
     loadgen.run_wrk(rcml.base_url + "/hangup.xml", script, seconds=1, connections=4)  # warm-up
     cpu_before = processes.cpu_seconds(rcml.server_pid)
     result = loadgen.run_wrk(rcml.base_url + "/hangup.xml", script, seconds=3, connections=4)

@@ -31,11 +31,14 @@ request = function()
   i = i %% #paths + 1
   return wrk.format("GET", paths[i])
 end
+"""
 
+# The end of every wrk script a benchmark writes: the one line run_wrk reads back (_RESULT).
+REPORT = """
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    "BENCH requests=%%d duration_us=%%d non2xx=%%d socket_errors=%%d p50_us=%%d p99_us=%%d\\n",
+    "BENCH requests=%d duration_us=%d non2xx=%d socket_errors=%d p50_us=%d p99_us=%d\\n",
     summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
     latency:percentile(50), latency:percentile(99)))
 end
@@ -62,7 +65,7 @@ def basic_auth(user: str, password: str) -> str:
 
 def write_script(path: Path, paths: list[str], authorization: str) -> Path:
     lua_paths = ",\n".join(f'  "{p}"' for p in paths)
-    path.write_text(_SCRIPT % {"paths": lua_paths, "authorization": authorization})
+    path.write_text(_SCRIPT % {"paths": lua_paths, "authorization": authorization} + REPORT)
     return path
 
 
