@@ -7,6 +7,7 @@ The message trace (`-trace_msg`) is kept so tests can check what actually went o
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ import pytest
 from testkit import processes, sipp
 from testkit.ports import free_port, udp_port_bound
 
+# What sipp says when a port local_args probed free was taken before sipp bound it (not its SIP port).
+_PORT_RACE = re.compile(r"Unable to bind (remote control|audio|video)")
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
@@ -60,14 +63,29 @@ class Sipp:
             "-trace_err", "-error_file", str(self.error_file), *self.args,
         ]
 
-    async def start(self, *, wait_bound: bool = True) -> Sipp:
+    async def start(self, *, wait_bound: bool = True, attempts: int = 3) -> Sipp:
         if (reason := sipp.missing()) is not None:
             pytest.skip(reason)  # a missing peer skips the test with the reason in the report, never a silent pass
-        with self.screen_file.open("wb") as screen:
-            self._process = await processes.start_async(self.command(), lifetime_s=self.lifetime_s, output=screen)
-        if wait_bound:
-            await self._until_bound()
+        for attempt in range(1, attempts + 1):
+            self.error_file.unlink(missing_ok=True)
+            with self.screen_file.open("wb") as screen:
+                self._process = await processes.start_async(self.command(), lifetime_s=self.lifetime_s,
+                                                            output=screen)
+            if not wait_bound:
+                return self
+            try:
+                await self._until_bound()
+                return self
+            except RuntimeError:
+                # Its control and media ports were free when probed, then handed over: another process may
+                # take one in between (sipp exits 254). command() probes fresh ones; the SIP port stays.
+                if attempt == attempts or not self._lost_a_port_race():
+                    raise
         return self
+
+    def _lost_a_port_race(self) -> bool:
+        errors = self.error_file.read_text(errors="replace") if self.error_file.exists() else ""
+        return _PORT_RACE.search(errors) is not None
 
     async def wait(self, timeout_s: float = 15) -> int:
         assert self._process is not None
