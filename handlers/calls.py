@@ -11,11 +11,11 @@ from calls.types import API_VERSION, CallChange, CallLimits, CallNotLive, CallRe
 from handlers import context, errors
 from handlers.auth import authorize
 from handlers.errors import Code
-from handlers.listing import API_PREFIX, Resource
+from handlers.listing import API_PREFIX, Resource, parse_filters
 from handlers.render import Field, Fields, Format, twins
 from models import Account, Call, clock, list_filters
 from models.call_count import total_calls
-from models.list_filters import InvalidFilter, restore_plus
+from models.list_filters import restore_plus
 from models.paging import page_request
 from rcml.machine_detection import MachineDetection
 from sip.destination import InvalidAddress, parse_destination
@@ -67,11 +67,7 @@ async def find_call(account_sid: str, call_sid: str) -> Call:
 async def list_calls(fmt: Format, AccountSid: str, user: str, Page: int = 0, PageSize: int = 50,
                      AfterSid: str | None = None):
     _, account = await authorize(user, AccountSid)
-    try:
-        # Read from the raw query: connexion would fold `StartTime>` and `StartTime` into one argument.
-        filtering = list_filters.CALLS.parse(request.query_params)
-    except InvalidFilter as exc:
-        raise errors.bad_request(str(exc)) from None
+    filtering = parse_filters(list_filters.CALLS, request.query_params)
     scope = Call.filter(account_sid=account.sid)
     # No filter but (maybe) Status: the maintained per-status counters give the total.
     by_status = filtering.only("Status")

@@ -15,7 +15,7 @@ from calls.types import API_VERSION, RoomNotLive
 from handlers import context, errors
 from handlers.auth import authorize
 from handlers.errors import ApiError, Code
-from handlers.listing import API_PREFIX, Resource
+from handlers.listing import API_PREFIX, Resource, parse_filters
 from handlers.render import Field, Fields, Format, twins
 from models import Conference, Participant, clock, list_filters
 from models.paging import page_request
@@ -76,7 +76,7 @@ async def list_conferences(fmt: Format, AccountSid: str, user: str, Page: int = 
                            AfterSid: str | None = None):
     _, account = await authorize(user, AccountSid)
     scope = Conference.filter(account_sid=account.sid)
-    filtering = list_filters.CONFERENCES.parse(request.query_params)
+    filtering = parse_filters(list_filters.CONFERENCES, request.query_params)
     return await CONFERENCES.page(
         fmt, path=f"/Accounts/{account.sid}/Conferences", scope=scope, filtered=filtering.apply(scope),
         request=page_request(Page, PageSize, AfterSid), filters=filtering.given,

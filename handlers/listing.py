@@ -3,7 +3,7 @@ paging envelope of its lists (contract section 5): counts, positions and the lin
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from calls.types import API_VERSION
 from handlers import errors
 from handlers.render import Fields, Format, PageLinks, render_item, render_list
+from models.list_filters import Filtering, InvalidFilter, ListFilter
 from models.paging import Page, PageRequest, UnknownAnchor, fetch_page
 
 API_PREFIX = f"/{API_VERSION}"
@@ -96,3 +97,12 @@ def links(
         next_page_uri=uri(number + 1, last_sid) if page.has_more and last_sid else None,
         last_page_uri=uri(max(page.num_pages - 1, 0)),
     )
+
+
+def parse_filters(list_filter: ListFilter, query: Mapping[str, str]) -> Filtering:
+    """A list's filters from the raw query, or a 400 for a date the spec's pattern let through but that names no
+    real day (`StartTime=2024-02-30`). The raw query, because connexion folds `StartTime>` into `StartTime`."""
+    try:
+        return list_filter.parse(query)
+    except InvalidFilter as exc:
+        raise errors.bad_request(str(exc)) from None

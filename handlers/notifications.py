@@ -8,7 +8,7 @@ from calls.types import API_VERSION
 from handlers import errors
 from handlers.auth import authorize
 from handlers.calls import find_call
-from handlers.listing import API_PREFIX, Resource
+from handlers.listing import API_PREFIX, Resource, parse_filters
 from handlers.render import Field, Fields, Format, twins
 from models import Notification, clock, list_filters
 from models.paging import page_request
@@ -53,7 +53,7 @@ async def list_notifications(fmt: Format, AccountSid: str, user: str, Page: int 
                              AfterSid: str | None = None):
     _, account = await authorize(user, AccountSid)
     scope = Notification.filter(account_sid=account.sid)
-    filtering = list_filters.NOTIFICATIONS.parse(request.query_params)
+    filtering = parse_filters(list_filters.NOTIFICATIONS, request.query_params)
     return await NOTIFICATIONS.page(
         fmt, path=f"/Accounts/{account.sid}/Notifications", scope=scope, filtered=filtering.apply(scope),
         request=page_request(Page, PageSize, AfterSid), filters=filtering.given,

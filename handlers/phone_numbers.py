@@ -12,7 +12,7 @@ from calls.types import API_VERSION
 from handlers import errors
 from handlers.auth import authorize
 from handlers.errors import ApiError, Code
-from handlers.listing import API_PREFIX, Resource
+from handlers.listing import API_PREFIX, Resource, parse_filters
 from handlers.render import Field, Fields, Format, twins
 from models import Client, IncomingPhoneNumber, clock, list_filters, sids
 from models.list_filters import restore_plus
@@ -66,7 +66,7 @@ async def list_numbers(fmt: Format, AccountSid: str, user: str, Page: int = 0, P
                        AfterSid: str | None = None):
     _, account = await authorize(user, AccountSid)
     scope = IncomingPhoneNumber.filter(account_sid=account.sid)
-    filtering = list_filters.PHONE_NUMBERS.parse(request.query_params)
+    filtering = parse_filters(list_filters.PHONE_NUMBERS, request.query_params)
     return await NUMBERS.page(
         fmt, path=f"/Accounts/{account.sid}/IncomingPhoneNumbers", scope=scope, filtered=filtering.apply(scope),
         request=page_request(Page, PageSize, AfterSid), filters=filtering.given,

@@ -10,10 +10,9 @@ from calls.types import API_VERSION
 from handlers import context, errors
 from handlers.auth import authorize
 from handlers.calls import find_call
-from handlers.listing import API_PREFIX, Resource
+from handlers.listing import API_PREFIX, Resource, parse_filters
 from handlers.render import Field, Fields, Format, twins
 from models import Recording, clock, list_filters
-from models.list_filters import InvalidFilter
 from models.paging import page_request
 
 
@@ -48,10 +47,7 @@ async def list_recordings(fmt: Format, AccountSid: str, user: str, Page: int = 0
                           AfterSid: str | None = None):
     _, account = await authorize(user, AccountSid)
     scope = Recording.filter(account_sid=account.sid)
-    try:
-        filtering = list_filters.RECORDINGS.parse(request.query_params)
-    except InvalidFilter as exc:
-        raise errors.bad_request(str(exc)) from None
+    filtering = parse_filters(list_filters.RECORDINGS, request.query_params)
     return await RECORDINGS.page(
         fmt, path=f"/Accounts/{account.sid}/Recordings", scope=scope, filtered=filtering.apply(scope),
         request=page_request(Page, PageSize, AfterSid), filters=filtering.given,

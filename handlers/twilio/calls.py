@@ -15,11 +15,12 @@ from handlers import context, errors
 from handlers.auth import authorize
 from handlers.calls import find_call, place_call, status_callback_events
 from handlers.errors import ApiError, Code
+from handlers.listing import parse_filters
 from handlers.twilio import render
 from handlers.twilio.render import PREFIX, date, formatted, text
 from models import Call, list_filters, twiml_document
 from models.call import delete_ended_call
-from models.list_filters import InvalidFilter, restore_plus
+from models.list_filters import restore_plus
 from models.paging import UnknownAnchor, fetch_window
 from rcml.machine_detection import MachineDetection
 from rcml.parser import RcmlSyntaxError, parse
@@ -68,11 +69,7 @@ def call_json(call: Call) -> dict[str, Any]:
 
 async def list_calls(AccountSid: str, user: str, PageSize: int = 50, Page: int = 0, PageToken: str | None = None):
     _, account = await authorize(user, AccountSid)
-    try:
-        # From the raw query: connexion would fold `StartTime>` and `StartTime` into one argument.
-        filtering = list_filters.CALLS.parse(day_filters(request.query_params))
-    except InvalidFilter as exc:
-        raise errors.bad_request(str(exc)) from None
+    filtering = parse_filters(list_filters.CALLS, day_filters(request.query_params))
     scope = Call.filter(account_sid=account.sid)
     after_sid, before_sid = render.page_anchor(PageToken)
     try:

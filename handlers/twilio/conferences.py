@@ -11,6 +11,7 @@ from connexion.lifecycle import ConnexionResponse
 from handlers import errors
 from handlers.auth import authorize
 from handlers.conferences import _in_live_room, find_conference, find_participant
+from handlers.listing import parse_filters
 from handlers.twilio import render
 from handlers.twilio.recordings import _page
 from handlers.twilio.render import PREFIX, date
@@ -60,7 +61,7 @@ def participant_json(participant: Participant) -> dict[str, Any]:
 async def list_conferences(AccountSid: str, user: str, PageSize: int = 50, Page: int = 0,
                            PageToken: str | None = None):
     _, account = await authorize(user, AccountSid)
-    filtering = list_filters.CONFERENCES.parse(request.query_params)
+    filtering = parse_filters(list_filters.CONFERENCES, request.query_params)
     scope = Conference.filter(account_sid=account.sid)
     return await _page("conferences", f"/Accounts/{account.sid}/Conferences.json", scope, filtering.apply(scope),
                        conference_json, PageSize, Page, PageToken, filtering.given)

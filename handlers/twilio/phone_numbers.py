@@ -10,6 +10,7 @@ from connexion.lifecycle import ConnexionResponse
 
 from calls.types import TWILIO_API_VERSION
 from handlers.auth import authorize
+from handlers.listing import parse_filters
 from handlers.phone_numbers import change_number, find_number, new_number
 from handlers.twilio import render
 from handlers.twilio.recordings import _page
@@ -42,7 +43,7 @@ def number_json(number: IncomingPhoneNumber) -> dict[str, Any]:
 
 async def list_numbers(AccountSid: str, user: str, PageSize: int = 50, Page: int = 0, PageToken: str | None = None):
     _, account = await authorize(user, AccountSid)
-    filtering = list_filters.PHONE_NUMBERS.parse(request.query_params)
+    filtering = parse_filters(list_filters.PHONE_NUMBERS, request.query_params)
     scope = IncomingPhoneNumber.filter(account_sid=account.sid)
     return await _page("incoming_phone_numbers", f"/Accounts/{account.sid}/IncomingPhoneNumbers.json", scope,
                        filtering.apply(scope), number_json, PageSize, Page, PageToken, filtering.given)

@@ -11,11 +11,11 @@ from connexion.lifecycle import ConnexionResponse
 from handlers import context, errors
 from handlers.auth import authorize
 from handlers.calls import find_call
+from handlers.listing import parse_filters
 from handlers.recordings import find_recording
 from handlers.twilio import render
 from handlers.twilio.render import PREFIX, date
 from models import Notification, Recording, list_filters
-from models.list_filters import InvalidFilter
 from models.paging import UnknownAnchor, fetch_window
 
 
@@ -90,10 +90,7 @@ async def list_for_call(AccountSid: str, CallSid: str, user: str, PageSize: int 
 async def list_recordings(AccountSid: str, user: str, PageSize: int = 50, Page: int = 0,
                           PageToken: str | None = None):
     _, account = await authorize(user, AccountSid)
-    try:
-        filtering = list_filters.RECORDINGS.parse(request.query_params)
-    except InvalidFilter as exc:
-        raise errors.bad_request(str(exc)) from None
+    filtering = parse_filters(list_filters.RECORDINGS, request.query_params)
     scope = Recording.filter(account_sid=account.sid)
     return await _page("recordings", f"/Accounts/{account.sid}/Recordings.json", scope, filtering.apply(scope),
                        recording_json, PageSize, Page, PageToken, filtering.given)
