@@ -53,6 +53,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rates", help="inbound steps, calls/s, comma-separated [10,20,30,40,50]")
     parser.add_argument("--seconds", type=float, help="length of each step [30; 10 with --quick]")
     parser.add_argument("--forwards", type=int, help="hang-ups measured, half through each node [100; 20 quick]")
+    parser.add_argument("--only", choices=("throughput", "forwards"), help="run one of the two measures")
     parser.add_argument("--keep-files", type=Path, metavar="DIR", help="keep logs in DIR")
     args = parser.parse_args(argv)
     args.rate_list = [int(r) for r in (args.rates or ("10,20" if args.quick else "10,20,30,40,50")).split(",")]
@@ -185,30 +186,41 @@ def measure(figures: list[Figure], args: argparse.Namespace) -> None:
                 async with running_application() as app:
                     voice = app.on("/voice", '<Response><Pause length="1"/></Response>')
                     await _add_number(url, voice, workdir)
-                    results = {}
-                    for count in (1, 2):
-                        progress(f"{count} node(s) behind Kamailio: steps {args.rate_list} calls/s")
-                        results[count] = await throughput(url, count, args, app, workdir)
-                    one, two = results[1], results[2]
-                    figures.append(Figure("inbound via Kamailio: 1 node", one[0], "calls/s",
-                                          detail=f"CPU {one[1][0]:.2f} ms/call"))
-                    figures.append(Figure("inbound via Kamailio: 2 nodes", two[0], "calls/s", target="> 1 node",
-                                          passed=two[0] > one[0],
-                                          detail="CPU " + ", ".join(f"{c:.2f}" for c in two[1]) + " ms/call"))
-                    figures.append(Figure("ratio 2 nodes / 1 node", two[0] / max(1, one[0]), "x"))
-                    progress(f"forwarded changes: {args.forwards} hang-ups, half through each node")
-                    direct, forwarded = await forwarding(url, args, app, workdir)
-                    figures.append(Figure("hang-up sent to the owner, p50", statistics.median(direct), "ms",
-                                          detail=f"p99 {percentile(direct, 0.99):.1f} ms, n={len(direct)}"))
-                    figures.append(Figure("hang-up sent to the other node, p50", statistics.median(forwarded), "ms",
-                                          detail=f"p99 {percentile(forwarded, 0.99):.1f} ms, n={len(forwarded)}"))
-                    added = statistics.median(forwarded) - statistics.median(direct)
-                    figures.append(Figure("forwarding adds, p50", added, "ms", target=f"< {FORWARD_TARGET_MS:.0f}",
-                                          passed=added < FORWARD_TARGET_MS))
+                    if args.only != "forwards":
+                        await _throughput_figures(figures, url, args, app, workdir)
+                    if args.only != "throughput":
+                        await _forwarding_figures(figures, url, args, app, workdir)
         finally:
             await database_urls.drop_database(url)
 
     asyncio.run(main())
+
+
+async def _throughput_figures(figures: list[Figure], url: str, args: argparse.Namespace, app: Application,
+                              workdir: Path) -> None:
+    results = {}
+    for count in (1, 2):
+        progress(f"{count} node(s) behind Kamailio: steps {args.rate_list} calls/s")
+        results[count] = await throughput(url, count, args, app, workdir)
+    one, two = results[1], results[2]
+    figures.append(Figure("inbound via Kamailio: 1 node", one[0], "calls/s", detail=f"CPU {one[1][0]:.2f} ms/call"))
+    figures.append(Figure("inbound via Kamailio: 2 nodes", two[0], "calls/s", target="> 1 node",
+                          passed=two[0] > one[0],
+                          detail="CPU " + ", ".join(f"{c:.2f}" for c in two[1]) + " ms/call"))
+    figures.append(Figure("ratio 2 nodes / 1 node", two[0] / max(1, one[0]), "x"))
+
+
+async def _forwarding_figures(figures: list[Figure], url: str, args: argparse.Namespace, app: Application,
+                              workdir: Path) -> None:
+    progress(f"forwarded changes: {args.forwards} hang-ups, half through each node")
+    direct, forwarded = await forwarding(url, args, app, workdir)
+    figures.append(Figure("hang-up sent to the owner, p50", statistics.median(direct), "ms",
+                          detail=f"p99 {percentile(direct, 0.99):.1f} ms, n={len(direct)}"))
+    figures.append(Figure("hang-up sent to the other node, p50", statistics.median(forwarded), "ms",
+                          detail=f"p99 {percentile(forwarded, 0.99):.1f} ms, n={len(forwarded)}"))
+    added = statistics.median(forwarded) - statistics.median(direct)
+    figures.append(Figure("forwarding adds, p50", added, "ms", target=f"< {FORWARD_TARGET_MS:.0f}",
+                          passed=added < FORWARD_TARGET_MS))
 
 
 async def _until_in_progress(api, sid: str) -> None:
