@@ -17,7 +17,7 @@ from calls import call_rows
 from calls.admission import Admission
 from calls.background import BackgroundTasks
 from calls.callbacks import CallbackSender
-from calls.cluster.forward import APPLIED, NOT_HERE, NOT_LIVE, Forwarder, OwnerUnreachable
+from calls.cluster.forward import APPLIED, NOT_HERE, NOT_LIVE, Forwarder, Outcome, OwnerUnreachable, call_from_json
 from calls.cluster.lease import NodeAddress, NodeLease
 from calls.cluster.member import ClusterMember
 from calls.cluster.reaper import Reaper, close_abandoned
@@ -59,8 +59,6 @@ from telemetry import call_events
 
 log = logging.getLogger(__name__)
 
-# How long a live node's row (where to forward changes to its calls) is reused without reading it again.
-NODE_CACHE_S = 1.0
 NO_LIMITS = CallLimits()
 
 
@@ -155,16 +153,17 @@ class CallEngine:
             return await call_rows.modify_unowned(call, change)
         return await self.modify_owned(owner, call, change)
 
-    async def modify_here(self, call_sid: str, change: CallChange) -> bool:
-        """What another node forwarded: the change made, if this node runs the call (False if it does not).
+    async def modify_here(self, call_sid: str, change: CallChange) -> Call | None:
+        """What another node forwarded: the change made, if this node runs the call (None if it does not).
 
-        Nothing is read back: the node that forwarded it reads the row this owner has written.
+        Nothing is read back: the owner's call in memory is its row as written (only the owner writes a live
+        call, and it has written what was pending), and it goes back to the node that forwarded the change.
         """
         owner = self.owners.get(call_sid)
         if owner is None:
-            return False
+            return None
         await self.modify_owned(owner, owner.call, change, read_back=False)
-        return True
+        return owner.call
 
     async def _modify_elsewhere(self, call: Call, change: CallChange) -> Call:
         owner_node = call.owner_node
@@ -175,10 +174,15 @@ class CallEngine:
             raise CallNotLive(f"This call runs on node {owner_node}, and this node cannot reach it (set the same "
                               "RESTCOMM_CLUSTER_SECRET on every node)")
         try:
-            outcome = await self.forwarder.change_call(node.http_address, call.sid, change)
+            outcome = await self._forward_change(node, call.sid, change)
         except OwnerUnreachable as exc:
             log.warning("change to %s not forwarded to node %s: %s", call.sid, owner_node, exc)
             raise CallNotLive(f"The node that runs this call ({owner_node}) did not answer; try again") from None
+        if outcome.kind == APPLIED and outcome.call is not None:
+            try:
+                return call_from_json(outcome.call)
+            except (ValueError, KeyError, TypeError):
+                log.warning("node %s sent back a call row this node does not read; reading it", owner_node)
         await call.refresh_from_db()
         if outcome.kind == NOT_LIVE:
             raise CallNotLive(outcome.message)
@@ -187,16 +191,30 @@ class CallEngine:
                               f"The node that runs this call ({owner_node}) no longer runs it")
         return call
 
+    async def _forward_change(self, node: nodes.Node, call_sid: str, change: CallChange) -> Outcome:
+        """The change sent to `node`; once more when it did not answer and its row now gives another address
+        (restarted under the same id before the cached row ran out)."""
+        assert self.forwarder is not None
+        try:
+            return await self.forwarder.change_call(node.http_address, call_sid, change)
+        except OwnerUnreachable:
+            self._node_cache.pop(node.id, None)
+            fresh = await self._live_node(node.id)
+            if fresh is None or fresh.http_address == node.http_address:
+                raise
+            return await self.forwarder.change_call(fresh.http_address, call_sid, change)
+
     async def _live_node(self, node_id: str) -> nodes.Node | None:
-        """The node's row while its lease is current, remembered for a second: a forwarded change then costs
-        no lookup of its own (a node that died within the second does not answer, and the change is refused)."""
+        """The node's row while its lease is current, kept as long as the lease it read: a forwarded change
+        then costs no lookup of its own. A node that died meanwhile does not answer (the change is refused)."""
         now = asyncio.get_running_loop().time()
         cached = self._node_cache.get(node_id)
         if cached is not None and cached[1] > now:
             return cached[0]
-        node = await nodes.live_node(node_id, clock.now())
+        wall = clock.now()
+        node = await nodes.live_node(node_id, wall)
         if node is not None:
-            self._node_cache[node_id] = (node, now + NODE_CACHE_S)
+            self._node_cache[node_id] = (node, now + (node.lease_expires - wall).total_seconds())
         return node
 
     async def modify_owned(self, owner: CallOwner, call: Call, change: CallChange, *, read_back: bool = True) -> Call:

@@ -15,7 +15,7 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from calls.cluster.forward import APPLIED, NOT_HERE, NOT_LIVE, SECRET_HEADER, change_from_json
+from calls.cluster.forward import APPLIED, NOT_HERE, NOT_LIVE, SECRET_HEADER, call_to_json, change_from_json
 from calls.types import CallNotLive, RoomNotLive
 from handlers import context
 
@@ -46,9 +46,9 @@ async def change_call(request: Request) -> JSONResponse:
         changed = await engine.modify_here(request.path_params["sid"], change)
     except CallNotLive as exc:
         return JSONResponse({"outcome": NOT_LIVE, "message": exc.message}, status_code=409)
-    if not changed:
+    if changed is None:
         return JSONResponse({"outcome": NOT_HERE}, status_code=404)
-    return JSONResponse({"outcome": APPLIED})
+    return JSONResponse({"outcome": APPLIED, "call": call_to_json(changed)})
 
 
 async def change_participant(request: Request) -> JSONResponse:

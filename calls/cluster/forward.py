@@ -15,13 +15,16 @@ connections to the other nodes open.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from tortoise import fields
 
 from calls.types import CallChange
+from models import Call
 
 SECRET_HEADER = "X-RestComm-Cluster-Secret"
 CHANGE_PATH = "/internal/cluster/calls/{sid}/change"
@@ -41,6 +44,31 @@ class OwnerUnreachable(Exception):
 class Outcome:
     kind: str
     message: str = ""
+    # With APPLIED: the call's row as the owner wrote it (call_to_json), so the forwarding node need not read
+    # it back from the database; None from a node that does not send it.
+    call: dict[str, Any] | None = None
+
+
+def call_to_json(call: Call) -> dict[str, Any]:
+    """The owner's row of a call, for the node that forwarded the change (datetimes as ISO 8601)."""
+    row = {}
+    for name in Call._meta.db_fields:
+        value = getattr(call, name)
+        row[name] = value.isoformat() if isinstance(value, dt.datetime) else value
+    return row
+
+
+def call_from_json(row: dict[str, Any]) -> Call:
+    """The Call a node sent back (call_to_json); ValueError/KeyError/TypeError for anything else."""
+    values = {}
+    for name in Call._meta.db_fields:
+        value = row[name]
+        if isinstance(Call._meta.fields_map[name], fields.DatetimeField) and value is not None:
+            value = dt.datetime.fromisoformat(value)
+        values[name] = value
+    call = Call(**values)
+    call._saved_in_db = True  # it is the stored row, as a read would have given it
+    return call
 
 
 def change_to_json(change: CallChange) -> dict[str, Any]:
@@ -87,7 +115,7 @@ class Forwarder:
             raise OwnerUnreachable(f"{type(exc).__name__}: {exc}") from exc
         try:
             answer = json.loads(answer_bytes)
-            outcome = Outcome(answer["outcome"], answer.get("message", ""))
+            outcome = Outcome(answer["outcome"], answer.get("message", ""), answer.get("call"))
         except (ValueError, KeyError, TypeError):
             raise OwnerUnreachable(f"HTTP {response.status} from {url} is not a node's answer") from None
         if outcome.kind not in (APPLIED, NOT_LIVE, NOT_HERE):

@@ -60,6 +60,8 @@ async def test_hang_up_and_redirect_through_the_other_node(two_nodes, applicatio
             ended = await via_b.post(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json", data={"Status": "completed"})
             assert ended.status_code == 200, ended.text
             assert ended.json()["status"] == "completed" and ended.json()["duration"] >= 2
+            # B answers with A's row as A wrote it (sent back with the outcome, not read again): the record.
+            assert ended.json() == (await via_a.get(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json")).json()
             assert await callee.wait() == 0, callee.explain()
             assert any(m.startswith("BYE ") for m in callee.received())
         [final] = await application.wait_for("/status")
