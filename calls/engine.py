@@ -32,6 +32,7 @@ from calls.registrar import ClientRegistrar
 from calls.rooms import ConferenceRoom, Rooms
 from calls.routing import InboundRoute, Routes
 from calls.services import Services
+from calls.sip_messages import SipMessageLog
 from calls.types import (
     CallChange,
     CallEnded,
@@ -68,12 +69,14 @@ class CallEngine:
                  media: MediaFactory | None = None, registrar: ClientRegistrar | None = None,
                  outbound_proxy: OutboundProxy | None = None, internal_url: str = "",
                  lease_seconds: float = 6.0, limits: Limits | None = None, cluster_secret: str = "",
-                 events: EventLog | None = None, sip_nat: NatMode = NatMode.AUTO) -> None:
+                 events: EventLog | None = None, sip_nat: NatMode = NatMode.AUTO,
+                 sip_messages: SipMessageLog | None = None) -> None:
         """`stack`, `media` and `registrar` are None when SIP is off; the stack is started by the caller."""
         self.node = node
         self.callbacks = callbacks
         # Call Events, written behind; None where nothing records them (the engine's unit tests).
         self.events = events
+        self.sip_messages = sip_messages
         self.recordings = recordings
         self.rooms = Rooms(node)
         self.registrar = registrar
@@ -98,7 +101,7 @@ class CallEngine:
             base_url=base_url, fetcher=fetcher, callbacks=callbacks, audio=audio, recordings=recordings,
             rooms=self.rooms, background=self._background, stack=stack, media=media,
             routes=Routes(outbound_proxy=outbound_proxy, sip_address=lambda: stack.address, nat=sip_nat),
-            limits=limits or Limits(),
+            limits=limits or Limits(), sip_messages=sip_messages,
         )
 
     # --- the API side -----------------------------------------------------------------------------------------
@@ -280,6 +283,8 @@ class CallEngine:
         def forget(_task: asyncio.Task) -> None:
             if self.owners.get(sid) is owner:
                 del self.owners[sid]
+            if self.sip_messages is not None:
+                self.sip_messages.release(sid)
 
         owner.task.add_done_callback(forget)
 
@@ -320,6 +325,8 @@ class CallEngine:
             self._admitting.remove(reserved)
         call_events.event("sip.invite_received", call_sid=call.sid, account_sid=call.account_sid,
                           from_=leg.from_user, to=leg.request_user, peer=_peer(leg.source))
+        if self.sip_messages is not None:
+            self.sip_messages.follow(leg.call_id, call.account_sid, call.sid)
         header_parameters = {f"SipHeader_{name}": value for name, value in leg.headers.items()
                              if name.lower().startswith("x-")}
         self._adopt(InboundOwner(self.services, call, leg, source=route.source,
@@ -417,6 +424,8 @@ class CallEngine:
         await self.callbacks.close(within)
         if self.events is not None:
             await self.events.close()
+        if self.sip_messages is not None:
+            await self.sip_messages.close()
         await self.services.audio.aclose()  # its decoding worker processes
         if self.forwarder is not None:
             await self.forwarder.close()

@@ -102,6 +102,8 @@ class OutboundOwner(CallOwner):
             invite = routes.invite_for(self.call, self.request, target, offer)
             try:
                 fork.leg = await self.services.stack.invite(invite, self.sink_for(fork))
+                if self.services.sip_messages is not None:
+                    self.services.sip_messages.follow(fork.leg.call_id, self.call.account_sid, self.call.sid)
                 call_events.event("sip.invite_sent", to=target.request_uri)
             except Exception as exc:  # the stack refused the INVITE (e.g. an unresolvable host)
                 log.warning("call %s: INVITE to %s failed: %s", self.call.sid, target.request_uri, exc)

@@ -10,6 +10,7 @@ from calls.limits import Limits
 from calls.recordings import RecordingStore
 from calls.rooms import Rooms
 from calls.routing import Routes
+from calls.sip_messages import SipMessageLog
 from rcml.audio import AudioLibrary
 from rcml.documents import DocumentFetcher
 from sip.media_factory import MediaFactory
@@ -30,3 +31,5 @@ class Services:
     stack: SipStack | None = None
     media: MediaFactory | None = None
     limits: Limits = field(default_factory=Limits)
+    # The calls' SIP messages, stored behind; None where nothing records them (SIP off, the engine's unit tests).
+    sip_messages: SipMessageLog | None = None

@@ -11,6 +11,7 @@ from tortoise.models import Model
 
 from models import sids, sqlite_reads
 from models.notification import Notification
+from models.sip_message import SipMessage
 
 
 class CallStatus(StrEnum):
@@ -162,8 +163,9 @@ _UPDATE_SQL: dict[tuple[str, tuple[str, ...], bool], str] = {}
 
 
 async def delete_ended_call(sid: str) -> bool:
-    """Deletes an ended call's row and its notifications; False when the call is live (or gone)."""
+    """Deletes an ended call's row, its notifications and SIP messages; False when the call is live (or gone)."""
     deleted = await Call.filter(sid=sid).exclude(status__in=_LIVE_VALUES).delete()
     if deleted:
         await Notification.filter(call_sid=sid).delete()
+        await SipMessage.filter(call_sid=sid).delete()
     return bool(deleted)

@@ -28,6 +28,7 @@ MODEL_MODULES = [
     "models.node",
     "models.call_event",
     "models.twiml_document",
+    "models.sip_message",
 ]
 
 

@@ -14,6 +14,8 @@ CONFERENCE = "CF"
 # Not Twilio resources, but rows the Twilio dialect keeps: a call event, an inline TwiML document.
 CALL_EVENT = "EV"
 TWIML = "TW"
+# A call's SIP message (Calls/{CallSid}/SipMessages), a resource of this server only.
+SIP_MESSAGE = "SG"
 
 SID_LENGTH = 34
 

@@ -11,6 +11,7 @@ from calls.guessing import GuessThrottle
 from calls.limits import Limits
 from calls.recordings import RecordingStore
 from calls.registrar import ClientRegistrar
+from calls.sip_messages import SipMessageLog
 from calls.types import OutboundProxy
 from models.directory import AccountDirectory
 from rcml.audio import AudioLibrary
@@ -31,7 +32,7 @@ from sip.stack import SipStack
 def build_engine(settings: Settings, http: HttpClient,
                  accounts: AccountDirectory | None = None) -> CallEngine:
     """The lifespan starts the engine's stack (`engine.stack.start(engine)`) and stops it."""
-    stack = media = registrar = None
+    stack = media = registrar = sip_messages = None
     if settings.sip_enabled:
         # Nodes serving the same clients must share the nonce key; one node may leave it random.
         secret = hashlib.sha256(settings.sip_secret.encode()).digest() if settings.sip_secret else None
@@ -40,6 +41,8 @@ def build_engine(settings: Settings, http: HttpClient,
                              settings.sip_trusted_proxies.replace(",", " ").split())))
         media = MediaFactory(PortPool(*settings.rtp_port_range), settings.sip_host)
         registrar = ClientRegistrar(GuessThrottle.from_limit(settings.login_guess_limit))
+        # Each call's SIP messages, kept as long as its Call Events.
+        sip_messages = SipMessageLog(stack.wire_tap, settings.call_events_retention)
     # Every webhook signed with its account's token and kept as a Call Event.
     events = EventLog(settings.call_events_retention)
     webhooks = Webhooks(http, accounts=accounts or AccountDirectory(), events=events)
@@ -49,6 +52,7 @@ def build_engine(settings: Settings, http: HttpClient,
         fetcher=DocumentFetcher(http, settings.base_url, webhooks),
         callbacks=CallbackSender(http, settings.base_url, webhooks=webhooks),
         events=events,
+        sip_messages=sip_messages,
         audio=AudioLibrary(http, settings.base_url, decoder=DecoderPool(audio_limits(settings),
                                                                      workers=settings.audio_decode_workers),
                            cache_bytes=settings.audio_cache_bytes),

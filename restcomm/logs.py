@@ -1,18 +1,13 @@
 """Logging for the server: text or JSON lines (RESTCOMM_LOG_FORMAT), each with its call, account, request and
 node, and with credentials taken out of every line whatever logged it.
 
-Redaction is done in the formatter of the one handler the process logs through, so it covers our messages,
-library messages, exception texts and the SIP trace alike: a URL's password
-(`http://user:secret@host`), the value of any Authorization or Proxy-Authorization header (HTTP Basic, SIP
-digest), `Password=`/`AuthToken=`/`secret=`-style pairs, and any bare 32-hex string (an auth token is the MD5
-hex of a password). SIDs keep their hex (it follows their two-letter prefix) and so do SIP Call-IDs, which a
-reader needs to follow a dialog.
+Redaction (telemetry/redaction.py) is done in the formatter of the one handler the process logs through, so it
+covers our messages, library messages, exception texts and the SIP trace alike.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import time
 from typing import Any, TextIO
@@ -20,39 +15,11 @@ from typing import Any, TextIO
 import orjson
 
 from telemetry import log_context
+from telemetry.redaction import REDACTED, redact
+
+__all__ = ["FORMATS", "REDACTED", "JsonFormatter", "TextFormatter", "configure", "redact"]
 
 FORMATS = ("text", "json")
-REDACTED = "[redacted]"
-
-_URL_PASSWORD = re.compile(r"://([^/\s:@\"']+):([^/\s@\"']+)@")
-_AUTH_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization\s*[:=]\s*)[^\r\n]+")
-_SECRET_PAIR = re.compile(
-    r"(?i)\b((?:password|passwd|auth_?token|secret|sip_secret|metrics_token|token)[\"']?\s*[:=]\s*[\"']?)"
-    r"[^\"'&\s,;)}]+")
-_BARE_TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32}(?![0-9A-Za-z])")
-_CALL_ID_BEFORE = re.compile(r"(?i)(call[-_]?id|\bi)\W{0,4}$")
-
-
-_SECRET_WORDS = ("password", "passwd", "token", "secret")
-
-
-def redact(text: str) -> str:
-    # Each pattern only where a cheap look says it can match: most lines have none of them, and a line
-    # costs the call it is about (bench/telemetry.py measures it).
-    lower = text.lower()
-    if "@" in text:
-        text = _URL_PASSWORD.sub(rf"://\1:{REDACTED}@", text)
-    if "authorization" in lower:
-        text = _AUTH_HEADER.sub(rf"\1{REDACTED}", text)
-    if any(word in lower for word in _SECRET_WORDS):
-        text = _SECRET_PAIR.sub(rf"\1{REDACTED}", text)
-    return _BARE_TOKEN.sub(_unless_call_id, text)
-
-
-def _unless_call_id(match: re.Match) -> str:
-    before = match.string[max(0, match.start() - 12):match.start()]
-    return match.group(0) if _CALL_ID_BEFORE.search(before) else REDACTED
-
 
 _CONTEXT = (("call_sid", log_context.call_sid), ("account_sid", log_context.account_sid),
             ("request_id", log_context.request_id))

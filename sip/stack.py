@@ -21,6 +21,7 @@ from sip.flood import InviteRate
 from sip.legs import EventSink, InboundInvite, InboundLeg, OutboundInvite, OutboundLeg, next_leg_key
 from sip.reactor import Reactor, StackStopped
 from sip.registration import RegisterRequest, RegisterResponse
+from sip.wire import WireTap
 
 logger = logging.getLogger("sip")
 
@@ -59,6 +60,8 @@ class SipStack:
         self._signer = digest.NonceSigner(nonce_secret)
         self.invite_rate = invite_rate or InviteRate(0)
         self._reactor = Reactor()
+        # Every SIP message sent or received, captured by the SIP thread for the loop to read (sip/wire.py).
+        self.wire_tap = WireTap()
         self._core: Any = None
         self._address = (host, port)
         self._legs: dict[int, OutboundLeg | InboundLeg] = {}
@@ -87,7 +90,7 @@ class SipStack:
         outlet = _PostingOutlet(self._reactor, self)
         settings = {"host": self._host, "port": self._port, "user_agent": self._user_agent,
                     "timer_b": self._timer_b, "signer": self._signer, "outlet": outlet,
-                    "invite_rate": self.invite_rate}
+                    "invite_rate": self.invite_rate, "tap": self.wire_tap}
 
         def build() -> Any:
             from sip.sipside.core import SipCore

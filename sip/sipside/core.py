@@ -23,6 +23,7 @@ from sip.sipside import output
 from sip.sipside.dialogs import Dialog
 from sip.sipside.registrar import RegisterTransactions
 from sip.sipside.transactions import TransactionManager
+from sip.wire import WireTap
 
 logger = logging.getLogger("sip")
 
@@ -38,13 +39,13 @@ LEG_ACTIONS = frozenset({"ring", "answer", "reject", "hangup"})
 
 class SipCore:
     def __init__(self, *, host: str, port: int, user_agent: str, timer_b: float, signer: digest.NonceSigner,
-                 outlet: Outlet, invite_rate: InviteRate | None = None) -> None:
+                 outlet: Outlet, invite_rate: InviteRate | None = None, tap: WireTap | None = None) -> None:
         # Three sender threads (sippy's default) reorder back-to-back datagrams: a 180 overtaking its 200 OK.
         Udp_server_opts.nworkers = 1
         SipConf.my_uaname = user_agent
         self._user_agent = user_agent
         self._outlet = outlet
-        self.config: dict[str, Any] = {"_sip_address": host, "_sip_port": port, "_sip_logger": output.MessageLog()}
+        self.config: dict[str, Any] = {"_sip_address": host, "_sip_port": port, "_sip_logger": output.MessageLog(tap)}
         self.tm = TransactionManager(self.config, self._receive, timer_b=timer_b)
         self.config["_sip_tm"] = self.tm
         self.registrar = RegisterTransactions(self.tm, outlet, signer, user_agent)

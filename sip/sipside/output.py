@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from typing import Any
 
+from sip.wire import WireTap
 from telemetry.metrics import METRICS, sip_method_label
 
 logger = logging.getLogger("sip")
@@ -22,11 +24,18 @@ wire_logger = logging.getLogger("sip.wire")
 
 class MessageLog:
     """The `_sip_logger` of sippy's configuration: sippy calls it with every datagram it receives or sends,
-    which makes it the one place that sees all SIP traffic, counted here by method and response class."""
+    which makes it the one place that sees all SIP traffic, counted here by method and response class and
+    captured for the calls' stored SIP messages (sip/wire.py)."""
+
+    def __init__(self, tap: WireTap | None = None) -> None:
+        self._tap = tap
 
     def write(self, *parts: Any, **_: Any) -> None:
         if len(parts) == 2:
-            _count(str(parts[0]), parts[1])
+            prefix = str(parts[0])
+            _count(prefix, parts[1])
+            if self._tap is not None and not prefix.startswith("DISCARDING"):
+                self._tap.capture(time.time(), prefix, parts[1])
         if wire_logger.isEnabledFor(logging.DEBUG):
             wire_logger.debug("%s", "".join(str(part) for part in parts))
 
