@@ -70,7 +70,12 @@ try {
   await page.click("section#call button[data-action=hangup]");
   await page.waitForSelector("section#call .status[data-status=completed]", { timeout: 15000 });
   result.ended = await page.getAttribute("section#call .status", "data-status");
+  // Its SIP story is in the timeline too (Calls/{CallSid}/SipMessages), with the status changes it made.
+  await page.waitForFunction(() => [...document.querySelectorAll(".timeline li[data-kind=sip] .what")]
+    .some((item) => item.textContent.includes("BYE")), null, { timeout: 15000 });
   result.timeline = await page.locator(".timeline li").allTextContents();
+  result.timelineLines = await page.locator(".timeline li .what").allTextContents();
+  result.timelineKinds = await page.locator(".timeline li").evaluateAll((items) => items.map((i) => i.dataset.kind));
   result.hangupButtons = await page.locator("section#call button[data-action=hangup]").count();
 
   // The call log has it, and its filters are the API's: busy calls (none), then completed ones (this one).
@@ -92,6 +97,21 @@ try {
   await page.click("nav a[href='#/conferences']");
   await page.waitForSelector("text=Conference rooms (0)", { timeout: 15000 });
   result.otherPages = "ok";
+
+  // The test puts two participants (sipp) in a room now: it appears by itself; mute one, remove the other.
+  console.log("ROOMS");
+  const participants = page.locator("div.room tbody tr");
+  await page.waitForFunction(() => document.querySelectorAll("div.room tbody tr").length === 2, null,
+                             { timeout: 30000 });
+  const [muted, removed] = await participants.evaluateAll((rows) => rows.map((row) => row.dataset.callSid));
+  const rowOf = (sid) => `div.room tr[data-call-sid="${sid}"]`;
+  await page.click(`${rowOf(muted)} button[data-action=mute]`);
+  await page.waitForSelector(`${rowOf(muted)} td.muted:has-text("muted")`, { timeout: 15000 });
+  result.muteButtonAfter = await page.textContent(`${rowOf(muted)} button[data-action=mute]`);
+  await page.click(`${rowOf(removed)} button[data-action=remove]`);
+  await page.waitForFunction((sid) => !document.querySelector(`div.room tr[data-call-sid="${sid}"]`), removed,
+                             { timeout: 15000 });
+  Object.assign(result, { muted, removed, roomRowsAfter: await participants.count() });
 } finally {
   await browser.close();
 }

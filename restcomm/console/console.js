@@ -48,6 +48,8 @@ function h(tag, attributes = {}, ...children) {
 }
 
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+// A timeline's times to the millisecond: SIP messages follow each other within a few.
+const whenPrecise = (iso) => (iso ? `${new Date(iso).toLocaleTimeString()}.${iso.slice(20, 23)}` : "");
 const status = (value) => h("span", { class: `status ${value}`, "data-status": value }, value);
 const callLink = (call) => h("a", { href: `#/call/${call.account_sid}/${call.sid}` }, call.sid);
 
@@ -140,25 +142,75 @@ async function recordingPlayer(recording) {
   return h("audio", { controls: true, src: source, "data-recording": recording.sid });
 }
 
+// A SIP message as a timeline line: "→ INVITE to 127.0.0.1:5070" or "← 180 Ringing (INVITE) from ...".
+function sipItem(message) {
+  const arrow = message.direction === "sent" ? "→" : "←";
+  const where = message.direction === "sent" ? `to ${message.peer}` : `from ${message.peer}`;
+  const what = message.status_code === null ? message.method
+    : `${message.status_code} ${message.reason ?? ""} (${message.method})`;
+  // A challenge (401/407) is part of a digest exchange; other 4xx-6xx say why something failed.
+  const failed = message.status_code >= 400 && ![401, 407].includes(message.status_code);
+  return { at: message.date_created, kind: "sip", sid: message.sid, error: failed,
+    text: `SIP ${arrow} ${what} ${where}`, detail: message.summary };
+}
+
+// The call's status changes, as its record and its SIP messages tell them: created (queued, or ringing for an
+// inbound call), ringing at the first 180/183 to an outbound call's INVITE, in-progress at the 2xx answering
+// the INVITE (received for an outbound call, sent for an inbound one), the final status at its end.
+function createdItem(call) {
+  const first = call.direction === "inbound" ? "ringing" : "queued";
+  return { at: call.date_created, kind: "status",
+    text: `status: ${first} (created, ${call.direction}, from ${call.from} to ${call.to})` };
+}
+
+function laterStatusItems(call, messages) {
+  const inbound = call.direction === "inbound";
+  const items = [];
+  const answers = messages.filter((m) => m.method === "INVITE" && m.status_code !== null
+    && m.direction === (inbound ? "sent" : "received"));
+  const ringing = answers.find((m) => m.status_code === 180 || m.status_code === 183);
+  if (ringing && !inbound) items.push({ at: ringing.date_created, kind: "status", text: "status: ringing" });
+  const answered = answers.find((m) => m.status_code >= 200 && m.status_code < 300);
+  if (answered) items.push({ at: answered.date_created, kind: "status", text: "status: in-progress (answered)" });
+  if (call.end_time) {
+    items.push({ at: call.end_time, kind: "status", text: `ended: ${call.status} after ${call.duration ?? 0} s` });
+  }
+  return items;
+}
+
+// The messages a reader opened stay open when the page of a live call refreshes.
+const opened = new Set();
+
+function sipDetails(item) {
+  return h("details", { open: opened.has(item.sid), ontoggle: (event) => {
+    if (event.target.open) opened.add(item.sid); else opened.delete(item.sid);
+  } }, h("summary", {}, "message"), h("pre", {}, item.detail));
+}
+
 async function callPage(accountSid, callSid) {
   const base = `/Accounts/${accountSid}/Calls/${callSid}`;
-  const [call, events, notifications, recordings, legs] = await Promise.all([
+  const [call, events, notifications, recordings, legs, sip] = await Promise.all([
     api(`${base}.json`), api(`${base}/Events.json?PageSize=100`), api(`${base}/Notifications.json?PageSize=100`),
-    api(`${base}/Recordings.json?PageSize=100`), api(`/Accounts/${accountSid}/Calls.json?ParentCallSid=${callSid}`)]);
-  const items = [{ at: call.date_created, text: `created (${call.direction}) from ${call.from} to ${call.to}` }];
+    api(`${base}/Recordings.json?PageSize=100`), api(`/Accounts/${accountSid}/Calls.json?ParentCallSid=${callSid}`),
+    api(`${base}/SipMessages.json?PageSize=500`)]);
+  // The lists are newest first; the timeline reads oldest first (ties keep the wire order).
+  const messages = [...sip.sip_messages].reverse();
+  // In this order, so that the stable sort below keeps a status change after the SIP message it came from.
+  const items = [createdItem(call), ...messages.map(sipItem), ...laterStatusItems(call, messages)];
   for (const event of events.events) {
     const { request, response } = event;
-    const answer = response.error ? `failed: ${response.error}` : `${response.response_code} in ${response.request_duration} ms`;
-    items.push({ at: event.date_created, error: Boolean(response.error) || response.response_code >= 400,
-      text: `${event.kind}: ${request.method} ${request.url} → ${answer}`,
-      detail: response.response_body });
+    const answer = response.error ? `failed: ${response.error}`
+      : `${response.response_code} in ${response.request_duration} ms`;
+    items.push({ at: event.date_created, kind: "webhook",
+      error: Boolean(response.error) || response.response_code >= 400,
+      text: `${event.kind}: ${request.method} ${request.url} → ${answer}`, detail: response.response_body });
   }
   for (const notification of notifications.notifications) {
-    items.push({ at: notification.date_created, error: notification.log === 0,
+    items.push({ at: notification.date_created, kind: "notification", error: notification.log === 0,
       text: `notification ${notification.error_code}: ${notification.message_text}` });
   }
-  if (call.end_time) items.push({ at: call.end_time, text: `ended: ${call.status} after ${call.duration ?? 0} s` });
-  items.sort((a, b) => (a.at < b.at ? -1 : 1));
+  // Stable: items of the same millisecond stay in the order above (a status change after its SIP message).
+  items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   const players = await Promise.all(recordings.recordings.map(recordingPlayer));
   const live = LIVE.includes(call.status);
   show(h("section", { class: "card", id: "call", "data-sid": call.sid },
@@ -172,11 +224,27 @@ async function callPage(accountSid, callSid) {
       call.parent_call_sid ? h("span", {}, "; parent ",
         h("a", { href: `#/call/${accountSid}/${call.parent_call_sid}` }, call.parent_call_sid)) : ""),
     h("h3", {}, "Timeline"),
-    h("ol", { class: "timeline" }, items.map((item) => h("li", { class: item.error ? "error" : null },
-      h("time", {}, when(item.at)), item.text, item.detail ? h("pre", {}, item.detail) : null))),
+    h("ol", { class: "timeline" }, items.map((item) => h("li",
+      { class: [item.kind, item.error ? "error" : ""].join(" ").trim(), "data-kind": item.kind },
+      h("time", { datetime: item.at }, whenPrecise(item.at)), h("span", { class: "what" }, item.text),
+      item.detail ? (item.kind === "sip" ? sipDetails(item) : h("pre", {}, item.detail)) : null))),
     legs.calls.length ? [h("h3", {}, "Legs"), callTable(legs.calls, { actions: false })] : "",
     players.length ? [h("h3", {}, "Recordings"), ...players] : ""));
   return live;
+}
+
+function participantRow(room, path, participant) {
+  const item = `${path}/${participant.call_sid}.json`;
+  const mute = () => api(item, { method: "POST", form: { Mute: String(!participant.muted) } }).then(route);
+  const remove = () => api(item, { method: "DELETE" }).then(route);
+  return h("tr", { "data-call-sid": participant.call_sid },
+    h("td", { class: "sid" }, h("a", { href: `#/call/${room.account_sid}/${participant.call_sid}` },
+      participant.call_sid)),
+    h("td", { class: "muted" }, participant.muted ? "muted" : ""),
+    h("td", {},
+      h("button", { class: "secondary", "data-action": "mute", onclick: () => mute().catch(alert) },
+        participant.muted ? "Unmute" : "Mute"), " ",
+      h("button", { class: "danger", "data-action": "remove", onclick: () => remove().catch(alert) }, "Remove")));
 }
 
 async function conferencesPage() {
@@ -188,16 +256,7 @@ async function conferencesPage() {
     const path = `/Accounts/${room.account_sid}/Conferences/${room.sid}/Participants`;
     const { participants } = await api(`${path}.json`);
     return h("div", { class: "room", "data-sid": room.sid }, h("h3", {}, room.friendly_name),
-      h("table", {}, h("tbody", {}, participants.map((participant) => h("tr", {},
-        h("td", { class: "sid" }, h("a", { href: `#/call/${room.account_sid}/${participant.call_sid}` },
-          participant.call_sid)),
-        h("td", {}, participant.muted ? "muted" : ""),
-        h("td", {},
-          h("button", { class: "secondary", onclick: () => api(`${path}/${participant.call_sid}.json`,
-            { method: "POST", form: { Mute: String(!participant.muted) } }).catch(alert) },
-            participant.muted ? "Unmute" : "Mute"), " ",
-          h("button", { class: "danger", onclick: () => api(`${path}/${participant.call_sid}.json`,
-            { method: "DELETE" }).catch(alert) }, "Remove")))))));
+      h("table", {}, h("tbody", {}, participants.map((participant) => participantRow(room, path, participant)))));
   }));
   show(h("section", { class: "card" }, h("h2", {}, `Conference rooms (${rooms.length})`),
     sections.length ? sections : h("p", { class: "empty" }, "No room in progress.")));
