@@ -141,6 +141,8 @@ class RtpEndpoint:
         self._origin_last: tuple[float, int] = (0.0, 0)  # when its last packet was sent, and its timestamp
         self._send_lock = asyncio.Lock()
         self._sender: _Sender | None = None
+        # One listener of the audio sent (a whole-call recording's outbound track); None costs one test a packet.
+        self._sent_listener: AudioListener | None = None
         # Receiving.
         self._audio_listeners: list[AudioListener] = []
         self._dtmf_listeners: list[DtmfListener] = []
@@ -234,6 +236,11 @@ class RtpEndpoint:
     def unlisten(self, listener: AudioListener) -> None:
         if listener in self._audio_listeners:
             self._audio_listeners.remove(listener)
+
+    def listen_sent(self, listener: AudioListener | None) -> None:
+        """Calls `listener(frame)` for every audio packet sent (played, forwarded or mixed), as it leaves; its
+        `timestamp` is on this endpoint's own timeline. One listener at a time; None removes it."""
+        self._sent_listener = listener
 
     def on_dtmf(self, listener: DtmfListener) -> None:
         """Calls `listener(digit)` once per RFC 4733 key press received ("0"-"9", "*", "#", "A"-"D")."""
@@ -400,6 +407,9 @@ class RtpEndpoint:
             self._packets_sent += 1
             self._bytes_sent += len(payload)
         self._sequence = (self._sequence + 1) & 0xFFFF  # a dropped packet is a lost one, as on the network
+        if self._sent_listener is not None and payload_type == self._payload_type:  # audio, not key presses
+            _call(self._sent_listener, AudioFrame(payload, payload_type, marker, self._sequence, timestamp,
+                                                  self._clock.time(), self.ssrc, codec=self._codec))
 
     # --- receiving ---------------------------------------------------------------------------------------
 
@@ -489,6 +499,7 @@ class RtpEndpoint:
             self._transport.close()
         self._pool.release(self.local_address[1])
         self._audio_listeners.clear()
+        self._sent_listener = None
         self._dtmf_listeners.clear()
         self._event_listeners.clear()
 
