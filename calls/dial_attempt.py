@@ -181,7 +181,8 @@ class DialAttempt:
         if not recorder.closed:
             recorder.close()
         return await self.services.recordings.save(sid, recorder.path, account_sid=self.caller.call.account_sid,
-                                                   call_sid=self.caller.call.sid, duration=recorder.duration_s)
+                                                   call_sid=self.caller.call.sid, duration=recorder.duration_s,
+                                                   source="DialVerb")
 
 
 async def _hang_up(leg: DialledLegOwner) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 
 from models import Recording, clock, sids
@@ -23,10 +24,12 @@ class RecordingStore:
     def path_of(self, recording: Recording) -> Path:
         return self.directory / recording.file_name
 
-    async def save(self, sid: str, path: Path, *, account_sid: str, call_sid: str, duration: float) -> Recording:
+    async def save(self, sid: str, path: Path, *, account_sid: str, call_sid: str, duration: float,
+                   channels: int = 1, source: str = "RecordVerb", start_time: datetime | None = None) -> Recording:
         now = clock.now()
         return await Recording.create(sid=sid, account_sid=account_sid, call_sid=call_sid, date_created=now,
-                                      date_updated=now, duration=round(duration, 3), file_name=path.name)
+                                      date_updated=now, duration=round(duration, 3), file_name=path.name,
+                                      channels=channels, source=source, start_time=start_time)
 
     async def delete(self, recording: Recording) -> None:
         await recording.delete()

@@ -19,6 +19,12 @@ class Recording(Model):
     duration = fields.FloatField(default=0.0)
     # Path of the WAV file, relative to the recordings directory.
     file_name = fields.CharField(max_length=255)
+    # 1, or 2 for a whole-call recording with RecordingChannels=dual (inbound left, outbound right).
+    channels = fields.SmallIntField(default=1)
+    # Twilio's RecordingSource: RecordVerb (<Record>), DialVerb (<Dial record>), OutboundAPI (Record=true).
+    source = fields.CharField(max_length=32, default="RecordVerb")
+    # When the audio starts (the answer, for a whole call); None: at date_created (rows before 0014).
+    start_time = fields.DatetimeField(null=True)
 
     class Meta:
         table = "recordings"
