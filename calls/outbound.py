@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from calls.call_recording import CallRecording
 from calls.owner import CallOwner
 from calls.services import Services
 from calls.types import CallChange, CallRequest, Target
@@ -66,6 +67,8 @@ class OutboundOwner(CallOwner):
         self.failure_codes: list[int] = []
         self.start_delay = start_delay
         self._admission_timer: asyncio.TimerHandle | None = None
+        # The whole call's recording (Record=true), from the answer to the end.
+        self.recording: CallRecording | None = None
 
     async def begin(self) -> None:
         if self.start_delay > 0:
@@ -179,6 +182,8 @@ class OutboundOwner(CallOwner):
     async def on_connected(self) -> None:
         """A call placed through the API runs its application once answered; with MachineDetection (and
         without AsyncAmd), once the detection has a result."""
+        if self.request.recording is not None and self.media is not None:
+            self.recording = CallRecording(self.services, self.call, self.media, self.request.recording)
         detection = self.request.machine_detection
         if detection is not None:
             self.start_detection(detection)
@@ -201,6 +206,8 @@ class OutboundOwner(CallOwner):
         return CallStatus.FAILED
 
     async def hang_up_legs(self) -> None:
+        if self.recording is not None:
+            self.recording.stop()  # before the media closes: the recording ends with the call
         for fork in self.forks:
             if fork.leg is not None and not fork.over:
                 await fork.leg.hangup()

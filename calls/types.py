@@ -11,6 +11,7 @@ from typing import Any
 from models import CallStatus
 from rcml.machine_detection import MachineDetection
 from sip.destination import Destination
+from sip.media.call_recorder import Track
 
 # The RestComm API version: in every resource's ApiVersion, every callback's and every RCML request's
 # parameters, the X-RestComm-ApiVersion header of every INVITE, and the paths of the API.
@@ -19,6 +20,18 @@ API_VERSION = "2012-04-24"
 TWILIO_API_VERSION = "2010-04-01"
 ZERO_PRICE = "0.00"
 PRICE_UNIT = "USD"
+
+
+@dataclass(frozen=True)
+class RecordingOptions:
+    """A whole call recorded from answer to end (Twilio's Record=true on create; calls/call_recording.py)."""
+
+    channels: int = 1  # 1 (mono: both directions mixed) or 2 (dual: inbound left, outbound right)
+    track: Track = "both"
+    trim: bool = True  # Twilio's default for Record on create is trim-silence
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
+    status_callback_events: tuple[str, ...] = ("completed",)
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,8 @@ class CallRequest:
     machine_detection: MachineDetection | None = None
     # The dialect the call is made through: the ApiVersion (and Twilio's extra parameters) of its webhooks.
     api_version: str = API_VERSION
+    # Record the whole call (RecordingOptions), from its answer to its end; None: not recorded.
+    recording: RecordingOptions | None = None
 
 
 @dataclass(frozen=True)

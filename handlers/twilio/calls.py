@@ -17,6 +17,7 @@ from handlers.calls import find_call, place_call, status_callback_events
 from handlers.errors import ApiError, Code
 from handlers.listing import parse_filters
 from handlers.twilio import render
+from handlers.twilio.call_recording import recording_options
 from handlers.twilio.render import PREFIX, date, formatted, text
 from models import Call, list_filters, twiml_document
 from models.call import delete_ended_call
@@ -177,4 +178,5 @@ def call_request(body: dict[str, Any]) -> CallRequest:
         password=body.get("SipAuthPassword") or None,
         machine_detection=MachineDetection.from_form(body),
         api_version=TWILIO_API_VERSION,
+        recording=recording_options(body),
     )
