@@ -106,4 +106,3 @@ def status_parameters(recording: CallRecording, status: str, **extra: str) -> di
 def _remove(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-

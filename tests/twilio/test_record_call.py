@@ -82,14 +82,15 @@ def both_sound(*channels: bytes) -> list[bytes]:
 
 
 async def test_dual_channels_hold_each_party_and_the_callback_validates(server, application, workdir, twilio):
-    created, callback = await record_a_call(server, application, workdir, twilio, recording_channels="dual",
-                                            recording_status_callback_event=["in-progress", "completed"],
-                                            trim="do-not-trim")
+    created, _ = await record_a_call(server, application, workdir, twilio, recording_channels="dual",
+                                     recording_status_callback_event=["in-progress", "completed"],
+                                     trim="do-not-trim")
     await server.idle()
     call = await Call.get(sid=created.sid)
     [listed] = await sdk(twilio.calls(created.sid).recordings.list)
     recording = await sdk(twilio.recordings(listed.sid).fetch)  # the account's view, which has media_url
-    assert listed.channels == 2 and recording.channels == 2 and recording.source == "OutboundAPI" and recording.status == "completed"
+    assert listed.channels == 2 and recording.channels == 2
+    assert recording.source == "OutboundAPI" and recording.status == "completed"
 
     # The whole call, from answer to end: the recording lasts as long as the call did.
     answered_for = (call.end_time - call.start_time).total_seconds()
@@ -100,6 +101,7 @@ async def test_dual_channels_hold_each_party_and_the_callback_validates(server, 
     download = await server.http.get(f"{server.base_url}{recording.media_url}.wav", auth=None)
     assert download.status_code == 200 and download.headers["content-type"] == "audio/wav"
     channels, seconds, (left, right) = channels_of(download.content)
+    assert channels == 2 and abs(seconds - row.duration) < 0.05
     # Left: the called party (its 440 Hz), right: what it was sent (the document's 1000 Hz); each without the other.
     left, right = both_sound(left, right)
     assert level_dbfs(left, CALLEE_HZ) > -16 and level_dbfs(left, DOCUMENT_HZ) < -40
