@@ -85,7 +85,8 @@ async def test_dual_channels_hold_each_party_and_the_callback_validates(server, 
     created, _ = await record_a_call(server, application, workdir, twilio, recording_channels="dual",
                                      recording_status_callback_event=["in-progress", "completed"],
                                      trim="do-not-trim")
-    await server.idle()
+    # The recording is stored after the call ended, in the background: `completed` says it is there.
+    await application.wait_for("/recording-status", count=2)
     call = await Call.get(sid=created.sid)
     [listed] = await sdk(twilio.calls(created.sid).recordings.list)
     recording = await sdk(twilio.recordings(listed.sid).fetch)  # the account's view, which has media_url
@@ -130,7 +131,7 @@ async def test_dual_channels_hold_each_party_and_the_callback_validates(server, 
 
 async def test_mono_mixes_both_parties(server, application, workdir, twilio):
     created, _ = await record_a_call(server, application, workdir, twilio)  # mono and trim-silence by default
-    await server.idle()
+    await application.wait_for("/recording-status")
     [recording] = await sdk(twilio.recordings.list, call_sid=created.sid)
     assert recording.channels == 1
     download = await server.http.get(f"{server.base_url}{recording.media_url}.wav", auth=None)
@@ -144,7 +145,7 @@ async def test_mono_mixes_both_parties(server, application, workdir, twilio):
 
 async def test_inbound_track_only(server, application, workdir, twilio):
     created, _ = await record_a_call(server, application, workdir, twilio, recording_track="inbound")
-    await server.idle()
+    await application.wait_for("/recording-status")
     [recording] = await sdk(twilio.recordings.list, call_sid=created.sid)
     download = await server.http.get(f"{server.base_url}{recording.media_url}.wav", auth=None)
     _, _, (heard,) = channels_of(download.content)
