@@ -23,7 +23,7 @@ class Recording(Model):
     channels = fields.SmallIntField(default=1)
     # Twilio's RecordingSource: RecordVerb (<Record>), DialVerb (<Dial record>), OutboundAPI (Record=true).
     source = fields.CharField(max_length=32, default="RecordVerb")
-    # When the audio starts (the answer, for a whole call); None: at date_created (rows before 0014).
+    # When the audio starts (the answer, for a whole call); None: at date_created (rows before 0015).
     start_time = fields.DatetimeField(null=True)
 
     class Meta:

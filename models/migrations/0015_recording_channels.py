@@ -7,7 +7,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0013_phone_number_api_version')]
+    dependencies = [('models', '0014_sip_messages')]
 
     initial = False
 
