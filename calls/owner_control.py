@@ -16,7 +16,7 @@ from calls import notifications
 from calls.dial_attempt import DialAttempt
 from calls.dialled_leg import DialledLegOwner, Report
 from calls.owner import CallOwner
-from calls.rooms import RoomEnded, RoomFull, Seat
+from calls.rooms import RemoteRoom, RoomEnded, RoomFull, RoomUnavailable, Seat
 from calls.types import API_VERSION, CallEnded, CallRequest
 from models import Call, Direction, LogLevel
 from rcml.audio import AudioLibrary
@@ -137,7 +137,14 @@ class OwnerControl:
     async def join_room(self, name: str, options: RoomOptions) -> RoomExit:
         owner = self._owner
         while True:
-            room = await self._services.rooms.room(self.account_sid, name)
+            try:
+                room = await self._services.rooms.room(self.account_sid, name)
+            except RoomUnavailable as exc:
+                return RoomExit("unreachable", "", str(exc))
+            if isinstance(room, RemoteRoom):
+                # One room per name: never a second one here. Joining it there needs a leg to its node.
+                return RoomExit("unreachable", room.conference.sid,
+                                f"conference {name} runs on node {room.node}; this node cannot join callers to it")
             seat = Seat(room, self.call_sid)
             owner.connect(seat)
             try:

@@ -1,6 +1,7 @@
 """Conference rooms: calls that `<Dial><Conference>` the same name (per account) hear each other.
 
-A room lives on the node its first caller is on, with a Mixer that sends each participant the sum of the
+A room lives on the node its first caller is on (its row names that owner node; the database holds at most
+one live room per account and name, see migration 0015), with a Mixer that sends each participant the sum of the
 others. Until a participant with startConferenceOnEnter joins, the room waits: nobody hears anybody, and
 each waiting participant hears the waitUrl's audio. A participant with endConferenceOnExit ends the room
 when it leaves; so does the last one leaving. The rows (Conference, Participant) mirror this for the API.
@@ -13,6 +14,8 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from tortoise.exceptions import IntegrityError
 
 from models import Conference, ConferenceStatus, Participant, clock, sids
 from rcml.call_control import RoomOptions
@@ -49,6 +52,8 @@ class ConferenceRoom:
         self.mixer = Mixer()
         self.members: dict[str, Member] = {}
         self.ended = asyncio.Event()
+        # Set once the row says completed too: what a room leg's node reads after its BYE (calls/cluster).
+        self.closed = asyncio.Event()
         self._waiting_music: dict[str, asyncio.Task] = {}
 
     @property
@@ -152,7 +157,10 @@ class ConferenceRoom:
         self.ended.set()
         self.rooms.forget(self)
         self.mixer.close()
-        await self._set_status(ConferenceStatus.COMPLETED)
+        try:
+            await self._set_status(ConferenceStatus.COMPLETED)
+        finally:
+            self.closed.set()
 
     async def _set_status(self, status: ConferenceStatus) -> None:
         self.conference.status = status.value
@@ -181,6 +189,27 @@ class Seat:
         pass
 
 
+@dataclass(frozen=True)
+class RemoteRoom:
+    """The live room of that name runs on another node: a caller here joins it there (calls/cluster/room_link.py)."""
+
+    conference: Conference
+
+    @property
+    def node(self) -> str:
+        return self.conference.owner_node or ""
+
+
+# How long a caller waits for a room whose row is live but whose node is not known to run it (it is ending, or
+# its dead node's rooms are about to be closed by a survivor) before it gives up: a few node leases.
+SETTLE_S = 20.0
+SETTLE_STEP_S = 0.2
+
+
+class RoomUnavailable(Exception):
+    """The room's row stayed live without a node to run it (see SETTLE_S)."""
+
+
 class Rooms:
     """The live rooms of this node, by (account, name) and by conference SID."""
 
@@ -189,17 +218,44 @@ class Rooms:
         self._by_name: dict[tuple[str, str], ConferenceRoom] = {}
         self._lock = asyncio.Lock()
 
-    async def room(self, account_sid: str, name: str) -> ConferenceRoom:
+    async def room(self, account_sid: str, name: str) -> ConferenceRoom | RemoteRoom:
+        """This node's room of that name, opened if no node runs one; another node's, as a RemoteRoom.
+
+        Two nodes opening the same room at once both insert its row: the unique index on live rooms lets one
+        insert through, and the other finds the winner's row and joins that room.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_S
         async with self._lock:  # two callers joining a new room at once must find the same one
-            room = self._by_name.get((account_sid, name))
-            if room is None:
-                now = clock.now()
-                conference = await Conference.create(
-                    sid=sids.new_sid(sids.CONFERENCE), account_sid=account_sid, friendly_name=name,
-                    status=ConferenceStatus.INIT.value, date_created=now, date_updated=now, owner_node=self.node)
-                room = ConferenceRoom(self, conference)
-                self._by_name[(account_sid, name)] = room
-            return room
+            while True:
+                room = self._by_name.get((account_sid, name))
+                if room is not None:
+                    return room
+                conference = await self._open(account_sid, name)
+                if conference is not None:
+                    room = ConferenceRoom(self, conference)
+                    self._by_name[(account_sid, name)] = room
+                    return room
+                existing = await Conference.filter(account_sid=account_sid, friendly_name=name,
+                                                   status__not=ConferenceStatus.COMPLETED.value).first()
+                if existing is not None and existing.owner_node and existing.owner_node != self.node:
+                    return RemoteRoom(existing)
+                # It ended between the insert and the read (try again at once), or it is a room of this node
+                # that is ending (forgotten here, its row not yet completed), or it names no node.
+                if loop.time() > deadline:
+                    raise RoomUnavailable(f"conference {name} is open in the database but no node runs it")
+                if existing is not None:
+                    await asyncio.sleep(SETTLE_STEP_S)
+
+    async def _open(self, account_sid: str, name: str) -> Conference | None:
+        """The new room's row; None when a live room of that name exists already (on any node)."""
+        now = clock.now()
+        try:
+            return await Conference.create(
+                sid=sids.new_sid(sids.CONFERENCE), account_sid=account_sid, friendly_name=name,
+                status=ConferenceStatus.INIT.value, date_created=now, date_updated=now, owner_node=self.node)
+        except IntegrityError:
+            return None
 
     def live(self) -> list[ConferenceRoom]:
         """The rooms open on this node now."""

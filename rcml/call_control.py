@@ -87,9 +87,10 @@ class RoomOptions:
 
 @dataclass(frozen=True)
 class RoomExit:
-    """How the caller left the room: removed through the API, the room ended, or it was full (`reason`)."""
+    """How the caller left the room: removed through the API, the room ended, it was full, or the node that runs
+    it could not be reached (`reason`)."""
 
-    how: Literal["removed", "ended", "full"]
+    how: Literal["removed", "ended", "full", "unreachable"]
     conference_sid: str
     reason: str = ""
 

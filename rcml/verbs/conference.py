@@ -60,9 +60,11 @@ async def join(call: CallControl, noun: Node, dial: dict[str, Any]) -> Outcome:
     left = await call.join_room(name, options)
     if left.how == "full":
         await call.warn(13238, left.reason)
+    elif left.how == "unreachable":
+        await call.warn(13239, left.reason)
     if not dial["action"]:
         return Continue()
-    status = "completed" if left.how != "full" else "failed"
+    status = "failed" if left.how in ("full", "unreachable") else "completed"
     return Redirect(urljoin(call.document_url, dial["action"]), dial["method"],
                     {"DialCallStatus": status, "DialCallSid": "", "DialCallDuration": "0",
                      "ConferenceSid": left.conference_sid})
