@@ -21,6 +21,9 @@ from calls.cluster.forward import APPLIED, NOT_HERE, NOT_LIVE, Forwarder, Outcom
 from calls.cluster.lease import NodeAddress, NodeLease
 from calls.cluster.member import ClusterMember
 from calls.cluster.reaper import Reaper, close_abandoned
+from calls.cluster.room_auth import is_room_leg
+from calls.cluster.room_leg import RoomLegs
+from calls.cluster.room_link import RoomLinks
 from calls.dialled_leg import DialledLegOwner, Report
 from calls.inbound import RETRY_AFTER_S, InboundOwner
 from calls.limits import Limits
@@ -97,11 +100,17 @@ class CallEngine:
         self.cluster = ClusterMember(NodeLease(node, address, seconds=lease_seconds, on_lost=self._lease_lost),
                                      Reaper(node, callbacks))
         self._background = BackgroundTasks()
+        # Rooms across nodes (calls/cluster/room_link.py): callers here joined to other nodes' rooms, and
+        # other nodes' callers seated in the rooms here; both need SIP and the cluster secret.
+        self.room_links = self.room_legs = None
+        if stack is not None and media is not None and cluster_secret:
+            self.room_links = RoomLinks(stack, media, cluster_secret, self._live_node, self.change_participant)
+            self.room_legs = RoomLegs(self.rooms, media, cluster_secret, audio.beep)
         self.services = Services(
             base_url=base_url, fetcher=fetcher, callbacks=callbacks, audio=audio, recordings=recordings,
             rooms=self.rooms, background=self._background, stack=stack, media=media,
             routes=Routes(outbound_proxy=outbound_proxy, sip_address=lambda: stack.address, nat=sip_nat),
-            limits=limits or Limits(), sip_messages=sip_messages,
+            limits=limits or Limits(), sip_messages=sip_messages, room_links=self.room_links,
         )
 
     # --- the API side -----------------------------------------------------------------------------------------
@@ -291,6 +300,13 @@ class CallEngine:
     # --- the SIP side ---------------------------------------------------------------------------------------------
 
     async def on_invite(self, leg: InboundLeg) -> None:
+        if is_room_leg(leg.headers):
+            # Another node's caller joining a room of this node (calls/cluster/room_leg.py): not a call.
+            if self.room_legs is None:
+                await leg.reject(403, "Forbidden")
+            else:
+                await self.room_legs.accept(leg)
+            return
         route = await Routes.inbound_route(leg.request_user)
         if route is None:
             call_events.event("sip.invite_refused", code=404, to=leg.request_user, peer=_peer(leg.source))
@@ -420,6 +436,8 @@ class CallEngine:
         if owners:
             await asyncio.wait([asyncio.ensure_future(o.wait_finished()) for o in owners], timeout=within)
         await self._background.wait(within)
+        if self.room_legs is not None:
+            await self.room_legs.close(within)
         await self.rooms.close_all()
         await self.callbacks.close(within)
         if self.events is not None:

@@ -2,7 +2,8 @@
 
 The engine makes one per owner when it starts it. `dial` places the legs of a <Dial> through the engine's
 factory (a callable it is given, never the engine) and links them to this call through their inboxes
-(calls/dial_attempt.py); `join_room` takes a seat in a conference room of this node (calls/rooms.py).
+(calls/dial_attempt.py); `join_room` takes a seat in a conference room of this node (calls/rooms.py), or in
+the one another node runs, over a room leg (calls/cluster/room_link.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from calls import notifications
+from calls.cluster.room_link import RemoteSeat, RoomNodeUnreachable
 from calls.dial_attempt import DialAttempt
 from calls.dialled_leg import DialledLegOwner, Report
 from calls.owner import CallOwner
@@ -22,6 +24,11 @@ from models import Call, Direction, LogLevel
 from rcml.audio import AudioLibrary
 from rcml.call_control import DialNoun, DialOptions, DialResult, Media, RecordingFiles, RoomExit, RoomOptions
 from rcml.documents import Fetched, FetchFailed
+
+# How long a caller keeps trying to reach a room whose node does not take it (dead, not yet reaped), and how
+# often: a dead node's rooms are closed within a few lease periods (RESTCOMM_NODE_LEASE_SECONDS).
+JOIN_PATIENCE_S = 20.0
+JOIN_RETRY_S = 0.5
 
 PlaceLeg = Callable[[Call, CallRequest, Report], Awaitable[DialledLegOwner]]
 
@@ -136,23 +143,38 @@ class OwnerControl:
 
     async def join_room(self, name: str, options: RoomOptions) -> RoomExit:
         owner = self._owner
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + JOIN_PATIENCE_S
         while True:
             try:
                 room = await self._services.rooms.room(self.account_sid, name)
             except RoomUnavailable as exc:
                 return RoomExit("unreachable", "", str(exc))
             if isinstance(room, RemoteRoom):
-                # One room per name: never a second one here. Joining it there needs a leg to its node.
-                return RoomExit("unreachable", room.conference.sid,
-                                f"conference {name} runs on node {room.node}; this node cannot join callers to it")
-            seat = Seat(room, self.call_sid)
+                links = self._services.room_links
+                if links is None:
+                    return RoomExit("unreachable", room.conference.sid,
+                                    f"conference {name} runs on node {room.node}, which this node cannot reach "
+                                    "(set the same RESTCOMM_CLUSTER_SECRET on every node)")
+                seat: Seat | RemoteSeat = RemoteSeat(links, room.conference, self.call_sid)
+            else:
+                seat = Seat(room, self.call_sid)
             owner.connect(seat)
             try:
-                how = await room.attend(self.call_sid, owner.media, options, self.audio.beep)
+                if isinstance(room, RemoteRoom):
+                    how = await links.attend(self.call_sid, owner.media, options, room)
+                else:
+                    how = await room.attend(self.call_sid, owner.media, options, self.audio.beep)
             except RoomEnded:
                 continue  # its last participant left as this one arrived; the next lookup opens a new room
             except RoomFull as exc:
                 return RoomExit("full", room.conference.sid, str(exc))
+            except RoomNodeUnreachable as exc:
+                # Its node died or is stopping: a survivor closes the room soon, and the next lookup opens one.
+                if loop.time() > deadline:
+                    return RoomExit("unreachable", room.conference.sid, str(exc))
+                await asyncio.sleep(JOIN_RETRY_S)
+                continue
             finally:
                 owner.disconnect(seat)
             return RoomExit(how, room.conference.sid)

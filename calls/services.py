@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from calls.background import BackgroundTasks
 from calls.callbacks import CallbackSender
+from calls.cluster.room_link import RoomLinks
 from calls.limits import Limits
 from calls.recordings import RecordingStore
 from calls.rooms import Rooms
@@ -33,3 +34,5 @@ class Services:
     limits: Limits = field(default_factory=Limits)
     # The calls' SIP messages, stored behind; None where nothing records them (SIP off, the engine's unit tests).
     sip_messages: SipMessageLog | None = None
+    # Joins callers to rooms other nodes run; None without SIP or without a cluster secret.
+    room_links: RoomLinks | None = None

@@ -22,6 +22,9 @@ class LiveGauges:
         self.rooms = Gauge("restcomm_conference_rooms", "Conference rooms open on this node", registry=r)
         self.participants = Gauge("restcomm_conference_participants", "Calls in this node's conference rooms",
                                   registry=r)
+        self.room_legs = Gauge("restcomm_room_legs", "Internal SIP legs joining callers to rooms across nodes: "
+                               "'seated' in this node's rooms, 'joined' from this node's callers to others'",
+                               ["side"], registry=r)
 
     async def refresh(self, engine: CallEngine) -> None:
         self.node.info({"node": engine.node})
@@ -33,3 +36,5 @@ class LiveGauges:
         rooms = engine.rooms.live()
         self.rooms.set(len(rooms))
         self.participants.set(sum(len(room.members) for room in rooms))
+        self.room_legs.labels("seated").set(engine.room_legs.seated if engine.room_legs is not None else 0)
+        self.room_legs.labels("joined").set(engine.room_links.joined if engine.room_links is not None else 0)
