@@ -1,7 +1,7 @@
 """Conference rooms: calls that `<Dial><Conference>` the same name (per account) hear each other.
 
 A room lives on the node its first caller is on (its row names that owner node; the database holds at most
-one live room per account and name, see migration 0015), with a Mixer that sends each participant the sum of the
+one live room per account and name, see migration 0016), with a Mixer that sends each participant the sum of the
 others. Until a participant with startConferenceOnEnter joins, the room waits: nobody hears anybody, and
 each waiting participant hears the waitUrl's audio. A participant with endConferenceOnExit ends the room
 when it leaves; so does the last one leaving. The rows (Conference, Participant) mirror this for the API.

@@ -1,4 +1,4 @@
-"""Migration 0015 on both databases: at most one live room per (account, name), held by the database, and what
+"""Migration 0016 on both databases: at most one live room per (account, name), held by the database, and what
 two nodes opening the same room at once get from calls/rooms.py (one room: the loser finds the winner's)."""
 
 from __future__ import annotations

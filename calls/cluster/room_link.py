@@ -1,6 +1,6 @@
 """The caller's side of a room leg: a caller of this node joins a room another node runs.
 
-The database holds one live room per account and name (migration 0015), run by the node that opened it.
+The database holds one live room per account and name (migration 0016), run by the node that opened it.
 A caller whose `<Dial><Conference>` runs here while the room runs elsewhere gets an internal SIP leg from
 this node to the room's node (signed with the cluster secret, calls/cluster/room_auth.py), which seats the
 leg in its room as this caller (calls/cluster/room_leg.py); this node bridges the caller's RTP to the leg's,

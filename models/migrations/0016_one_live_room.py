@@ -31,7 +31,7 @@ async def install(_apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0014_sip_messages')]
+    dependencies = [('models', '0015_recording_channels')]
 
     initial = False
 
