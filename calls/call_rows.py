@@ -4,6 +4,7 @@ the calls an earlier run of this node left live.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from calls.types import CallChange, CallNotLive, final_fields
@@ -59,11 +60,18 @@ async def live_owners() -> set[str]:
                .values_list("owner_node", flat=True))
 
 
-async def close_as_failed(call: Call) -> bool:
-    """Ends a call left live as `failed`, unless something else ended it first; whether this did."""
+async def close_as_failed(call: Call, ended: dt.datetime | None = None) -> bool:
+    """Ends a call left live as `failed`, unless something else ended it first; whether this did.
+
+    `ended`: the last moment its node is known to have run it (default now); an answered call's duration
+    runs from its answer to then.
+    """
     now = clock.now()
+    # Never before it began (clocks of two hosts, or a row written after the node's last renewal).
+    end_time = max(moment for moment in (ended or now, call.date_created, call.answered_at) if moment is not None)
+    duration = int((end_time - call.answered_at).total_seconds()) if call.answered_at is not None else 0
     changed = await Call.filter(sid=call.sid, status__in=_LIVE).update(
-        **final_fields(CallStatus.FAILED, now, 0), date_updated=now)
+        **final_fields(CallStatus.FAILED, end_time, duration), date_updated=now)
     if changed:
         await call.refresh_from_db()
     return bool(changed)

@@ -239,7 +239,8 @@ class CallOwner(Actor):
         setup = time.monotonic() - self.created_at
         METRICS.call_setup.labels(self.call.direction).observe(setup)
         event("call.answered", setup_ms=round(setup * 1000))
-        self.state.set_status(CallStatus.IN_PROGRESS)
+        # answered_at rides on in-progress's own (write-behind) UPDATE: no write of its own.
+        self.state.set_status(CallStatus.IN_PROGRESS, answered_at=self.answered_at)
         self.send_callback("answered")
 
     async def finish(self, status: CallStatus, cause: str = "") -> None:

@@ -59,6 +59,9 @@ class Call(Model):
     start_time = fields.DatetimeField(null=True)
     end_time = fields.DatetimeField(null=True)
     duration = fields.IntField(null=True)
+    # When it was answered: written with in-progress (the same UPDATE), so that a survivor closing the call of
+    # a dead node (calls/cluster/reaper.py) gives it its real duration. Not in the API (start_time is).
+    answered_at = fields.DatetimeField(null=True)
     price = fields.CharField(max_length=16, null=True)
     price_unit = fields.CharField(max_length=8, null=True)
     direction = fields.CharField(max_length=16)

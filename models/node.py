@@ -29,6 +29,8 @@ class Node(Model):
     state = fields.CharField(max_length=16, default=NodeState.ACTIVE.value)
     started_at = fields.DatetimeField()
     lease_expires = fields.DatetimeField()
+    # Its last renewal: the last moment it is known to have run (a survivor ends its answered calls there).
+    renewed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "nodes"
@@ -42,13 +44,14 @@ async def renew(node_id: str, *, until: dt.datetime, now: dt.datetime, state: No
     False means the node was taken for dead meanwhile (or is new): a survivor may have closed its calls.
     """
     current = await Node.filter(id=node_id, lease_expires__gt=now).update(
-        lease_expires=until, state=state.value, sip_address=sip_address, http_address=http_address)
+        lease_expires=until, renewed_at=now, state=state.value, sip_address=sip_address, http_address=http_address)
     if current:
         return True
-    changed = await Node.filter(id=node_id).update(lease_expires=until, state=state.value, started_at=now,
-                                                   sip_address=sip_address, http_address=http_address)
+    changed = await Node.filter(id=node_id).update(lease_expires=until, renewed_at=now, state=state.value,
+                                                   started_at=now, sip_address=sip_address,
+                                                   http_address=http_address)
     if not changed:
-        await Node.create(id=node_id, lease_expires=until, state=state.value, started_at=now,
+        await Node.create(id=node_id, lease_expires=until, renewed_at=now, state=state.value, started_at=now,
                           sip_address=sip_address, http_address=http_address)
     return False
 
@@ -60,6 +63,12 @@ async def live_ids(now: dt.datetime) -> set[str]:
 async def live_node(node_id: str, now: dt.datetime) -> Node | None:
     """The node's row while its lease is current; None when it is dead or unknown."""
     return await Node.get_or_none(id=node_id, lease_expires__gt=now)
+
+
+async def last_renewal(node_id: str) -> dt.datetime | None:
+    """When the node last renewed its lease; None when it has no row (or a row from before renewed_at)."""
+    rows = await Node.filter(id=node_id).values_list("renewed_at", flat=True)
+    return rows[0] if rows else None
 
 
 async def expired_ids(now: dt.datetime) -> set[str]:

@@ -14,6 +14,7 @@ of a server under another id (another SIP port or hostname) that will never come
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from calls import call_rows, notifications
@@ -30,21 +31,28 @@ log = logging.getLogger(__name__)
 ABANDONED_CODE = 12500
 
 
-async def close_abandoned(call: Call, callbacks: CallbackSender, message: str) -> bool:
+async def close_abandoned(call: Call, callbacks: CallbackSender, message: str,
+                          last_seen: dt.datetime | None = None) -> bool:
     """Ends a call no process runs any more as `failed`, with its final callback; whether this closed it.
+
+    `last_seen`: the last moment its node is known to have run (its last lease renewal). The call ends there:
+    an answered call's duration is answered_at -> last_seen, never the time the survivor took to notice (up
+    to a lease and a sweep later). It may have lasted up to one renewal interval longer; no process knows.
+    Without it (the node left no row) the call's own last write stands in, and failing that, now.
 
     False when something else (its owner's last write, another survivor) ended it first: then nothing is sent.
     """
-    if not await call_rows.close_as_failed(call):
+    if not await call_rows.close_as_failed(call, last_seen or call.date_updated):
         return False
+    duration = call.duration or 0
     METRICS.calls_ended.labels(call.direction, "failed").inc()
     call_events.event("call.ended", call_sid=call.sid, account_sid=call.account_sid, status="failed",
-                      cause="its node stopped while it was live", duration=0)
+                      cause="its node stopped while it was live", duration=duration)
     await notifications.record(account_sid=call.account_sid, call_sid=call.sid, code=ABANDONED_CODE,
                                message=message)
     if call.status_callback and "completed" in call.status_callback_event.split(","):
         callbacks.send(progress_callback(call, call.status_callback, call.status_callback_method,
-                                         call_parameters(call), sequence=0, CallDuration="0"))
+                                         call_parameters(call), sequence=0, CallDuration=str(duration)))
     return True
 
 
@@ -68,11 +76,12 @@ class Reaper:
 
     async def close_node(self, dead: str) -> int:
         calls = await call_rows.left_live(dead)
+        last_seen = await nodes.last_renewal(dead)
         message = (f"The server node {dead} that ran this call stopped (its lease in the cluster ran out); "
                    f"node {self.node} closed the call as failed")
         closed = 0
         for call in calls:
-            closed += await close_abandoned(call, self.callbacks, message)
+            closed += await close_abandoned(call, self.callbacks, message, last_seen)
         rooms = await close_rooms_of(dead)
         if closed or rooms:
             log.warning("node %s is dead: closed %d of its call(s) and %d room(s)", dead, closed, rooms)

@@ -107,14 +107,21 @@ async def test_a_killed_node_is_closed_by_the_survivor_and_skipped_by_kamailio(c
                 sids.append(created.json()["sid"])
             async with asyncio.timeout(10):
                 await until_in_progress(cluster_db, 3)
+            await asyncio.sleep(4)  # answered calls that lasted: their records must say how long
 
             a.signal(signal.SIGKILL)
             killed = time.monotonic()
             async with asyncio.timeout(15):
                 await until_in_progress(cluster_db, 0)
             closed_after = time.monotonic() - killed
-            closed = await rows(cluster_db, "SELECT sid, status, end_time FROM calls WHERE sid = ANY($1)", sids)
+            closed = await rows(cluster_db, "SELECT sid, status, end_time, duration, answered_at FROM calls "
+                                "WHERE sid = ANY($1)", sids)
             assert {c["status"] for c in closed} == {"failed"} and all(c["end_time"] for c in closed)
+            # Answer -> A's last lease renewal (every 5/3 s in these tests): at least 4 - 5/3 s, at most the 4 s
+            # between the answers being seen and the kill, plus the second a row's in-progress may have waited.
+            for call in closed:
+                assert call["duration"] == int((call["end_time"] - call["answered_at"]).total_seconds()), call
+                assert 2 <= call["duration"] <= 5, call
             notes = await rows(cluster_db, "SELECT call_sid, message_text FROM notifications WHERE error_code = 12500")
             assert sorted(n["call_sid"] for n in notes) == sorted(sids)
             assert all(b.node_id in n["message_text"] for n in notes)  # the survivor did it
@@ -123,6 +130,8 @@ async def test_a_killed_node_is_closed_by_the_survivor_and_skipped_by_kamailio(c
             finals = application.requests_to("/status")
             assert sorted(r.params["CallSid"] for r in finals) == sorted(sids)
             assert {r.params["CallStatus"] for r in finals} == {"failed"}
+            durations = {c["sid"]: str(c["duration"]) for c in closed}
+            assert {r.params["CallSid"]: r.params["CallDuration"] for r in finals} == durations
             print(f"killed node's 3 calls closed by the survivor {closed_after:.1f} s after kill -9")
 
         # The next calls through Kamailio all land on the survivor and complete there.

@@ -41,11 +41,11 @@ def sender(http: HttpClient) -> CallbackSender:
     return CallbackSender(http, "http://127.0.0.1", retry_delays=(0.1,))
 
 
-async def node_row(node_id: str, *, lease_in: float) -> Node:
+async def node_row(node_id: str, *, lease_in: float, renewed_at: dt.datetime | None = None) -> Node:
     now = clock.now()
     return await Node.create(id=node_id, sip_address="127.0.0.9:5080", http_address="http://127.0.0.9:8080",
                              state=NodeState.ACTIVE.value, started_at=now,
-                             lease_expires=now + dt.timedelta(seconds=lease_in))
+                             lease_expires=now + dt.timedelta(seconds=lease_in), renewed_at=renewed_at)
 
 
 async def live_call(owner: str, status_url: str, status: CallStatus = CallStatus.IN_PROGRESS) -> Call:
@@ -76,6 +76,27 @@ async def test_two_survivors_close_each_call_of_a_dead_node_once(clean_db, appli
     assert sorted(r.params["CallSid"] for r in received) == sorted(c.sid for c in left)
     assert {r.params["CallStatus"] for r in received} == {"failed"}
     assert not await Node.filter(id="dead").exists()  # its row goes once it is swept
+
+
+async def test_an_answered_call_of_a_dead_node_lasts_from_its_answer_to_the_nodes_last_renewal(clean_db,
+                                                                                              application, http):
+    status = application.on("/status", "")
+    renewed = clock.now() - dt.timedelta(seconds=8)
+    await node_row("dead", lease_in=-2, renewed_at=renewed)
+    answered = await make_call(status=CallStatus.IN_PROGRESS.value, owner_node="dead", status_callback=status,
+                               answered_at=renewed - dt.timedelta(seconds=7.4),
+                               date_created=renewed - dt.timedelta(seconds=9))
+    ringing = await make_call(status=CallStatus.RINGING.value, owner_node="dead", status_callback=status,
+                              date_created=renewed - dt.timedelta(seconds=1))
+    callbacks = sender(http)
+    assert await Reaper("b", callbacks).sweep() == 2
+    row = await Call.get(sid=answered.sid)
+    assert row.status == "failed" and row.duration == 7 and row.end_time == renewed
+    unanswered = await Call.get(sid=ringing.sid)
+    assert unanswered.duration == 0 and unanswered.end_time == renewed
+    finals = {r.params["CallSid"]: r.params for r in await application.wait_for("/status", 2)}
+    assert finals[answered.sid]["CallDuration"] == "7" and finals[ringing.sid]["CallDuration"] == "0"
+    await callbacks.drain(5)
 
 
 async def test_a_node_with_a_current_lease_keeps_its_calls(clean_db, application, http):
