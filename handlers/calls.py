@@ -10,6 +10,7 @@ from connexion import request
 from calls.types import API_VERSION, CallChange, CallLimits, CallNotLive, CallRequest, TooManyCalls, UnknownClient
 from handlers import context, errors
 from handlers.auth import authorize
+from handlers.call_recording import recording_options
 from handlers.errors import Code
 from handlers.listing import API_PREFIX, Resource, parse_filters
 from handlers.render import Field, Fields, Format, twins
@@ -164,6 +165,7 @@ def call_request(body: dict[str, Any]) -> CallRequest:
         username=body.get("Username") or None,
         password=body.get("Password") or None,
         machine_detection=MachineDetection.from_form(body),
+        recording=recording_options(body),
     )
 
 

@@ -13,11 +13,11 @@ from connexion import request
 from calls.types import TWILIO_API_VERSION, CallChange, CallNotLive, CallRequest
 from handlers import context, errors
 from handlers.auth import authorize
+from handlers.call_recording import recording_options
 from handlers.calls import find_call, place_call, status_callback_events
 from handlers.errors import ApiError, Code
 from handlers.listing import parse_filters
 from handlers.twilio import render
-from handlers.twilio.call_recording import recording_options
 from handlers.twilio.render import PREFIX, date, formatted, text
 from models import Call, list_filters, twiml_document
 from models.call import delete_ended_call

@@ -165,3 +165,31 @@ async def test_a_bad_recording_option_is_a_twilio_400(server, twilio, option, va
     name = "".join(part.capitalize() for part in option.split("_"))
     assert name in refused.value.msg
     assert await Call.filter(account_sid=ADMIN_SID).count() == before
+
+
+async def test_the_restcomm_dialect_takes_record_too(server, application, workdir):
+    """A Twilio application moved to the RestComm dialect keeps its Record=true (RestComm's own API has none)."""
+    application.on("/doc-tone.wav", wav_of(interleave([tone(DOCUMENT_HZ, 8000, 3.0)], 2)))
+    url = application.on("/rcml", DOCUMENT)
+    callback = application.on("/recording-status", "")
+    async with Sipp("uas_answer_media.xml", workdir, fill=callee_says_a_tone(workdir)) as peer:
+        call = await server.place(f"sip:alice@{peer.uri_host}", url, Record="true", RecordingChannels="dual",
+                                  RecordingStatusCallback=callback)
+        await server.wait_status(call["sid"], "completed", within=20)
+        assert await peer.wait() == 0, peer.explain()
+    [status] = await application.wait_for("/recording-status")
+    assert status.params["RecordingStatus"] == "completed" and status.params["RecordingChannels"] == "2"
+    assert status.params["RecordingUrl"].endswith(f"/restcomm/2012-04-24/Accounts/{ADMIN_SID}/Recordings/"
+                                                  f"{status.params['RecordingSid']}.wav")
+    listed = (await server.get(f"/Accounts/{ADMIN_SID}/Calls/{call['sid']}/Recordings.json")).json()
+    [recording] = listed["recordings"]
+    assert recording["sid"] == status.params["RecordingSid"]
+    download = await server.http.get(f"{server.base_url}{recording['file_uri']}", auth=None)
+    channels, _, (left, right) = channels_of(download.content)
+    left, right = both_sound(left, right)
+    assert channels == 2 and level_dbfs(left, CALLEE_HZ) > -16 and level_dbfs(right, DOCUMENT_HZ) > -16
+
+    refused = await server.post(f"/Accounts/{ADMIN_SID}/Calls.json", {"From": "+1", "To": "sip:a@127.0.0.1",
+                                                                       "Url": url, "Record": "true",
+                                                                       "RecordingChannels": "stereo"})
+    assert refused.status_code == 400 and "RecordingChannels" in refused.json()["message"]

@@ -1,5 +1,5 @@
-"""Twilio's Record and Recording* create parameters as the engine's RecordingOptions (twilio.yaml has already
-checked each value; what is left here is how they combine)."""
+"""Record and its Recording* create parameters (Twilio's names, in both dialects) as the engine's
+RecordingOptions; the spec has already checked each value, what is left here is how they combine."""
 
 from __future__ import annotations
 
