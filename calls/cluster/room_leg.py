@@ -85,18 +85,21 @@ class RoomLegs:
             return
         # As for any caller: no audio goes to the offer's address before the ACK comes from it.
         endpoint.hold_until_confirmed()
-        task = asyncio.get_running_loop().create_task(
-            self._seat(leg, answer, endpoint, room, claim.call_sid, claim.options))
-        self._seated.add(task)
-        task.add_done_callback(self._seated.discard)
+        # The leg's end is a message to the seat, not a cancellation of it: its own BYE's end arrives while it
+        # is on its way out, and a second cancellation there would leave the endpoint open.
+        hung_up = asyncio.Event()
 
         def on_event(event: LegEvent) -> None:
             if isinstance(event, Confirmed):
                 endpoint.confirm()
             elif isinstance(event, Ended):
-                task.cancel()  # the caller's side hung up: the participant leaves
+                hung_up.set()  # the caller's side hung up: the participant leaves
 
         leg.set_event_sink(on_event)
+        task = asyncio.get_running_loop().create_task(
+            self._seat(leg, answer, endpoint, room, claim.call_sid, claim.options, hung_up))
+        self._seated.add(task)
+        task.add_done_callback(self._seated.discard)
 
     @staticmethod
     async def _caller_is_live(call_sid: str, room: ConferenceRoom) -> bool:
@@ -104,27 +107,28 @@ class RoomLegs:
         return call is not None and call.is_live and call.account_sid == room.conference.account_sid
 
     async def _seat(self, leg: InboundLeg, answer: str, endpoint: Any, room: ConferenceRoom, call_sid: str,
-                    options: RoomOptions) -> None:
+                    options: RoomOptions, hung_up: asyncio.Event) -> None:
         attend: asyncio.Future | None = None
-        watch = asyncio.ensure_future(self._until_caller_ends(call_sid))
+        others = {asyncio.ensure_future(self._until_caller_ends(call_sid)), asyncio.ensure_future(hung_up.wait())}
         try:
             await leg.answer(answer)
             attend = asyncio.ensure_future(room.attend(call_sid, endpoint, options, self.beep))
-            await asyncio.wait({attend, watch}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({attend, *others}, return_when=asyncio.FIRST_COMPLETED)
             if attend.done() and not attend.cancelled() and attend.exception() is None and attend.result() == "ended":
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(CLOSE_WAIT_S):
                         await room.closed.wait()
         finally:
-            watch.cancel()
-            if attend is not None and not attend.done():
-                attend.cancel()
-            if attend is not None:
-                # Its way out (the Participant row deleted, the room ended if it was the last) runs to its end.
-                with contextlib.suppress(asyncio.CancelledError, RoomEnded, RoomFull):
-                    await attend
-            await leg.hangup()
-            endpoint.close()
+            for other in others:
+                other.cancel()
+            try:
+                if attend is not None:
+                    attend.cancel()  # nothing when it is over; else its way out (the row, the room's end) runs
+                    with contextlib.suppress(asyncio.CancelledError, RoomEnded, RoomFull):
+                        await attend
+            finally:
+                endpoint.close()
+                await leg.hangup()
 
     @staticmethod
     async def _until_caller_ends(call_sid: str) -> None:

@@ -94,12 +94,13 @@ class RoomLinks:
             log.info("call %s joined conference %s on node %s over a room leg", call_sid, conference.sid, node.id)
             return await self._until_left(events, conference)
         finally:
+            # Nothing here waits before the endpoint is closed: a second cancellation cannot leave it open.
             self.joined -= 1
             if bridge is not None:
                 bridge.stop()
+            endpoint.close()
             if leg is not None:
                 await leg.hangup()
-            endpoint.close()
 
     @staticmethod
     async def _answer(events: asyncio.Queue[LegEvent], conference: Conference, node: Node) -> Answered:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 
 import httpx
 import pytest_asyncio
@@ -83,12 +84,15 @@ async def live_on(node) -> dict[str, float]:
 
 async def nothing_live(*nodes, within: float = 15) -> None:
     idle = {"calls": 0, "rooms": 0, "seated": 0, "joined": 0, "rtp": 0}
-    async with asyncio.timeout(within):
-        while True:
-            seen = [await live_on(node) for node in nodes]
-            if all(state == idle for state in seen):
-                return
-            await asyncio.sleep(0.2)
+    seen: list[dict[str, float]] = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within):
+            while True:
+                seen = [await live_on(node) for node in nodes]
+                if all(state == idle for state in seen):
+                    return
+                await asyncio.sleep(0.2)
+    raise AssertionError(f"still live: {seen}\n" + "\n".join(node.log() for node in nodes))
 
 
 @contextlib.asynccontextmanager
@@ -152,3 +156,74 @@ async def test_a_room_leg_needs_the_cluster_secret(two_nodes, tmp_path):
                     lifetime_s=20) as caller:
         assert await caller.wait(15) == 0, caller.explain()
     assert "room leg from" in a.log()
+
+
+async def wait_status(api: httpx.AsyncClient, sid: str, *statuses: str, within: float = 20) -> dict:
+    async with asyncio.timeout(within):
+        while True:
+            call = (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json")).json()
+            if call["status"] in statuses:
+                return call
+            await asyncio.sleep(0.1)
+
+
+def room_document(*, end_on_exit: bool = False, action: str = "") -> str:
+    attributes = ' endConferenceOnExit="true"' if end_on_exit else ""
+    dial = f' action="{action}"' if action else ""
+    return (f'<Response><Dial{dial}><Conference beep="false"{attributes}>team</Conference></Dial>'
+            "<Hangup/></Response>")
+
+
+async def test_removal_and_the_end_of_the_room_reach_callers_on_the_other_node(two_nodes, application, tmp_path):
+    a, b = two_nodes
+    moderator = application.on("/moderator", room_document(end_on_exit=True))
+    after = application.on("/after", "<Response><Hangup/></Response>")
+    guest = application.on("/guest", room_document(action=after))
+    async with (a.api() as via_a, b.api() as via_b, Sipp("uas_answer.xml", tmp_path, lifetime_s=90) as one,
+                Sipp("uas_answer.xml", tmp_path, lifetime_s=90) as two,
+                Sipp("uas_answer.xml", tmp_path, lifetime_s=90) as three):
+        host = await place(via_a, f"sip:host@{one.uri_host}", moderator)
+        conference, _ = await wait_participants(via_a, 1)
+        removed = await place(via_b, f"sip:guest@{two.uri_host}", guest)
+        await wait_participants(via_b, 2)
+        # Removed through its own node (B): the room's node (A) takes it out; its Dial's action runs on B.
+        response = await via_b.delete(f"/Accounts/{ADMIN_SID}/Conferences/{conference}/Participants/{removed}.json")
+        assert response.status_code == 204, response.text
+        [action] = await application.wait_for("/after")
+        assert action.params["CallSid"] == removed and action.params["ConferenceSid"] == conference
+        assert action.params["DialCallStatus"] == "completed"
+        await wait_status(via_b, removed, "completed")
+        assert await two.wait(15) == 0, two.explain()
+        assert [m["call_sid"] for m in await participants(via_a, conference)] == [host]
+        # The moderator leaves (hung up through B): the room ends, and so does the seat of B's next caller.
+        stays = await place(via_b, f"sip:guest@{three.uri_host}", application.on("/stays", room_document()))
+        await wait_participants(via_a, 2)
+        ended = await via_b.post(f"/Accounts/{ADMIN_SID}/Calls/{host}.json", data={"Status": "completed"})
+        assert ended.status_code == 200, ended.text
+        await wait_status(via_b, stays, "completed")
+        assert await three.wait(15) == 0, three.explain()
+        assert await one.wait(15) == 0, one.explain()
+        await nothing_live(a, b)
+        room = (await via_b.get(f"/Accounts/{ADMIN_SID}/Conferences/{conference}.json")).json()
+        assert room["status"] == "completed"
+
+
+async def test_a_room_whose_node_dies_lets_its_callers_on_other_nodes_go(two_nodes, application, tmp_path):
+    a, b = two_nodes
+    url = application.on("/room", room_document())
+    async with (b.api() as via_b, Sipp("uas_answer.xml", tmp_path, lifetime_s=90) as one,
+                Sipp("uas_answer.xml", tmp_path, lifetime_s=90) as two):
+        async with a.api() as via_a:
+            await place(via_a, f"sip:host@{one.uri_host}", url)
+            conference, _ = await wait_participants(via_a, 1)
+        guest = await place(via_b, f"sip:guest@{two.uri_host}", url)
+        await wait_participants(via_b, 2)
+        a.signal(signal.SIGKILL)
+        # A survivor (B) closes A's room once A's lease (5 s) ran out; B's caller leaves it as from a room that
+        # ended: its document goes on (<Hangup/>) and the call completes, its leg and RTP gone.
+        done = await wait_status(via_b, guest, "completed", within=30)
+        assert done["status"] == "completed"
+        assert await two.wait(15) == 0, two.explain()
+        room = (await via_b.get(f"/Accounts/{ADMIN_SID}/Conferences/{conference}.json")).json()
+        assert room["status"] == "completed"
+        await nothing_live(b)
