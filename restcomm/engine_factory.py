@@ -27,6 +27,7 @@ from sip.media.ports import PortPool
 from sip.media_factory import MediaFactory
 from sip.registration import NatMode
 from sip.stack import SipStack
+from sip.wire import WireTap
 
 
 def build_engine(settings: Settings, http: HttpClient,
@@ -38,11 +39,13 @@ def build_engine(settings: Settings, http: HttpClient,
         secret = hashlib.sha256(settings.sip_secret.encode()).digest() if settings.sip_secret else None
         stack = SipStack(host=settings.sip_host, port=settings.sip_port, nonce_secret=secret,
                          invite_rate=InviteRate(settings.invite_rate, trusted_proxies=frozenset(
-                             settings.sip_trusted_proxies.replace(",", " ").split())))
+                             settings.sip_trusted_proxies.replace(",", " ").split())),
+                         wire_tap=WireTap() if settings.sip_messages else None)
         media = MediaFactory(PortPool(*settings.rtp_port_range), settings.sip_host)
         registrar = ClientRegistrar(GuessThrottle.from_limit(settings.login_guess_limit))
-        # Each call's SIP messages, kept as long as its Call Events.
-        sip_messages = SipMessageLog(stack.wire_tap, settings.call_events_retention)
+        if stack.wire_tap is not None:
+            # Each call's SIP messages, kept as long as its Call Events.
+            sip_messages = SipMessageLog(stack.wire_tap, settings.call_events_retention)
     # Every webhook signed with its account's token and kept as a Call Event.
     events = EventLog(settings.call_events_retention)
     webhooks = Webhooks(http, accounts=accounts or AccountDirectory(), events=events)

@@ -135,6 +135,8 @@ class Settings:
     metrics: bool = field(default=True, metadata={"help": "collect the metrics GET /metrics shows (false: bench/"
                                                           " measures what collecting costs)"})
     metrics_token: str = field(default="", metadata={"help": "bearer token GET /metrics requires (default: none)"})
+    sip_messages: bool = field(default=True, metadata={"help": "store each call's SIP messages (Calls/{CallSid}/"
+                                                               "SipMessages); false: none (bench/ measures the cost)"})
     validate_responses: bool = field(
         default=False,
         metadata={"help": "check every JSON response against openapi.yaml (costs ~20%% throughput)"},

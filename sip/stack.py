@@ -43,13 +43,15 @@ class SipStack:
 
     `timer_b` is RFC 3261's Timer B/F (how long a request nobody answers waits for its synthesized 408).
     `nonce_secret` signs digest nonces; nodes serving the same clients must share it. `invite_rate` bounds the
-    new INVITEs per source address (sip/flood.py); `stack.invite_rate` may be changed while running.
+    new INVITEs per source address (sip/flood.py); `stack.invite_rate` may be changed while running. `wire_tap`
+    captures every message sent and received (calls/sip_messages.py stores those of the calls).
     """
 
     _running: ClassVar[SipStack | None] = None
 
     def __init__(self, *, host: str, port: int, user_agent: str = "RestComm-Calls", timer_b: float = 32.0,
-                 nonce_secret: bytes | None = None, invite_rate: InviteRate | None = None) -> None:
+                 nonce_secret: bytes | None = None, invite_rate: InviteRate | None = None,
+                 wire_tap: WireTap | None = None) -> None:
         if _is_wildcard(host):
             raise ValueError(f"host {host!r} is written into Via and Contact: give the address peers reach")
         self._host = host
@@ -60,8 +62,8 @@ class SipStack:
         self._signer = digest.NonceSigner(nonce_secret)
         self.invite_rate = invite_rate or InviteRate(0)
         self._reactor = Reactor()
-        # Every SIP message sent or received, captured by the SIP thread for the loop to read (sip/wire.py).
-        self.wire_tap = WireTap()
+        # Where the SIP thread puts every message sent or received, for the loop to read (sip/wire.py); None: nowhere.
+        self.wire_tap = wire_tap
         self._core: Any = None
         self._address = (host, port)
         self._legs: dict[int, OutboundLeg | InboundLeg] = {}
