@@ -42,6 +42,7 @@ from calls.types import (
     CallLimits,
     CallNotLive,
     CallRequest,
+    Hold,
     OutboundProxy,
     RoomNotLive,
     TooManyCalls,
@@ -54,8 +55,10 @@ from rcml.audio import AudioLibrary
 from rcml.documents import DocumentFetcher
 from rcml.event_log import EventLog
 from rcml.session import Source
+from rcml.verbs.conference import room_audio
 from sip.destination import DestinationKind, caller_display, parse_sip_uri
 from sip.legs import InboundLeg
+from sip.media.prompt import Prompt
 from sip.media_factory import MediaFactory
 from sip.registration import NatMode, RegisterRequest, RegisterResponse
 from sip.stack import SipStack
@@ -273,6 +276,30 @@ class CallEngine:
         if outcome.kind == NOT_LIVE:
             raise RoomNotLive(outcome.message)
         return outcome.kind == APPLIED
+
+    def hold_participant(self, conference: Conference, call_sid: str, hold: Hold) -> bool:
+        """Puts a participant on hold or back, in a room this node runs; False when the call is not in it.
+        RoomNotLive when the room is not live here: hold is not carried to another node (yet)."""
+        room = self.rooms.by_sid(conference.sid)
+        owner = self.owners.get(call_sid)
+        if room is None:
+            raise RoomNotLive(f"Conference {conference.sid} is not live on this node ({self.node}): hold is only "
+                              "applied by the node that runs the room")
+        # A caller seated here over an internal leg has its owner on its own node: it is held here all the same,
+        # hearing silence (its HoldUrl would be fetched for a call this node does not own).
+        control = OwnerControl(owner, self.place_dialled_leg) if owner is not None else None
+
+        async def music() -> tuple[Prompt, ...]:
+            # Audio, or a document whose <Play>/<Say> are played, as <Conference waitUrl> takes it.
+            return await room_audio(control, hold.url, hold.method) if hold.url and control is not None else ()
+
+        return room.set_hold(call_sid, hold.held, music)
+
+    def is_held(self, conference_sid: str, call_sid: str) -> bool:
+        """Whether a participant is on hold, as this node knows it (only the room's node knows)."""
+        room = self.rooms.by_sid(conference_sid)
+        member = room.members.get(call_sid) if room is not None else None
+        return member is not None and member.held
 
     async def change_participant_here(self, conference_sid: str, call_sid: str, *, mute: bool | None = None,
                                       remove: bool = False) -> bool:

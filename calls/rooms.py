@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from tortoise.exceptions import IntegrityError
 from models import Conference, ConferenceStatus, Participant, clock, sids
 from rcml.call_control import RoomOptions
 from sip.media.mixer import Mixer
+from sip.media.prompt import Prompt
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,9 @@ class Member:
     mix: Any = None
     # Set when the API removes the participant: its <Dial> ends and its document goes on.
     removed: asyncio.Event = field(default_factory=asyncio.Event)
+    # On hold (the API's Hold=true): out of the mixer, hearing only its hold music (calls/hold.py).
+    held: bool = False
+    hold_music: asyncio.Task | None = None
 
 
 class RoomFull(Exception):
@@ -101,12 +106,39 @@ class ConferenceRoom:
         if member is None or member.participant is None:  # not in the room, or its row not written yet
             return None
         member.muted = muted
-        if self.started:
+        if self.started and not member.held:
             member.mix.muted = muted
         member.participant.muted = muted
         member.participant.date_updated = clock.now()
         await member.participant.save(update_fields=["muted", "date_updated"])
         return member.participant
+
+    def set_hold(self, call_sid: str, held: bool, music: Callable[[], Awaitable[tuple[Prompt, ...]]]) -> bool:
+        """Hold: the call leaves the mix (the room does not hear it, it does not hear the room) and hears what
+        `music` gives, looped, or silence; unhold puts it back as it was. False when the call is not in it."""
+        member = self.members.get(call_sid)
+        if member is None or member.participant is None:
+            return False
+        self._stop_hold_music(member)
+        if held:
+            if not member.held:
+                self._stop_waiting_music(member)
+                self.mixer.remove(member.endpoint)
+            member.hold_music = asyncio.ensure_future(_loop_hold_music(member.endpoint, music))
+        elif member.held:
+            member.held = False
+            member.mix = self.mixer.add(member.endpoint, muted=True)
+            if self.started:
+                self._unmute_if_allowed(member)
+            else:
+                self._play_while_waiting(member)
+        member.held = held
+        return True
+
+    def _stop_hold_music(self, member: Member) -> None:
+        if member.hold_music is not None:
+            member.hold_music.cancel()
+            member.hold_music = None
 
     def remove(self, call_sid: str) -> bool:
         member = self.members.get(call_sid)
@@ -118,11 +150,13 @@ class ConferenceRoom:
     async def _start(self) -> None:
         await self._set_status(ConferenceStatus.IN_PROGRESS)
         for member in self.members.values():
-            self._stop_waiting_music(member)
+            if not member.held:
+                self._stop_waiting_music(member)
             self._unmute_if_allowed(member)
 
     def _unmute_if_allowed(self, member: Member) -> None:
-        member.mix.muted = member.muted
+        if not member.held:  # a held call is out of the mix until unheld
+            member.mix.muted = member.muted
 
     def _play_while_waiting(self, member: Member) -> None:
         if not member.options.wait_audio:
@@ -142,6 +176,7 @@ class ConferenceRoom:
 
     async def _leave(self, member: Member, beep: Any) -> None:
         self._stop_waiting_music(member)
+        self._stop_hold_music(member)
         self.members.pop(member.call_sid, None)
         self.mixer.remove(member.endpoint)
         with contextlib.suppress(Exception):
@@ -166,6 +201,29 @@ class ConferenceRoom:
         self.conference.status = status.value
         self.conference.date_updated = clock.now()
         await self.conference.save(update_fields=["status", "date_updated"])
+
+
+# One second of silence (8 kHz PCM16): what a held call hears without music, and while its music is fetched.
+# Sent as RTP, not left out: the phone keeps hearing a live line (and records the hold as the gap it is).
+_HOLD_SILENCE = bytes(16000)
+
+
+async def _loop_hold_music(endpoint: Any, music: Callable[[], Awaitable[tuple[Prompt, ...]]]) -> None:
+    """Plays the hold music on the call's own line, again and again; silence while it loads, or without it."""
+    async def silence() -> None:
+        while not endpoint.closed:
+            await endpoint.play(_HOLD_SILENCE)
+
+    quiet = asyncio.ensure_future(silence())
+    try:
+        prompts = await music()
+    finally:
+        quiet.cancel()
+    if not prompts:
+        await silence()
+    while prompts and not endpoint.closed:
+        for prompt in prompts:
+            await endpoint.play(prompt)
 
 
 class Seat:

@@ -131,6 +131,15 @@ class CallNotLive(Exception):
         self.message = message
 
 
+@dataclass(frozen=True)
+class Hold:
+    """A participant put on hold (`held`) or taken off it; while held it hears `url`'s audio, or silence."""
+
+    held: bool
+    url: str | None = None
+    method: str = "GET"
+
+
 class RoomNotLive(Exception):
     """The conference is not live on any node this one can reach (ended, or its node gone or out of reach)."""
 

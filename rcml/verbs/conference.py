@@ -55,7 +55,7 @@ async def join(call: CallControl, noun: Node, dial: dict[str, Any]) -> Outcome:
         muted=values["muted"] or call.muted, beep=values["beep"],
         start_conference_on_enter=values["startConferenceOnEnter"],
         end_conference_on_exit=values["endConferenceOnExit"], max_participants=values["maxParticipants"],
-        wait_audio=await _wait_audio(call, values["waitUrl"], values["waitMethod"]),
+        wait_audio=await room_audio(call, values["waitUrl"], values["waitMethod"]),
     )
     left = await call.join_room(name, options)
     if left.how == "full":
@@ -78,8 +78,9 @@ async def _wait_file(call: CallControl, url: str) -> tuple[Prompt, ...]:
         return ()
 
 
-async def _wait_audio(call: CallControl, wait_url: str | None, method: str) -> tuple[Prompt, ...]:
-    """The prompts of waitUrl: an audio file, or an RCML document whose <Play> and <Say> are taken in order."""
+async def room_audio(call: CallControl, wait_url: str | None, method: str) -> tuple[Prompt, ...]:
+    """The prompts of waitUrl (or a participant's HoldUrl): an audio file, or an RCML document whose <Play> and
+    <Say> are taken in order."""
     if not wait_url:
         return ()
     url = urljoin(call.document_url, wait_url)
