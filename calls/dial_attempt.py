@@ -53,7 +53,7 @@ class DialAttempt:
         self._connected_left = asyncio.Event()
 
     async def run(self, requests: list[CallRequest], *, time_limit: float, hangup_on_star: bool,
-                  record: bool) -> DialResult:
+                  record: bool, answer_on_bridge: bool = False) -> DialResult:
         try:
             for request in requests:
                 self.legs.append(await self.place_leg(request, self._report))
@@ -64,6 +64,8 @@ class DialAttempt:
             for leg in self.legs:
                 if leg is not winner:
                     await _hang_up(leg)
+            if answer_on_bridge and not await self._answer_caller():
+                return DialResult(CallStatus.FAILED.value, winner.call.sid)
             ended_by = await self._connected_until_done(winner, time_limit, hangup_on_star, record)
             log.debug("dial from %s to %s ended by %s", self.caller.call.sid, winner.call.sid, ended_by)
             if winner in self._released:
@@ -82,6 +84,15 @@ class DialAttempt:
             if self._recorder is not None and self._recording_sid is not None:
                 # Cancelled (the caller hung up or was redirected): keep what was recorded.
                 self.services.background.spawn(self._save_recording())
+
+    async def _answer_caller(self) -> bool:
+        """answerOnBridge: the caller is answered now that a party has (a no-op for one answered already);
+        False when it could not be (it ended meanwhile, or no RTP port was free): the party is let go."""
+        caller = self.caller
+        if caller.answered_at is None:
+            with contextlib.suppress(CallEnded):
+                await caller.ask(caller.answer_call)
+        return caller.answered_at is not None and caller.media is not None
 
     def _report(self, leg: DialledLegOwner, what: str) -> None:
         self._reports.put_nowait((leg, what))

@@ -139,7 +139,7 @@ class OwnerControl:
         attempt = DialAttempt(self._owner, self._services, lambda request, report: self._place_leg(
             self._owner.call, request, report))
         return await attempt.run(requests, time_limit=options.time_limit, hangup_on_star=options.hangup_on_star,
-                                 record=options.record)
+                                 record=options.record, answer_on_bridge=options.answer_on_bridge)
 
     async def join_room(self, name: str, options: RoomOptions) -> RoomExit:
         owner = self._owner

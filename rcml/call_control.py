@@ -65,6 +65,9 @@ class DialOptions:
     time_limit: float  # seconds the parties stay connected
     hangup_on_star: bool = False
     record: bool = False
+    # Twilio's <Dial answerOnBridge="true">: a caller not answered yet is answered only when a party answers
+    # (it hears its ringback until then), so it is never billed, or told "answered", for a Dial nobody took.
+    answer_on_bridge: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ challenge), plain text (a number), and <Conference> (rcml/verbs/conference.py). 
 own statusCallback, and Twilio's machineDetection attributes: the party is then connected once its
 answer is known (or at once with amdStatusCallback, which gets the result). Afterwards the `action` URL
 gets DialCallSid, DialCallStatus and DialCallDuration (and RecordingUrl when recorded); without an action
-the document goes on.
+the document goes on. Twilio's answerOnBridge="true" answers a caller that is not answered yet only once a
+party answers (calls/dial_attempt.py); by default, as RCML does, the caller is answered as the Dial starts.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Dial(Verb):
         Attribute("callerId", str, default=None, error_code=13214),
         Attribute("record", record_mode, default=False, error_code=13215),
         Attribute("hangupOnStar", boolean, default=False, error_code=13216),
+        Attribute("answerOnBridge", boolean, default=False, error_code=13217),
     )
 
     async def run(self, call: CallControl) -> Outcome:
@@ -68,11 +70,12 @@ class Dial(Verb):
         if not nouns:
             await call.warn(13221, "<Dial> has no number, client or SIP URI to call; the document goes on")
             return Continue()
-        await call.answer()
+        if not self.values["answerOnBridge"]:
+            await call.answer()
         result = await call.dial(nouns, DialOptions(
             caller_id=self.values["callerId"] or _default_caller_id(call), timeout=self.values["timeout"],
             time_limit=self.values["timeLimit"], hangup_on_star=self.values["hangupOnStar"],
-            record=self.values["record"]))
+            record=self.values["record"], answer_on_bridge=self.values["answerOnBridge"]))
         if not self.values["action"]:
             return Continue()
         parameters = {"DialCallStatus": result.status, "DialCallSid": result.call_sid or "",
