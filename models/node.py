@@ -71,6 +71,11 @@ async def last_renewal(node_id: str) -> dt.datetime | None:
     return rows[0] if rows else None
 
 
+async def active_nodes(now: dt.datetime) -> list[Node]:
+    """The nodes that take new calls: lease current, state active."""
+    return await Node.filter(lease_expires__gt=now, state=NodeState.ACTIVE.value).order_by("id")
+
+
 async def expired_ids(now: dt.datetime) -> set[str]:
     return set(await Node.filter(lease_expires__lte=now).values_list("id", flat=True))
 

@@ -22,6 +22,7 @@ from models.directory import AccountDirectory
 from rcml.fetch_policy import FetchPolicy
 from rcml.http import HttpClient
 from restcomm import console_files, demos
+from restcomm.drain_relay import DrainRelay
 from restcomm.engine_factory import build_engine
 from restcomm.guard import RequestGuard
 from restcomm.request_limits import RequestLimits
@@ -123,6 +124,8 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
         validator_map=VALIDATOR_MAP,
     )
     app.add_middleware(ActivateContext, position=MiddlewarePosition.BEFORE_EXCEPTION, handler_context=handler_context)
+    # A draining node's call creates go to an active node (or 503), before anything else looks at them.
+    app.add_middleware(DrainRelay, position=MiddlewarePosition.BEFORE_EXCEPTION, handler_context=handler_context)
     app.add_middleware(RequestMetrics, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(RequestLimits, position=MiddlewarePosition.BEFORE_EXCEPTION, slots=handler_context.requests)
     app.add_middleware(RequestGuard, position=MiddlewarePosition.BEFORE_SWAGGER,

@@ -27,6 +27,8 @@ from calls.types import CallChange
 from models import Call
 
 SECRET_HEADER = "X-RestComm-Cluster-Secret"
+# On an API request a draining node relayed to an active one (restcomm/drain_relay.py): never relayed again.
+RELAYED_HEADER = "X-RestComm-Relayed"
 CHANGE_PATH = "/internal/cluster/calls/{sid}/change"
 PARTICIPANT_PATH = "/internal/cluster/conferences/{sid}/participants/{call_sid}/change"
 
@@ -105,9 +107,24 @@ class Forwarder:
         path = PARTICIPANT_PATH.format(sid=conference_sid, call_sid=call_sid)
         return await self._post(node_url.rstrip("/") + path, body)
 
-    async def _post(self, url: str, body: dict[str, Any]) -> Outcome:
+    async def relay(self, node_url: str, path_and_query: str, headers: dict[str, str],
+                    body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """An API request passed as it came to another node's API (its own credentials in it); the answer."""
+        url = node_url.rstrip("/") + path_and_query
+        try:
+            # The tenant's request and credentials, not the cluster secret: it is an API request like any other.
+            async with self._client().post(url, data=body, headers={**headers, RELAYED_HEADER: "1"}) as response:
+                return response.status, dict(response.headers), await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise OwnerUnreachable(f"{type(exc).__name__}: {exc}") from exc
+
+    def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def _post(self, url: str, body: dict[str, Any]) -> Outcome:
+        self._client()
         try:
             async with self._session.post(url, json=body, headers={SECRET_HEADER: self.secret}) as response:
                 answer_bytes = await response.read()
