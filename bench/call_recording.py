@@ -13,7 +13,10 @@ round-robin over them so that load from other processes hits them alike:
 * bridge / bridge+record: the existing recorder for comparison: pairs of server legs bridged (<Dial>), each
   with its peer, without and with Bridge.record (what <Dial record> runs). One bridge is one recorded call.
 
-The figure is the process CPU time (testkit.processes.cpu_seconds) per call-second; a recorder's cost is its
+First, each recorder's own work alone, without sockets: per 20 ms tick, one frame put in each direction's
+queue and one tick (two decodes, the mix or the interleave, the write), CallRecorder mono and dual against the
+Bridge's recorder (`--tick-only` stops there). Then the real path; its figure is the process CPU time
+(testkit.processes.cpu_seconds) per call-second; a recorder's cost is its
 mode minus its baseline (mono/dual minus plain; bridge+record minus bridge), per recorded call-second, and the
 ratio of Record=true's cost to <Dial record>'s is printed. Medians of the rounds. The WAV files go to a
 temporary directory and are removed.
@@ -100,6 +103,53 @@ async def one_round(mode: str, calls: int, seconds: float, directory: Path) -> f
     return cpu / (calls * seconds)
 
 
+class _NoEndpoint:
+    """What a recorder is given when only its queues and ticks are measured."""
+
+    class _Stats:
+        packets_lost = 0
+
+    def stats(self) -> _Stats:
+        return self._Stats()
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args: None
+
+
+def tick_costs(rounds: int, ticks: int = 10000) -> dict[str, list[float]]:
+    """Microseconds of CPU per tick of each recorder alone, `rounds` times, round-robin."""
+    from sip.media import g711
+    from sip.media.clock import MediaClock
+    from sip.media.endpoint import AudioFrame
+
+    payload = g711.encode(tone(440, 0.02), "PCMU")
+    costs: dict[str, list[float]] = {"<Dial record>": [], "Record mono": [], "Record dual": []}
+    with tempfile.TemporaryDirectory(prefix="bench-call-recording-") as directory:
+        for _ in range(rounds):
+            for name in costs:
+                now = MediaClock.time()
+                a = [AudioFrame(payload, 0, False, i, i * 160, now - 1, codec="PCMU") for i in range(ticks)]
+                b = [AudioFrame(payload, 0, False, i, i * 160, now - 1, codec="PCMU") for i in range(ticks)]
+                wav = WavRecorder(Path(directory) / "tick.wav", channels=2 if name.endswith("dual") else 1)
+                if name == "<Dial record>":
+                    bridge = Bridge(_NoEndpoint(), _NoEndpoint())  # type: ignore[arg-type]
+                    bridge.record(wav)
+                    queues, tick = (bridge._a_to_b.recording, bridge._b_to_a.recording), bridge._record_tick
+                else:
+                    recorder = CallRecorder(_NoEndpoint(), wav)  # type: ignore[arg-type]
+                    queues, tick = (recorder._inbound, recorder._outbound), recorder._tick
+                inbound, outbound = queues
+                assert inbound is not None and outbound is not None
+                started = processes.cpu_seconds()
+                for number in range(ticks):
+                    inbound.put(a[number])
+                    outbound.put(b[number])
+                    tick(number)
+                costs[name].append(1e6 * (processes.cpu_seconds() - started) / ticks)
+                wav.close()
+    return costs
+
+
 async def measure(calls: int, rounds: int, seconds: float) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {mode: [] for mode in MODES}
     with tempfile.TemporaryDirectory(prefix="bench-call-recording-") as directory:
@@ -116,7 +166,14 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=40, help="concurrent calls per round [%(default)s]")
     parser.add_argument("--rounds", type=int, default=5, help="rounds; figures are medians [%(default)s]")
     parser.add_argument("--seconds", type=float, default=6.0, help="audio per call and round [%(default)s]")
+    parser.add_argument("--tick-only", action="store_true", help="only each recorder's work per tick, no sockets")
     args = parser.parse_args()
+    ticks = {name: statistics.median(values) for name, values in tick_costs(max(args.rounds, 5)).items()}
+    print("CPU per 20 ms tick, recorder alone (2 queue puts, 2 decodes, mix or interleave, write), medians:")
+    for name, cost in ticks.items():
+        print(f"  {name:14} {cost:6.1f} us  ({cost / ticks['<Dial record>']:.2f}x <Dial record>)")
+    if args.tick_only:
+        return 0
     results = asyncio.run(measure(args.calls, args.rounds, args.seconds))
     median = {mode: 1e3 * statistics.median(values) for mode, values in results.items()}
     print(f"\n{args.calls} calls, {args.rounds} rounds of {args.seconds:g} s; CPU per call-second, medians:")
