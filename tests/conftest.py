@@ -155,7 +155,7 @@ def _quiet_connexion_validation_logs():
 PEER_STARTERS = frozenset({
     "tests.support.sipp.Sipp", "tests.support.baresip.Baresip", "testkit.kamailio.Kamailio",
     "testkit.kamailio.running_kamailio", "testkit.cluster.start_node",
-    "tests.support.processes.running_server", "tests.media.peers.Sipp", "tests.live_contract.live.restcomm_serve",
+    "tests.support.processes.running_server", "tests.live_contract.live.restcomm_serve",
     "tests.live_contract.live.run_bounded",
 })
 # A whole server with its SIP stack on a UDP port (tests/calls/conftest.py).

@@ -1,5 +1,5 @@
-"""Real peers for the media tests: sipp (RTP echo, pcap replay) bounded by `timeout -k` and killed by its
-process id, and a SIP responder of a few lines, so sipp can place a call without the project's SIP stack."""
+"""Real peers for the media tests: a SIP responder of a few lines, so sipp (tests/support/sipp.py, with the
+scenarios of this folder) can place a call without the project's SIP stack, and a bare RTP sink."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import cast
 
 from sip.media import rtp
-from testkit import processes, sipp
-from testkit.ports import udp_port_bound
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
@@ -33,42 +31,6 @@ def free_udp_port(*, pair: bool = False) -> int:
                 except OSError:
                     continue
             return port
-
-
-class Sipp:
-    """One sipp run on its own SIP, media and control ports, bounded by `lifetime_s` (testkit.processes)."""
-
-    def __init__(self, workdir: Path, args: list[str], *, lifetime_s: float = 20) -> None:
-        self.sip_port = free_udp_port()
-        self.media_port = free_udp_port(pair=True)
-        self.screen = workdir / f"sipp-{self.sip_port}.log"
-        self.args = ["-i", "127.0.0.1", "-p", str(self.sip_port), "-mi", "127.0.0.1", "-mp", str(self.media_port),
-                     "-cp", str(free_udp_port()), "-nostdin", "-m", "1", *args]
-        self.lifetime_s = lifetime_s
-        self._process: asyncio.subprocess.Process | None = None
-
-    async def __aenter__(self) -> Sipp:
-        with self.screen.open("wb") as screen:
-            self._process = await processes.start_async([sipp.SIPP, *self.args], lifetime_s=self.lifetime_s,
-                                                        output=screen)
-        async with asyncio.timeout(5):
-            while not udp_port_bound(self.media_port):
-                if self._process.returncode is not None:
-                    raise RuntimeError(f"sipp exited with {self._process.returncode}:\n{self.output()}")
-                await asyncio.sleep(0.01)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        process = self._process
-        if process is not None:
-            await processes.stop_async(process, grace_s=2)
-
-    async def wait(self, timeout_s: float) -> int:
-        assert self._process is not None
-        return await asyncio.wait_for(self._process.wait(), timeout_s)
-
-    def output(self) -> str:
-        return self.screen.read_text(errors="replace")[-3000:] if self.screen.exists() else ""
 
 
 class SipResponder(asyncio.DatagramProtocol):

@@ -18,8 +18,9 @@ from sip.media.decoder import read_audio
 from sip.media.endpoint import RtpEndpoint
 from sip.media.recorder import WavRecorder
 from tests.media.audio import frequency
-from tests.media.peers import SCENARIOS, Sipp, SipResponder, until
+from tests.media.peers import SCENARIOS, SipResponder, until
 from tests.media.tones import Phone, level_dbfs, tone_pcm
+from tests.support.sipp import Sipp
 
 Opener = Callable[[], Awaitable[RtpEndpoint]]
 HOST = "127.0.0.1"
@@ -102,8 +103,8 @@ async def test_rfc4733_from_sipp_captures_passes_through_and_is_reported(tmp_pat
                                                                local_addr=(HOST, 0))
     try:
         a.configure(HOST, 9, 0, telephone_event_pt=101)  # sipp's address is learnt from its packets
-        async with Sipp(tmp_path, ["-sf", str(SCENARIOS / "uac_rfc4733.xml"), f"{HOST}:{responder.port}"]) as sipp:
-            assert await sipp.wait(15) == 0, sipp.output()
+        async with Sipp("uac_rfc4733.xml", tmp_path, target=(HOST, responder.port), scenarios=SCENARIOS) as sipp:
+            assert await sipp.wait(15) == 0, sipp.explain()
     finally:
         transport.close()
     await until(lambda: len(phone_b.arrivals) == 50)

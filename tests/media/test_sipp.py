@@ -20,7 +20,8 @@ from sip.media import g711
 from sip.media.decoder import read_audio
 from sip.media.endpoint import AudioFrame, RtpEndpoint
 from tests.media.audio import tone, write_wav
-from tests.media.peers import SCENARIOS, Sipp, SipResponder, until
+from tests.media.peers import SCENARIOS, SipResponder, until
+from tests.support.sipp import Sipp
 
 Opener = Callable[[], Awaitable[RtpEndpoint]]
 HOST = "127.0.0.1"
@@ -43,7 +44,7 @@ async def test_sipp_echoes_exactly_the_encoded_wav(tmp_path: Path, endpoints: Op
     expected[-1] += bytes([g711.SILENCE[codec]]) * (160 - len(expected[-1]))  # the padded last frame
     assert len(expected) == 76
 
-    async with Sipp(tmp_path, ["-sn", "uas", "-rtp_echo"]) as sipp:
+    async with Sipp("uas", tmp_path, args=["-rtp_echo"]) as sipp:
         endpoint = await endpoints()
         endpoint.configure(HOST, sipp.media_port, payload_type)
         echoed: list[AudioFrame] = []
@@ -63,7 +64,7 @@ async def test_sipp_echoes_exactly_the_encoded_wav(tmp_path: Path, endpoints: Op
 
 
 async def test_digits_sent_to_sipp_come_back_once_each(tmp_path: Path, endpoints: Opener) -> None:
-    async with Sipp(tmp_path, ["-sn", "uas", "-rtp_echo"]) as sipp:
+    async with Sipp("uas", tmp_path, args=["-rtp_echo"]) as sipp:
         endpoint = await endpoints()
         endpoint.configure(HOST, sipp.media_port, 0, telephone_event_pt=101)
         digits: list[str] = []
@@ -84,10 +85,9 @@ async def test_rfc4733_digits_from_sipp_captures_arrive_once_each_in_order(tmp_p
                                                                local_addr=(HOST, 0))
     try:
         endpoint.configure(HOST, 9, 0, telephone_event_pt=101)  # sipp's address is learnt from its packets
-        scenario = ["-sf", str(SCENARIOS / "uac_rfc4733.xml"), f"{HOST}:{responder.port}"]
-        async with Sipp(tmp_path, scenario) as sipp:
+        async with Sipp("uac_rfc4733.xml", tmp_path, target=(HOST, responder.port), scenarios=SCENARIOS) as sipp:
             code = await sipp.wait(15)
-            assert code == 0, sipp.output()
+            assert code == 0, sipp.explain()
         await asyncio.wait_for(responder.ended.wait(), 1)
     finally:
         transport.close()

@@ -24,12 +24,14 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 class Sipp:
-    """One sipp run. `scenario` is a file in tests/scenarios or a built-in name ("uas", "uac")."""
+    """One sipp run. `scenario` is a file in `scenarios` (tests/scenarios unless told) or a built-in name ("uas",
+    "uac"). It is ready once it holds its SIP port and its media port (`media_port`: audio RTP, for -rtp_echo)."""
 
     def __init__(self, scenario: str, workdir: Path, *, target: tuple[str, int] | None = None,
                  calls: int = 1, lifetime_s: float = 20, args: Sequence[str] = (),
-                 fill: dict[str, str] | None = None) -> None:
+                 fill: dict[str, str] | None = None, scenarios: Path = SCENARIOS) -> None:
         self.port = free_port(socket.SOCK_DGRAM)
+        self.media_port = 0  # probed afresh by each start (command())
         self.scenario = scenario
         self.target = target
         self.calls = calls
@@ -39,7 +41,7 @@ class Sipp:
         self.message_file = workdir / f"{stem}-messages.log"
         self.error_file = workdir / f"{stem}-errors.log"
         self.screen_file = workdir / f"{stem}-screen.log"
-        self.scenario_file = SCENARIOS / scenario
+        self.scenario_file = scenarios / scenario
         if fill:
             # sipp reads status codes when it loads a scenario, so `-key` cannot set them: fill {{name}} here.
             text = self.scenario_file.read_text()
@@ -57,8 +59,10 @@ class Sipp:
         builtin = not self.scenario.endswith(".xml")
         source = ["-sn", self.scenario] if builtin else ["-sf", str(self.scenario_file)]
         target = [f"{self.target[0]}:{self.target[1]}"] if self.target else []
+        local = sipp.local_args(self.port)
+        self.media_port = int(local[local.index("-mp") + 1])
         return [
-            sipp.SIPP, *target, *source, *sipp.local_args(self.port), "-m", str(self.calls),
+            sipp.SIPP, *target, *source, *local, "-m", str(self.calls),
             "-trace_msg", "-message_file", str(self.message_file),
             "-trace_err", "-error_file", str(self.error_file), *self.args,
         ]
@@ -118,12 +122,13 @@ class Sipp:
         return f"sipp {self.scenario} on {self.port}\n--- errors:\n{errors[-3000:]}\n--- screen:\n{screen[-1500:]}"
 
     async def _until_bound(self, deadline_s: float = 5) -> None:
-        """Waits until sipp holds its UDP port; reading /proc never races sipp for the port."""
+        """Waits until sipp holds its SIP and media ports (it binds both as it starts, whatever the scenario);
+        reading /proc never races sipp for a port."""
         deadline = time.monotonic() + deadline_s
         while time.monotonic() < deadline:
-            if udp_port_bound(self.port):
+            if udp_port_bound(self.port) and udp_port_bound(self.media_port):
                 return
             if self._process is not None and self._process.returncode is not None:
                 raise RuntimeError(f"sipp exited with {self._process.returncode}\n{self.explain()}")
             await asyncio.sleep(0.01)
-        raise TimeoutError(f"sipp did not bind {self.port}\n{self.explain()}")
+        raise TimeoutError(f"sipp did not bind {self.port} and {self.media_port}\n{self.explain()}")
