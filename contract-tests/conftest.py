@@ -9,8 +9,10 @@ from collections.abc import Iterator
 import pytest
 from harness import APP, DATABASES, TALLY, Run, throwaway_database, unreachable_reason
 
+from tests.support.workers import group_by_module_and_database
+
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
-ELAPSED: dict[str, float] = {}  # seconds each database's run took, from its first test to its last
+ELAPSED: dict[str, float] = {}  # seconds each database's contract modules took, from first test to last, summed
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -29,8 +31,30 @@ def database(request: pytest.FixtureRequest) -> Iterator[str]:
             try:
                 yield kind
             finally:
-                ELAPSED[kind] = time.monotonic() - started
+                ELAPSED[kind] = ELAPSED.get(kind, 0.0) + time.monotonic() - started
                 Run.database = "none"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # One worker runs a module's tests over one database, opening it once (`make test` runs in parallel).
+    group_by_module_and_database(items)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a worker of a parallel run: hand this worker's tally to the controller, which prints the summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["contract_tally"] = [[*key, dict(counts)] for key, counts in TALLY.items()]
+        workeroutput["contract_elapsed"] = dict(ELAPSED)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: the controller, as each worker ends
+def pytest_testnodedown(node: object, error: object) -> None:
+    output = getattr(node, "workeroutput", {})
+    for database, phase, label, counts in output.get("contract_tally", []):
+        TALLY[(database, phase, label)].update({int(status): n for status, n in counts.items()})
+    for kind, seconds in output.get("contract_elapsed", {}).items():
+        ELAPSED[kind] = ELAPSED.get(kind, 0.0) + seconds
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

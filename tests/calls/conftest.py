@@ -29,6 +29,7 @@ from restcomm.settings import Settings
 from testkit.ports import free_port
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN, BASE
 from tests.support.application import Application, running_application
+from tests.support.workers import port_slice
 
 # An "internal service" address the test servers' fetch policy refuses (tests/calls/test_hostile_tenant.py).
 INTERNAL_HOST = "127.0.0.9"
@@ -95,7 +96,7 @@ class Voice:
 async def voice(database: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Voice]:
     http_port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
     settings = Settings(http_port=http_port, sip_port=sip_port, validate_responses=True,
-                        rtp_ports="30000-30999", node_id=f"test-{sip_port}",
+                        rtp_ports="{}-{}".format(*port_slice(30000, 30999)), node_id=f"test-{sip_port}",
                         recordings_dir=str(tmp_path_factory.mktemp("recordings")),
                         fetch_deny=f"{DEFAULT_DENY},{INTERNAL_HOST}/32")
     app = create_app(settings, manage_database=False)

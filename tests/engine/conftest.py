@@ -37,13 +37,14 @@ from sip.legs import OutboundInvite
 from sip.media.ports import PortPool
 from sip.media_factory import MediaFactory
 from tests.conftest import ADMIN_SID
+from tests.support.workers import port_slice
 
 # Within this long every effect a test waits for has happened (they take milliseconds); a test that waits
 # longer has found a bug, and fails rather than hangs.
 WITHIN_S = 2.0
 APP = "http://app.invalid"
 # Real RTP endpoints (a Dial bridges them), on ports another process may hold: the pool skips those.
-RTP_PORTS = (31000, 31999)
+RTP_PORTS = port_slice(31000, 31999)  # this worker's share in a parallel run (tests/support/workers.py)
 # What a far end answers our offer with (a 200 OK must carry one: calls/outbound.py fails a call without). Its
 # RTP port is a discard address: nothing is sent there unless a test plays audio, and none does.
 ANSWER_SDP = sdp.offer("127.0.0.1", 9)

@@ -9,10 +9,11 @@ import pytest_asyncio
 
 from sip.media.endpoint import RtpEndpoint
 from sip.media.ports import PortPool
+from tests.support.workers import port_slice
 
 # Below Linux's ephemeral range (32768-60999), so the kernel's own picks rarely land in it; the pool skips
-# whatever is taken anyway.
-TEST_PORTS = (31000, 31998)
+# whatever is taken anyway. Each worker of a parallel run draws from its own share (tests/support/workers.py).
+TEST_PORTS = port_slice(31000, 31998)
 
 
 @pytest.fixture
