@@ -19,6 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from calls.dialled_leg import DialledLegOwner, Report
+from calls.outbound import send_digits_to
 from calls.owner import CallOwner
 from calls.services import Services
 from calls.types import CallEnded, CallRequest
@@ -66,6 +67,9 @@ class DialAttempt:
                     await _hang_up(leg)
             if answer_on_bridge and not await self._answer_caller():
                 return DialResult(CallStatus.FAILED.value, winner.call.sid)
+            if winner.request.send_digits:
+                # <Number sendDigits>: to the party that answered, before the caller hears it.
+                await send_digits_to(winner, winner.request.send_digits)
             ended_by = await self._connected_until_done(winner, time_limit, hangup_on_star, record)
             log.debug("dial from %s to %s ended by %s", self.caller.call.sid, winner.call.sid, ended_by)
             if winner in self._released:

@@ -16,9 +16,10 @@ from calls.call_recording import CallRecording
 from calls.owner import CallOwner
 from calls.services import Services
 from calls.types import CallChange, CallRequest, Target
-from models import Call, CallStatus
+from models import Call, CallStatus, LogLevel
 from rcml.session import Source
 from sip.events import Answered, Ended, Failed, LegEvent, Ringing
+from sip.media.key_presses import send_keys
 from telemetry import call_events
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class OutboundOwner(CallOwner):
         self._admission_timer: asyncio.TimerHandle | None = None
         # The whole call's recording (Record=true), from the answer to the end.
         self.recording: CallRecording | None = None
+        self.time_limit = request.time_limit
 
     async def begin(self) -> None:
         if self.start_delay > 0:
@@ -187,7 +189,13 @@ class OutboundOwner(CallOwner):
         detection = self.request.machine_detection
         if detection is not None:
             self.start_detection(detection)
-        if detection is None or detection.asynchronous:
+        if self.request.send_digits:
+            # Twilio's SendDigits: the keys go to the callee as it answers, then its application runs (in the
+            # session, so a hang-up or redirect stops them). Twilio ignores MachineDetection with it, and so
+            # does the handler.
+            digits = self.request.send_digits
+            self.run_application(self.source, first=lambda: send_digits_to(self, digits))
+        elif detection is None or detection.asynchronous:
             self.run_application(self.source)
 
     async def on_ring_timeout(self) -> None:
@@ -236,6 +244,15 @@ class OutboundOwner(CallOwner):
             await self.finish(CallStatus.CANCELED, "canceled through the API")
             return
         await self.change_live_call(change, answered=answered)
+
+
+async def send_digits_to(owner: CallOwner, digits: str) -> None:
+    """Sends `digits` on the owner's media (RFC 4733); a callee that negotiated no telephone-event gets none,
+    with a Notification, and the call goes on."""
+    try:
+        await send_keys(owner.media, digits)
+    except RuntimeError as exc:  # no telephone-event payload type in the SDP answer
+        await owner.notify(13251, f"The digits {digits} were not sent: {exc}", LogLevel.WARNING)
 
 
 def _uri_host_port(uri: str) -> tuple[str, int] | None:

@@ -71,8 +71,12 @@ class RingTimeout:
     pass
 
 
+@dataclass
 class DurationLimit:
-    """The call has been up for the longest a call may last (RESTCOMM_MAX_CALL_SECONDS)."""
+    """The call has been up for its TimeLimit, or for the longest a call may last (RESTCOMM_MAX_CALL_SECONDS).
+    `generation` tells a timer replaced by a later TimeLimit from the current one."""
+
+    generation: int
 
 
 @dataclass
@@ -105,6 +109,11 @@ class CallOwner(Actor):
         self._session: asyncio.Task | None = None
         self._ring_timer: asyncio.TimerHandle | None = None
         self._limit_timer: asyncio.TimerHandle | None = None
+        self._limit_generation = 0
+        # Twilio's TimeLimit: seconds from the answer (or from the change that set it) the call may last.
+        self.time_limit: int | None = None
+        self._time_limit_from: float | None = None  # monotonic time the TimeLimit counts from, once answered
+        self._answered_monotonic: float | None = None
         # Key presses, from RTP (RFC 4733) and SIP INFO alike, for <Gather> and <Record> to take.
         self.digits: asyncio.Queue[str] = asyncio.Queue()
         # Set by the API (Mute): the parties this leg is connected to, now or later, do not hear it.
@@ -142,11 +151,8 @@ class CallOwner(Actor):
         elif isinstance(message, RingTimeout):
             await self.on_ring_timeout()
         elif isinstance(message, DurationLimit):
-            if not self.finished:
-                seconds = self.services.limits.max_call_seconds
-                await self.notify(13250, f"The call reached the longest a call may last ({seconds} s): hung up",
-                                  LogLevel.WARNING)
-                await self.hangup_call()
+            if not self.finished and message.generation == self._limit_generation:
+                await self._on_duration_limit()
         elif isinstance(message, WriteDue):
             await self.state.write_pending()
         elif isinstance(message, SessionOver):
@@ -217,6 +223,41 @@ class CallOwner(Actor):
             self._limit_timer.cancel()
             self._limit_timer = None
 
+    def _limit_deadlines(self) -> tuple[float, float | None]:
+        """(when RESTCOMM_MAX_CALL_SECONDS ends the answered call, when its TimeLimit does), monotonic."""
+        assert self._answered_monotonic is not None
+        cap = self._answered_monotonic + self.services.limits.max_call_seconds
+        if self.time_limit is None:
+            return cap, None
+        return cap, (self._time_limit_from or self._answered_monotonic) + self.time_limit
+
+    def _arm_limit_timer(self) -> None:
+        """No call runs forever, whatever its document does (Twilio ends calls after 4 h too); one with a
+        TimeLimit ends when that comes first."""
+        self._stop_limit_timer()
+        self._limit_generation += 1
+        cap, own = self._limit_deadlines()
+        due = cap if own is None else min(cap, own)
+        self._limit_timer = asyncio.get_running_loop().call_later(
+            max(0.0, due - time.monotonic()), self.post, DurationLimit(self._limit_generation))
+
+    async def _on_duration_limit(self) -> None:
+        cap, own = self._limit_deadlines()
+        if own is None or cap <= own:
+            seconds = self.services.limits.max_call_seconds
+            await self.notify(13250, f"The call reached the longest a call may last ({seconds} s): hung up",
+                              LogLevel.WARNING)
+        # Its own TimeLimit ends the call as a hang-up by us: `completed`, as Twilio does, no Notification.
+        await self.hangup_call()
+
+    def set_time_limit(self, seconds: int) -> None:
+        """TimeLimit from a live modification: the call may last `seconds` more from now (from its answer when
+        it is not answered yet), still within RESTCOMM_MAX_CALL_SECONDS of its answer."""
+        self.time_limit = seconds
+        if self._answered_monotonic is not None:
+            self._time_limit_from = time.monotonic()
+            self._arm_limit_timer()
+
     async def open_media(self) -> Any:
         """The call's RTP endpoint; its key presses join the call's digits."""
         self.media = await self.services.media.open()
@@ -233,9 +274,8 @@ class CallOwner(Actor):
     async def mark_answered(self) -> None:
         self.stop_ring_timer()
         self.answered_at = clock.now()
-        # No call runs forever, whatever its document does (Twilio ends calls after 4 h too).
-        self._limit_timer = asyncio.get_running_loop().call_later(
-            self.services.limits.max_call_seconds, self.post, DurationLimit())
+        self._answered_monotonic = time.monotonic()
+        self._arm_limit_timer()
         setup = time.monotonic() - self.created_at
         METRICS.call_setup.labels(self.call.direction).observe(setup)
         event("call.answered", setup_ms=round(setup * 1000))
@@ -310,13 +350,20 @@ class CallOwner(Actor):
 
     # --- the RCML session -----------------------------------------------------------------------------------
 
-    def run_application(self, source: Source) -> None:
+    def run_application(self, source: Source, first: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Runs `source`'s document (after `first`, when given: SendDigits) as the call's session, which a
+        redirect or the end of the call cancels."""
         previous = self._session
         self._cancel_session()
         self.source = source
         session = Session(self.control)
-        task = asyncio.get_running_loop().create_task(_after(previous, lambda: session.run(source)),
-                                                      name=f"rcml {self.call.sid}")
+
+        async def run() -> None:
+            if first is not None:
+                await first()
+            await session.run(source)
+
+        task = asyncio.get_running_loop().create_task(_after(previous, run), name=f"rcml {self.call.sid}")
         task.add_done_callback(lambda finished: self.post(SessionOver(finished)))
         self._session = task
 
@@ -346,6 +393,8 @@ class CallOwner(Actor):
         and runs the new one at once.
         """
         await self.replace_settings(change)
+        if change.time_limit is not None:
+            self.set_time_limit(change.time_limit)
         if change.mute is not None:
             await self.set_muted(change.mute)
         if change.url is not None:

@@ -135,7 +135,8 @@ class OwnerControl:
                                 status_callback_method=noun.status_callback_method,
                                 status_callback_events=noun.status_callback_events, timeout=options.timeout,
                                 username=noun.username, password=noun.password,
-                                machine_detection=noun.machine_detection) for noun in nouns]
+                                machine_detection=noun.machine_detection, send_digits=noun.send_digits)
+                    for noun in nouns]
         attempt = DialAttempt(self._owner, self._services, lambda request, report: self._place_leg(
             self._owner.call, request, report))
         return await attempt.run(requests, time_limit=options.time_limit, hangup_on_star=options.hangup_on_star,

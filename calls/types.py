@@ -58,6 +58,11 @@ class CallRequest:
     password: str | None = field(default=None, repr=False)
     # Answering machine detection on answer (MachineDetection), run by the owner; none by default.
     machine_detection: MachineDetection | None = None
+    # Keys sent as RFC 4733 once the callee answers, before its application runs (Twilio's SendDigits; a
+    # <Number sendDigits>: before the Dial bridges it); `w` waits half a second (sip/media/key_presses.py).
+    send_digits: str | None = None
+    # Seconds the call may last from its answer (Twilio's TimeLimit); RESTCOMM_MAX_CALL_SECONDS caps it.
+    time_limit: int | None = None
     # The dialect the call is made through: the ApiVersion (and Twilio's extra parameters) of its webhooks.
     api_version: str = API_VERSION
     # Record the whole call (RecordingOptions), from its answer to its end; None: not recorded.
@@ -77,6 +82,8 @@ class CallChange:
     status_callback_method: str | None = None
     move_connected_leg: bool | None = None
     mute: bool | None = None
+    # Twilio's TimeLimit on update: the call may last this many seconds more, counted from the change.
+    time_limit: int | None = None
 
     @property
     def is_empty(self) -> bool:

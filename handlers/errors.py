@@ -39,6 +39,7 @@ class Code(IntEnum):
     INTERNAL_ERROR = 20500
     TO_MISSING = 21201
     URL_INVALID = 21205
+    SEND_DIGITS_INVALID = 21206
     TO_INVALID = 21211
     FROM_INVALID = 21212
     FROM_MISSING = 21213
@@ -55,7 +56,7 @@ class Code(IntEnum):
 # Codes Twilio documents; the others are ours (20000 + status) and point at the status's description.
 _TWILIO_DEFINED = frozenset({
     Code.AUTHENTICATION_FAILED, Code.ACCOUNT_NOT_ACTIVE, Code.CANNOT_DELETE_LIVE, Code.NOT_FOUND, Code.TO_MISSING,
-    Code.URL_INVALID,
+    Code.URL_INVALID, Code.SEND_DIGITS_INVALID,
     Code.TO_INVALID, Code.FROM_INVALID, Code.FROM_MISSING, Code.CALL_STATE, Code.STATUS_CALLBACK_INVALID,
     Code.TOO_MANY_REQUESTS,
 })

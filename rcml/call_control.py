@@ -56,6 +56,8 @@ class DialNoun:
     password: str | None = field(default=None, repr=False)
     # machineDetection: the party is connected once its answer is known to be a person or a machine.
     machine_detection: MachineDetection | None = None
+    # <Number sendDigits>: keys sent to the party once it answers, before it is bridged.
+    send_digits: str | None = None
 
 
 @dataclass(frozen=True)

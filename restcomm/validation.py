@@ -28,6 +28,7 @@ _CODES: dict[str, tuple[Code, Code]] = {
     "From": (Code.FROM_MISSING, Code.FROM_INVALID),
     "Url": (Code.URL_INVALID, Code.URL_INVALID),
     "StatusCallback": (Code.BAD_REQUEST, Code.STATUS_CALLBACK_INVALID),
+    "SendDigits": (Code.BAD_REQUEST, Code.SEND_DIGITS_INVALID),
 }
 _MISSING_MESSAGES = {
     "To": "No 'To' number is specified",
@@ -69,7 +70,7 @@ def _reason(error: ValidationError) -> str:
     if rule == "maxItems":
         return f"may be given at most {limit} times"
     if rule == "not":
-        # A documented parameter the server refuses (twilio.yaml's SendDigits...): the spec says why.
+        # A documented parameter the server refuses (twilio.yaml's Byoc...): the spec says why.
         return str(schema.get("x-refused", "is not accepted"))
     return "is invalid"
 

@@ -85,8 +85,8 @@ def change_from_json(body: Any) -> CallChange:
     for name, value in body.items():
         if name not in known:
             raise ValueError(f"unknown field {name!r}")
-        expected = bool if name in ("mute", "move_connected_leg") else str
-        if not isinstance(value, expected):
+        expected = bool if name in ("mute", "move_connected_leg") else int if name == "time_limit" else str
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise ValueError(f"{name} must be a {expected.__name__}")
     return CallChange(**body)
 

@@ -120,9 +120,10 @@ async def update_call(AccountSid: str, CallSid: str, user: str, body: dict[str, 
         url=url, method=body.get("Method"), status=body.get("Status"),
         fallback_url=body.get("FallbackUrl"), fallback_method=body.get("FallbackMethod"),
         status_callback=body.get("StatusCallback"), status_callback_method=body.get("StatusCallbackMethod"),
+        time_limit=body.get("TimeLimit"),
     )
     if change.is_empty:
-        raise errors.bad_request("Nothing to change: give Url, Twiml, Status, FallbackUrl or StatusCallback")
+        raise errors.bad_request("Nothing to change: give Url, Twiml, Status, FallbackUrl, StatusCallback or TimeLimit")
     try:
         call = await context.current().engine.modify_call(call, change)
     except CallNotLive as exc:
@@ -176,7 +177,10 @@ def call_request(body: dict[str, Any]) -> CallRequest:
         timeout=int(body.get("Timeout", 60)),
         username=body.get("SipAuthUsername") or None,
         password=body.get("SipAuthPassword") or None,
-        machine_detection=MachineDetection.from_form(body),
+        # Twilio ignores MachineDetection when SendDigits is given (its Call resource says so).
+        machine_detection=None if body.get("SendDigits") else MachineDetection.from_form(body),
+        send_digits=body.get("SendDigits") or None,
+        time_limit=body.get("TimeLimit"),
         api_version=TWILIO_API_VERSION,
         recording=recording_options(body),
     )

@@ -11,6 +11,7 @@ party answers (calls/dial_attempt.py); by default, as RCML does, the caller is a
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar
 from urllib.parse import urljoin
 
@@ -30,6 +31,7 @@ from rcml.verbs.base import (
 )
 from rcml.verbs.conference import join
 from sip.destination import InvalidAddress, parse_destination
+from sip.media.key_presses import KEYS_WITH_LETTERS, key_string
 
 MAX_TIMEOUT_S = 600
 MAX_TIME_LIMIT_S = 4 * 3600
@@ -89,10 +91,26 @@ class Dial(Verb):
         nouns = []
         for node in nodes:
             try:
-                nouns.append(_noun(node))
+                noun = _noun(node)
             except (InvalidAddress, ValueError) as exc:
                 await call.warn(13223, f"<Dial><{node.name}>{node.text}</{node.name}> skipped: {exc}")
+                continue
+            nouns.append(await _with_send_digits(call, node, noun))
         return nouns
+
+
+async def _with_send_digits(call: CallControl, node: Node, noun: DialNoun) -> DialNoun:
+    """<Number sendDigits>: keys sent to the party once it answers, before it is bridged. Twilio's alphabet
+    (its warning 13222): 0-9, A-D, *, #, w (half a second's wait) and W (a second's). An invalid value is that
+    warning, and the number is dialled without it, as Twilio does."""
+    raw = node.attributes.get("sendDigits")
+    if node.name != "Number" or not raw:
+        return noun
+    try:
+        return dataclasses.replace(noun, send_digits=key_string(raw, KEYS_WITH_LETTERS, "wW"))
+    except ValueError as exc:
+        await call.warn(13222, f"<Number sendDigits=\"{raw}\"> ignored: sendDigits {exc}")
+        return noun
 
 
 def _noun(noun: Node) -> DialNoun:

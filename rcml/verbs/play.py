@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import ClassVar
 from urllib.parse import urljoin
 
 from rcml.audio import AudioError
 from rcml.call_control import CallControl
 from rcml.verbs.base import Attribute, Continue, Outcome, Verb, loops, play_repeatedly
-
-# <Play digits>: "w" waits half a second between key presses (Twilio's notation).
-_WAIT = "w"
-_DIGITS = set("0123456789*#ABCD")
+from sip.media.key_presses import KEYS_WITH_LETTERS, key_string, send_keys
 
 
 def digit_string(raw: str) -> str:
-    if not raw or any(ch not in _DIGITS and ch != _WAIT for ch in raw):
-        raise ValueError("must be digits 0-9, *, #, A-D, with w for a half-second wait")
-    return raw
+    # <Play digits>: 0-9, *, #, A-D, with "w" for a half-second wait (Twilio's notation).
+    return key_string(raw, KEYS_WITH_LETTERS)
 
 
 class Play(Verb):
@@ -31,7 +26,7 @@ class Play(Verb):
     async def run(self, call: CallControl) -> Outcome:
         await call.answer()
         if self.values["digits"]:
-            await self._send_digits(call, self.values["digits"])
+            await send_keys(call.media, self.values["digits"])
             return Continue()
         if not self.node.text:
             await call.warn(13411, "<Play> has no URL; the document goes on")
@@ -43,11 +38,3 @@ class Play(Verb):
             return Continue()
         await play_repeatedly(call, prompt, self.values["loop"])
         return Continue()
-
-    @staticmethod
-    async def _send_digits(call: CallControl, digits: str) -> None:
-        for digit in digits:
-            if digit == _WAIT:
-                await asyncio.sleep(0.5)
-            else:
-                await call.media.send_dtmf(digit)

@@ -103,8 +103,8 @@ async def test_errors_carry_twilio_codes(server, twilio):
     assert amd.value.status == 400 and "MachineDetectionTimeout" in amd.value.msg
     with pytest.raises(TwilioRestException) as digits:
         await sdk(twilio.calls.create, to="sip:bob@127.0.0.1:9", from_="+1617", url="http://127.0.0.1:9/x",
-                  send_digits="1234")
-    assert digits.value.status == 400 and "SendDigits" in digits.value.msg
+                  send_digits="1234x")
+    assert digits.value.status == 400 and digits.value.code == 21206 and "SendDigits" in digits.value.msg
     bad = twilio.__class__("AC" + "1" * 32, "wrong")
     bad.api.base_url = twilio.api.base_url
     with pytest.raises(TwilioRestException) as denied:
