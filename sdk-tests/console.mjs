@@ -70,9 +70,11 @@ try {
   await page.click("section#call button[data-action=hangup]");
   await page.waitForSelector("section#call .status[data-status=completed]", { timeout: 15000 });
   result.ended = await page.getAttribute("section#call .status", "data-status");
-  // Its SIP story is in the timeline too (Calls/{CallSid}/SipMessages), with the status changes it made.
+  // Its SIP story is in the timeline too (Calls/{CallSid}/SipMessages), with the status changes it made. Wait for
+  // the answer to the BYE, the story's last message: the server stores SIP messages in batches (every 0.25 s),
+  // so the BYE can be on the page a refresh before its 200 OK.
   await page.waitForFunction(() => [...document.querySelectorAll(".timeline li[data-kind=sip] .what")]
-    .some((item) => item.textContent.includes("BYE")), null, { timeout: 15000 });
+    .some((item) => item.textContent.startsWith("SIP ← 200 OK (BYE)")), null, { timeout: 15000 });
   result.timeline = await page.locator(".timeline li").allTextContents();
   result.timelineLines = await page.locator(".timeline li .what").allTextContents();
   result.timelineKinds = await page.locator(".timeline li").evaluateAll((items) => items.map((i) => i.dataset.kind));
