@@ -169,11 +169,16 @@ function laterStatusItems(call, messages) {
   const answers = messages.filter((m) => m.method === "INVITE" && m.status_code !== null
     && m.direction === (inbound ? "sent" : "received"));
   const ringing = answers.find((m) => m.status_code === 180 || m.status_code === 183);
-  if (ringing && !inbound) items.push({ at: ringing.date_created, kind: "status", text: "status: ringing" });
+  if (ringing && !inbound) {
+    items.push({ at: ringing.date_created, seq: messages.indexOf(ringing) + 1.5, kind: "status", text: "status: ringing" });
+  }
   const answered = answers.find((m) => m.status_code >= 200 && m.status_code < 300);
-  if (answered) items.push({ at: answered.date_created, kind: "status", text: "status: in-progress (answered)" });
+  if (answered) {
+    items.push({ at: answered.date_created, seq: messages.indexOf(answered) + 1.5, kind: "status",
+      text: "status: in-progress (answered)" });
+  }
   if (call.end_time) {
-    items.push({ at: call.end_time, kind: "status", text: `ended: ${call.status} after ${call.duration ?? 0} s` });
+    items.push({ at: call.end_time, seq: messages.length + 1, kind: "status", text: `ended: ${call.status} after ${call.duration ?? 0} s` });
   }
   return items;
 }
@@ -195,22 +200,25 @@ async function callPage(accountSid, callSid) {
     api(`${base}/SipMessages.json?PageSize=500`)]);
   // The lists are newest first; the timeline reads oldest first (ties keep the wire order).
   const messages = [...sip.sip_messages].reverse();
-  // In this order, so that the stable sort below keeps a status change after the SIP message it came from.
-  const items = [createdItem(call), ...messages.map(sipItem), ...laterStatusItems(call, messages)];
+  // `seq` orders items of the same millisecond: a status change right after the SIP message it came from (a
+  // 180 and a 200 OK can share one), webhooks and notifications after the SIP story.
+  const items = [{ ...createdItem(call), seq: 0 }, ...messages.map((m, i) => ({ ...sipItem(m), seq: i + 1 })),
+    ...laterStatusItems(call, messages)];
+  const later = messages.length + 2;
   for (const event of events.events) {
     const { request, response } = event;
     const answer = response.error ? `failed: ${response.error}`
       : `${response.response_code} in ${response.request_duration} ms`;
-    items.push({ at: event.date_created, kind: "webhook",
+    items.push({ at: event.date_created, seq: later, kind: "webhook",
       error: Boolean(response.error) || response.response_code >= 400,
       text: `${event.kind}: ${request.method} ${request.url} → ${answer}`, detail: response.response_body });
   }
   for (const notification of notifications.notifications) {
-    items.push({ at: notification.date_created, kind: "notification", error: notification.log === 0,
+    items.push({ at: notification.date_created, seq: later, kind: "notification", error: notification.log === 0,
       text: `notification ${notification.error_code}: ${notification.message_text}` });
   }
-  // Stable: items of the same millisecond stay in the order above (a status change after its SIP message).
-  items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  // Stable for equal `seq`: webhooks and notifications of one millisecond keep the order above.
+  items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.seq - b.seq));
   const players = await Promise.all(recordings.recordings.map(recordingPlayer));
   const live = LIVE.includes(call.status);
   show(h("section", { class: "card", id: "call", "data-sid": call.sid },
