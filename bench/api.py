@@ -55,7 +55,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--calls", type=int, default=1_000_000, help="calls loaded into PostgreSQL [%(default)s]")
     parser.add_argument("--sqlite-calls", type=int, default=100_000,
                         help="calls loaded into SQLite for the item part, at most --calls [%(default)s]")
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/test",
+    parser.add_argument("--postgres", default=postgres.ADMIN_URL,
                         help="an existing database to connect to; a throwaway one is created beside it")
     parser.add_argument("--databases", default="sqlite,postgres",
                         help="databases of the item part, comma-separated [%(default)s]")

@@ -74,7 +74,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="ramps per direction and database; each figure is the median of the runs [%(default)s]")
     parser.add_argument("--keep-going", action="store_true", help="run every step even after one fails")
     parser.add_argument("--databases", help="comma-separated [sqlite,postgres; postgres with --quick]")
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/test",
+    parser.add_argument("--postgres", default=postgres.ADMIN_URL,
                         help="an existing database to connect to; a throwaway one is created beside it")
     parser.add_argument("--rtp-ports", default="40000-41999", help="the server's RTP port range [%(default)s]")
     parser.add_argument("--profile", type=Path, metavar="DIR",

@@ -27,24 +27,15 @@ from pathlib import Path
 import asyncpg
 
 from bench.harness.report import Figure, progress, run_and_report
+from testkit import postgres
+from testkit.application import Application, running_application
 from testkit.cluster import ADMIN_SID, NodeProcess, start_node
 from testkit.kamailio import Kamailio
-from tests.support import database_urls
-from tests.support.application import Application, running_application
-from tests.support.sipp import Sipp
+from testkit.sipp import Sipp
 
 NUMBER = "15550100200"
 FORWARD_TARGET_MS = 5.0
-
-
-class QuietSipp(Sipp):
-    """sipp without its message trace: at tens of calls per second the trace costs more CPU than the calls."""
-
-    def command(self) -> list[str]:
-        command = super().command()
-        index = command.index("-trace_msg")
-        del command[index:index + 3]  # -trace_msg -message_file FILE
-        return command
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -55,6 +46,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--forwards", type=int, help="hang-ups measured, half through each node [100; 20 quick]")
     parser.add_argument("--only", choices=("throughput", "forwards"), help="run one of the two measures")
     parser.add_argument("--keep-files", type=Path, metavar="DIR", help="keep logs in DIR")
+    parser.add_argument("--postgres", default=postgres.ADMIN_URL,
+                        help="an existing database to connect to; a throwaway one is created beside it")
     args = parser.parse_args(argv)
     args.rate_list = [int(r) for r in (args.rates or ("10,20" if args.quick else "10,20,30,40,50")).split(",")]
     args.seconds = args.seconds or (10.0 if args.quick else 30.0)
@@ -101,8 +94,9 @@ async def step(database_url: str, proxy: Kamailio, nodes: list[NodeProcess], rat
     try:
         await database.execute("DELETE FROM calls")
         before = [cpu_seconds(node) for node in nodes]
-        async with QuietSipp("uac_proxied.xml", workdir, target=proxy.address, calls=calls,
-                             args=["-s", NUMBER, "-r", str(rate)], lifetime_s=seconds + 60) as callers:
+        # No message trace: at tens of calls per second writing it costs more CPU than the calls.
+        async with Sipp("uac_proxied.xml", workdir, target=proxy.address, calls=calls, trace=False,
+                        args=["-s", NUMBER, "-r", str(rate)], lifetime_s=seconds + 60) as callers:
             code = await callers.wait(seconds + 55)
         await asyncio.sleep(1.0)  # the last rows' final writes
         after = [cpu_seconds(node) for node in nodes]
@@ -148,7 +142,8 @@ async def forwarding(database_url: str, args: argparse.Namespace, app: Applicati
     direct: list[float] = []
     forwarded: list[float] = []
     try:
-        async with QuietSipp("uas_answer.xml", workdir, calls=args.forwards, lifetime_s=300) as callee, \
+        async with Sipp("uas_answer.xml", workdir, calls=args.forwards, lifetime_s=300, scenarios=SCENARIOS,
+                        trace=False) as callee, \
                 a.api() as via_a, b.api() as via_b:
             sids = []
             for _ in range(args.forwards):
@@ -176,9 +171,10 @@ async def forwarding(database_url: str, args: argparse.Namespace, app: Applicati
 
 def measure(figures: list[Figure], args: argparse.Namespace) -> None:
     async def main() -> None:
-        url = await database_urls.create_database()
-        if url is None:
-            raise SystemExit(database_urls.skip_reason())
+        try:
+            url = await postgres.create(args.postgres, "bench_cluster")
+        except postgres.UNREACHABLE as exc:
+            raise SystemExit(f"PostgreSQL at {args.postgres} is unreachable: {type(exc).__name__}: {exc}") from exc
         try:
             with tempfile.TemporaryDirectory(prefix="bench-cluster-") as scratch:
                 workdir = args.keep_files or Path(scratch)
@@ -191,7 +187,7 @@ def measure(figures: list[Figure], args: argparse.Namespace) -> None:
                     if args.only != "throughput":
                         await _forwarding_figures(figures, url, args, app, workdir)
         finally:
-            await database_urls.drop_database(url)
+            await postgres.drop(args.postgres, url)
 
     asyncio.run(main())
 

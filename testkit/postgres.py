@@ -8,6 +8,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+# The server the project's tests and benchmarks use; RESTCOMM_TEST_POSTGRES_URL points them at another one.
+ADMIN_URL = os.environ.get("RESTCOMM_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+# What create() raises when the server is unreachable.
+UNREACHABLE = (OSError, asyncpg.PostgresError, TimeoutError)
+
 
 def with_database(url: str, name: str) -> str:
     """`url` naming database `name` instead."""

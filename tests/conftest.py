@@ -154,7 +154,7 @@ def _quiet_connexion_validation_logs():
 # (`-m "not peers"`) leaves it out of the inner loop; a module can also say `pytestmark = pytest.mark.peers`.
 # The engine's own rules are tested without peers in tests/engine/.
 PEER_STARTERS = frozenset({
-    "tests.support.sipp.Sipp", "tests.support.baresip.Baresip", "testkit.kamailio.Kamailio",
+    "tests.support.sipp.Sipp", "testkit.sipp.Sipp", "tests.support.baresip.Baresip", "testkit.kamailio.Kamailio",
     "testkit.kamailio.running_kamailio", "testkit.cluster.start_node",
     "tests.support.processes.running_server", "tests.live_contract.live.restcomm_serve",
     "tests.live_contract.live.run_bounded",

@@ -20,9 +20,9 @@ from sip.media.decoder import DecodeLimits
 from sip.media.decoder_pool import DecoderPool
 from sip.media.prompt import Prompt
 from telemetry.metrics import REGISTRY
+from testkit.application import Application, running_application
 from tests.media.audio import frequency
 from tests.media.encoded import encoded_tone
-from tests.support.application import Application, running_application
 
 
 def counted(name: str, **labels: str) -> float:

@@ -172,18 +172,12 @@ def modules_under(*tops: str) -> dict[str, Path]:
             for top in tops for path in sorted((ROOT / top).rglob("*.py"))}
 
 
-# bench/cluster.py starts its nodes and Kamailio with testkit/ (cluster.py, kamailio.py), but still its RCML app,
-# sipp and scratch database with the tests' helpers (tests/support/application.py, sipp.py, database_urls.py):
-# those are to move into testkit/. No other module may join this list.
-NOT_YET_MOVED = frozenset({"bench.cluster"})
-
-
 def test_the_server_never_imports_tests_and_benchmarks_never_import_tests():
-    """testkit/ is what tests and benchmarks share (processes, ports, sipp, scratch databases); the server imports
-    none of them, benchmarks do not import tests, and testkit imports neither."""
+    """testkit/ is what tests and benchmarks share (processes, ports, sipp, scratch databases, the application
+    stand-in); the server imports none of them, benchmarks do not import tests, and testkit imports neither."""
     forbidden = {**{package: {"tests", "bench", "testkit"} for package in PACKAGES}, "bench": {"tests"},
                  "testkit": {"tests", "bench"}}
     modules = {**project_modules(), **modules_under("bench", "testkit")}
     wrong = [edge for name, path in modules.items() for edge in imports_of(name, path, set(modules))
-             if edge.imported.split(".")[0] in forbidden[name.split(".")[0]] and name not in NOT_YET_MOVED]
+             if edge.imported.split(".")[0] in forbidden[name.split(".")[0]]]
     assert not wrong, "\n".join(map(str, wrong))

@@ -7,7 +7,7 @@ import pytest
 
 from rcml.fetch_policy import FetchPolicy, parse_networks
 from rcml.http import HttpClient, HttpRefused
-from tests.support.application import running_application
+from testkit.application import running_application
 
 
 def test_the_default_refuses_link_local_and_metadata_addresses_and_allows_loopback() -> None:

@@ -10,8 +10,8 @@ from rcml.documents import DocumentFetcher, FetchFailed
 from rcml.http import HttpClient
 from rcml.parser import RcmlSyntaxError, parse
 from rcml.verbs.table import build
+from testkit.application import running_application
 from tests.conftest import ADMIN_SID, make_call
-from tests.support.application import running_application
 
 
 def test_document_order_is_kept_across_verb_names():

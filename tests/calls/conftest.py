@@ -26,9 +26,9 @@ from rcml.fetch_policy import DEFAULT_DENY
 from restcomm.app import create_app
 from restcomm.seed import seed_default_account
 from restcomm.settings import Settings
+from testkit.application import Application, running_application
 from testkit.ports import free_port
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN, BASE
-from tests.support.application import Application, running_application
 from tests.support.workers import port_slice
 
 # An "internal service" address the test servers' fetch policy refuses (tests/calls/test_hostile_tenant.py).

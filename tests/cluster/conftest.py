@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from testkit.application import Application, running_application
 from tests.support import database_urls
-from tests.support.application import Application, running_application
 
 
 @pytest_asyncio.fixture

@@ -20,8 +20,8 @@ from calls.cluster.reaper import ABANDONED_CODE, Reaper
 from models import Call, CallStatus, Conference, ConferenceStatus, Notification, Participant, clock, sids
 from models.node import Node, NodeState
 from rcml.http import HttpClient
+from testkit.application import Application, running_application
 from tests.conftest import ADMIN_SID, make_call
-from tests.support.application import Application, running_application
 
 
 @pytest_asyncio.fixture

@@ -4,36 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 
-import asyncpg
-
 from testkit import postgres
-
-# The server the project's tests use; override to point the suite at another one.
-ADMIN_URL = os.environ.get("RESTCOMM_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 _last_error: list[str] = []
 
 
 def skip_reason() -> str:
     detail = _last_error[-1] if _last_error else "unknown error"
-    return f"PostgreSQL at {ADMIN_URL} is unreachable ({detail}); its half of the suite did not run"
+    return f"PostgreSQL at {postgres.ADMIN_URL} is unreachable ({detail}); its half of the suite did not run"
 
 
 async def create_database() -> str | None:
     """A fresh PostgreSQL database's URL, or None (with the reason kept) when the server is unreachable."""
     try:
-        return await postgres.create(ADMIN_URL, "restcomm_test")
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        return await postgres.create(postgres.ADMIN_URL, "restcomm_test")
+    except postgres.UNREACHABLE as exc:
         _last_error.append(f"{type(exc).__name__}: {exc}")
         return None
 
 
 async def drop_database(url: str) -> None:
-    await postgres.drop(ADMIN_URL, url)
+    await postgres.drop(postgres.ADMIN_URL, url)
 
 
 @contextlib.asynccontextmanager

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from twilio.request_validator import RequestValidator
 
+from testkit.application import Received
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN
-from tests.support.application import Received
 from tests.support.sipp import Sipp
 from tests.twilio.conftest import sdk
 

@@ -1,6 +1,7 @@
 """A stand-in for the customer's application: serves RCML documents and records every request it gets.
 
-Runs with uvicorn on a free loopback port inside the test's event loop, and is stopped by the test.
+Runs with uvicorn on a free loopback port inside the event loop of the test or benchmark that starts it, and is
+stopped by it.
 """
 
 from __future__ import annotations
