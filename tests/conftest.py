@@ -159,8 +159,8 @@ PEER_STARTERS = frozenset({
     "tests.support.processes.running_server", "tests.live_contract.live.restcomm_serve",
     "tests.live_contract.live.run_bounded",
 })
-# A whole server with its SIP stack on a UDP port (tests/calls/conftest.py).
-PEER_FIXTURES = frozenset({"voice"})
+# A whole server with its SIP stack on a UDP port (tests/calls/conftest.py); cluster nodes (tests/cluster/conftest.py).
+PEER_FIXTURES = frozenset({"voice", "start_nodes"})
 
 
 def _starts_peers(module: object) -> bool:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest_asyncio
-
 from sip.media.decoder import read_audio
-from testkit.cluster import start_node
 from tests.calls.test_conference import WINDOW_S, windows
 from tests.calls.test_dial import ABSENT_DBFS, HEARD_DBFS
 from tests.cluster.test_rooms import nothing_live, phone, place, wait_status
@@ -20,19 +17,6 @@ from tests.conftest import ADMIN_SID
 
 ALICE_HZ, BOB_HZ = 500.0, 800.0
 DIAL_BOB = "<Response><Dial><Client>bob</Client></Dial></Response>"
-
-
-@pytest_asyncio.fixture
-async def two_nodes(cluster_db, tmp_path):
-    a = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports="31800-31899")
-    try:
-        b = await start_node(cluster_db, "127.0.0.3", tmp_path, rtp_ports="31900-31999")
-        try:
-            yield a, b
-        finally:
-            b.stop()
-    finally:
-        a.stop()
 
 
 async def test_a_call_muted_through_the_other_node_goes_silent(two_nodes, application, tmp_path):

@@ -17,6 +17,7 @@ from testkit import processes
 from testkit.cluster import free_port_on
 from testkit.kamailio import KAMAILIO
 from testkit.ports import udp_port_bound
+from tests.cluster.conftest import rtp_ports
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN, BASE
 from tests.support.processes import RESTCOMM
 from tests.support.sipp import Sipp
@@ -62,7 +63,7 @@ async def test_restcomm_cluster_starts_two_nodes_behind_kamailio_and_drains_them
     http_port, sip_port = port_free_on_both(socket.SOCK_STREAM), port_free_on_both(socket.SOCK_DGRAM)
     proxy_port = free_port_on("127.0.0.1", socket.SOCK_DGRAM)
     env = {**os.environ, "RESTCOMM_DATABASE_URL": cluster_db, "RESTCOMM_HTTP_PORT": str(http_port),
-           "RESTCOMM_SIP_PORT": str(sip_port), "RESTCOMM_RTP_PORTS": "31600-31699",
+           "RESTCOMM_SIP_PORT": str(sip_port), "RESTCOMM_RTP_PORTS": rtp_ports(0),
            "RESTCOMM_RECORDINGS_DIR": str(tmp_path / "recordings")}
     with (tmp_path / "cluster.log").open("wb") as log:
         command = subprocess.Popen(  # noqa: ASYNC220 - spawning takes a millisecond

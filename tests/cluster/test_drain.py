@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 
 from testkit.cluster import sip_options, start_node
+from tests.cluster.conftest import rtp_ports
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN
 from tests.support.sipp import Sipp
 
@@ -34,7 +35,7 @@ async def node_state(database_url: str, node_id: str) -> str | None:
 async def test_sigterm_drains_then_exits(cluster_db, application, tmp_path):
     rcml = application.on("/rcml", '<Response><Pause length="8"/></Response>')
     status = application.on("/status", "")
-    node = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports="31000-31099")
+    node = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports=rtp_ports(0))
     try:
         assert sip_options(node.sip) == 200
         async with node.api() as api, Sipp("uas_answer.xml", tmp_path, lifetime_s=30) as callee:
@@ -71,7 +72,7 @@ async def test_sigterm_drains_then_exits(cluster_db, application, tmp_path):
 async def test_the_drain_deadline_ends_the_calls_still_up(cluster_db, application, tmp_path):
     rcml = application.on("/rcml", '<Response><Pause length="60"/></Response>')
     status = application.on("/status", "")
-    node = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports="31100-31199",
+    node = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports=rtp_ports(0),
                             extra_env={"RESTCOMM_DRAIN_SECONDS": "1"})
     try:
         async with node.api() as api, Sipp("uas_answer.xml", tmp_path, lifetime_s=30) as callee:
@@ -94,9 +95,9 @@ async def test_a_call_created_on_a_draining_node_is_placed_by_an_active_one(clus
     none left it is refused with 503 and Retry-After (nothing created) in either dialect."""
     keep = application.on("/keep", '<Response><Pause length="15"/></Response>')
     short = application.on("/short", '<Response><Pause length="1"/></Response>')
-    a = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports="31600-31699")
+    a = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports=rtp_ports(0))
     try:
-        b = await start_node(cluster_db, "127.0.0.3", tmp_path, rtp_ports="31700-31799")
+        b = await start_node(cluster_db, "127.0.0.3", tmp_path, rtp_ports=rtp_ports(1))
         try:
             async with a.api() as via_a, Sipp("uas_answer.xml", tmp_path, calls=2, lifetime_s=40) as callee:
                 kept = await via_a.post(f"/Accounts/{ADMIN_SID}/Calls.json", data={

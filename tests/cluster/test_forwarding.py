@@ -9,25 +9,11 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest_asyncio
 
 from calls.cluster.forward import SECRET_HEADER
-from testkit.cluster import CLUSTER_SECRET, start_node
+from testkit.cluster import CLUSTER_SECRET
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN
 from tests.support.sipp import Sipp
-
-
-@pytest_asyncio.fixture
-async def two_nodes(cluster_db, tmp_path):
-    a = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports="31400-31499")
-    try:
-        b = await start_node(cluster_db, "127.0.0.3", tmp_path, rtp_ports="31500-31599")
-        try:
-            yield a, b
-        finally:
-            b.stop()
-    finally:
-        a.stop()
 
 
 async def wait_status(api, sid: str, *statuses: str, within: float = 15) -> dict:

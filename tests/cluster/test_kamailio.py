@@ -13,9 +13,7 @@ from collections import Counter
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
-from testkit.cluster import start_node
 from testkit.kamailio import KAMAILIO, running_kamailio
 from tests.conftest import ADMIN_SID
 from tests.support.sipp import Sipp
@@ -25,19 +23,6 @@ NUMBER = "+15551234567"
 # A machine without Kamailio skips these with the reason (CI installs it: .ci/run).
 pytestmark = pytest.mark.skipif(shutil.which(KAMAILIO) is None,
                                 reason="kamailio is not installed: apt-get install -y kamailio")
-
-
-@pytest_asyncio.fixture
-async def two_nodes(cluster_db, tmp_path):
-    a = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports="31200-31299")
-    try:
-        b = await start_node(cluster_db, "127.0.0.3", tmp_path, rtp_ports="31300-31399")
-        try:
-            yield a, b
-        finally:
-            b.stop()
-    finally:
-        a.stop()
 
 
 async def all_active(proxy, count: int, within: float = 10) -> None:

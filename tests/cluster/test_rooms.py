@@ -14,11 +14,9 @@ import contextlib
 import signal
 
 import httpx
-import pytest_asyncio
 
 from sip.media.decoder import read_audio
 from testkit import metrics
-from testkit.cluster import start_node
 from tests.calls.test_conference import WINDOW_S, windows
 from tests.calls.test_dial import ABSENT_DBFS, HEARD_DBFS
 from tests.conftest import ADMIN_SID
@@ -28,19 +26,6 @@ from tests.support.sipp import Sipp
 
 ROOM = '<Response><Dial><Conference beep="false">standup</Conference></Dial></Response>'
 A_HZ, B_HZ = 500.0, 800.0
-
-
-@pytest_asyncio.fixture
-async def two_nodes(cluster_db, tmp_path):
-    a = await start_node(cluster_db, "127.0.0.2", tmp_path, rtp_ports="31600-31699")
-    try:
-        b = await start_node(cluster_db, "127.0.0.3", tmp_path, rtp_ports="31700-31799")
-        try:
-            yield a, b
-        finally:
-            b.stop()
-    finally:
-        a.stop()
 
 
 async def rooms_listed(api: httpx.AsyncClient) -> list[dict]:
