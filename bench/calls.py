@@ -92,6 +92,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def with_step_defaults(args: argparse.Namespace, settle_s: float = 15) -> argparse.Namespace:
+    """`args` of a benchmark built on this one's steps (bench/telemetry.py, bench/sip_messages.py), completed with
+    what the steps read from this benchmark's own arguments, at their defaults."""
+    base = parse_args(["--seconds", f"{args.seconds:g}", "--settle", f"{settle_s:g}"])
+    for name, value in vars(base).items():
+        setattr(args, name, getattr(args, name, value))
+    return args
+
+
 def _rates(text: str) -> list[float]:
     return sorted(float(rate) for rate in text.split(","))
 
@@ -275,10 +284,13 @@ class Bench:
         self.rcml = service
         return service
 
-    def start_server(self, kind: str, stack: ExitStack, extra_flags: Sequence[str] = (), name: str = "") -> Server:
-        """`extra_flags` come after the defaults and win over them (bench/telemetry.py turns metrics off)."""
+    def start_server(self, kind: str, stack: ExitStack, extra_flags: Sequence[str] = (), name: str = "",
+                     workdir: Path | None = None) -> Server:
+        """`extra_flags` come after the defaults and win over them (bench/telemetry.py turns metrics off). Its
+        files go to `workdir` (the bench's unless told: two servers side by side each have their own)."""
+        workdir = workdir or self.workdir
         if kind == "sqlite":
-            path = self.workdir / "calls.sqlite3"
+            path = workdir / "calls.sqlite3"
             url, label, make_statuses = f"sqlite://{path}", "SQLite", lambda: SqliteStatuses(path)
         else:
             url = create_postgres_database(self.args.postgres, stack)
@@ -292,8 +304,8 @@ class Bench:
                 "--invite-rate", "0", "--account-max-calls", "100000", "--number-max-calls", "100000",
                 *extra_flags]
         # In the scratch directory: nothing the server writes lands in the project.
-        service = procs.start_service(name or f"restcomm-{kind}", argv, port, self.workdir, lifetime=self.args.lifetime,
-                                      cwd=self.workdir)
+        service = procs.start_service(name or f"restcomm-{kind}", argv, port, workdir, lifetime=self.args.lifetime,
+                                      cwd=workdir)
         stack.callback(procs.stop, service)
         procs.wait_ready(service, READY_PATH, AUTH)
         statuses = make_statuses()

@@ -18,13 +18,12 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
 from bench import calls
-from bench.harness import loadgen, sipp
+from bench.harness import loadgen, on_off, sipp
 from bench.harness.report import Figure, progress, run_and_report
 
 VARIANTS = {
@@ -35,16 +34,8 @@ VARIANTS = {
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.sip_messages", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, default=20.0, help="calls/s of each step [%(default)s]")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each step [%(default)s]")
-    parser.add_argument("--rounds", type=int, default=5, help="steps per server, alternating [%(default)s]")
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="postgres",
-                        help="[%(default)s] (each server gets a database of its own)")
-    args = parser.parse_args(argv)
-    base = calls.parse_args(["--seconds", f"{args.seconds:g}", "--settle", "15"])
-    for name, value in vars(base).items():
-        setattr(args, name, getattr(args, name, value))
-    return args
+    on_off.add_arguments(parser)
+    return calls.with_step_defaults(parser.parse_args(argv))
 
 
 def run(args: argparse.Namespace, figures: list[Figure]) -> None:
@@ -54,35 +45,29 @@ def run(args: argparse.Namespace, figures: list[Figure]) -> None:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sip-messages-")))
         bench = calls.Bench(args, stack, workdir)
         bench.start_rcml_app()
-        servers: dict[str, calls.Server] = {}
-        for index, (variant, flags) in enumerate(VARIANTS.items()):
-            ports = f"{44000 + 2000 * index}-{44000 + 2000 * index + 1999}"
-            variant_dir = workdir / variant
-            variant_dir.mkdir(exist_ok=True)
-            bench.workdir = variant_dir
-            servers[variant] = bench.start_server(args.database, stack, [*flags, "--rtp-ports", ports],
-                                                  name=f"restcomm-sip-messages-{variant}")
-            progress(f"SIP messages {variant}: server up (pid {servers[variant].service.server_pid})")
-        bench.workdir = workdir
-        cpu: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
-        database: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
-        failed = 0
-        for round_number in range(args.rounds):
-            order = list(VARIANTS) if round_number % 2 == 0 else list(reversed(VARIANTS))
-            for variant in order:
-                step = calls.outbound_step(bench, servers[variant], args.rate, args.seconds,
-                                           f"sip-messages-{variant}-{round_number}", {})
-                failed += step.failed
-                cpu[variant].append(step.cpu_ms)
-                database[variant].append(step.database_cpu_ms)
-                progress(f"round {round_number + 1}, SIP messages {variant}: {step.describe()}")
-                time.sleep(calls.PAUSE_BETWEEN_STEPS_S)
+
+        def start(variant: str, flags: list[str], directory: Path) -> calls.Server:
+            server = bench.start_server(args.database, stack, flags, name=f"restcomm-sip-messages-{variant}",
+                                        workdir=directory)
+            progress(f"SIP messages {variant}: server up (pid {server.service.server_pid})")
+            return server
+
+        def step(variant: str, round_number: int) -> calls.Step:
+            done = calls.outbound_step(bench, servers[variant], args.rate, args.seconds,
+                                       f"sip-messages-{variant}-{round_number}", {})
+            progress(f"round {round_number + 1}, SIP messages {variant}: {done.describe()}")
+            return done
+
+        servers = on_off.start_each(VARIANTS, workdir, 44000, start)
+        steps = on_off.alternate(list(VARIANTS), args.rounds, step, calls.PAUSE_BETWEEN_STEPS_S)
+        failed = sum(s.failed for variant_steps in steps.values() for s in variant_steps)
+        cpu = {variant: [s.cpu_ms for s in variant_steps] for variant, variant_steps in steps.items()}
+        database = {variant: [s.database_cpu_ms for s in variant_steps] for variant, variant_steps in steps.items()}
         on, off = statistics.median(cpu["on"]), statistics.median(cpu["off"])
-        spread = "; ".join(f"{v}: {', '.join(f'{x:.2f}' for x in cpu[v])}" for v in VARIANTS)
         db_on, db_off = statistics.median(database["on"]), statistics.median(database["off"])
         figures.append(Figure("server CPU per call, SIP messages not stored (baseline)", off, "ms",
                               detail=f"{args.rounds} steps of {args.rate:g}/s x {args.seconds:g} s, {args.database}"))
-        figures.append(Figure("server CPU per call, SIP messages stored", on, "ms", detail=spread))
+        figures.append(Figure("server CPU per call, SIP messages stored", on, "ms", detail=on_off.spread(cpu)))
         figures.append(Figure("SIP messages' cost per call (on / off - 1)", 100 * (on / off - 1), "%",
                               passed=failed == 0, detail=f"{failed} failed calls; PostgreSQL backends "
                               f"{db_on:.2f} vs {db_off:.2f} ms CPU/call"))

@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 
 from bench import calls
-from bench.harness import loadgen, sipp
+from bench.harness import loadgen, on_off, sipp
 from bench.harness.report import Figure, progress, run_and_report
 from restcomm import logs
 from telemetry import log_context
@@ -51,18 +51,9 @@ VARIANTS = {
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.telemetry", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, default=20.0, help="calls/s of each step [%(default)s]")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each step [%(default)s]")
-    parser.add_argument("--rounds", type=int, default=5, help="steps per server, alternating [%(default)s]")
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="postgres",
-                        help="[%(default)s] (each server gets a database of its own)")
+    on_off.add_arguments(parser)
     parser.add_argument("--keep-files", type=Path, metavar="DIR", help="keep logs and traces in DIR")
-    args = parser.parse_args(argv)
-    # What bench.calls' steps read from its own arguments.
-    base = calls.parse_args(["--seconds", f"{args.seconds:g}", "--settle", "15"])
-    for name, value in vars(base).items():
-        setattr(args, name, getattr(args, name, value))
-    return args
+    return calls.with_step_defaults(parser.parse_args(argv))
 
 
 def run(args: argparse.Namespace, figures: list[Figure]) -> None:
@@ -76,34 +67,30 @@ def run(args: argparse.Namespace, figures: list[Figure]) -> None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-telemetry-")))
         bench = calls.Bench(args, stack, workdir)
         bench.start_rcml_app()
-        servers: dict[str, calls.Server] = {}
         idle: dict[str, float] = {}
-        for index, (variant, flags) in enumerate(VARIANTS.items()):
-            # Each its own RTP ports (and its own SQLite file or PostgreSQL database).
-            ports = f"{40000 + 2000 * index}-{40000 + 2000 * index + 1999}"
-            variant_dir = workdir / variant
-            variant_dir.mkdir(exist_ok=True)
-            bench.workdir = variant_dir
-            servers[variant] = bench.start_server(args.database, stack, [*flags, "--rtp-ports", ports],
-                                                  name=f"restcomm-telemetry-{variant}")
-            idle[variant] = calls.idle_cpu(servers[variant])
-            progress(f"telemetry {variant}: server up (pid {servers[variant].service.server_pid}), "
+
+        def start(variant: str, flags: list[str], directory: Path) -> calls.Server:
+            server = bench.start_server(args.database, stack, flags, name=f"restcomm-telemetry-{variant}",
+                                        workdir=directory)
+            idle[variant] = calls.idle_cpu(server)
+            progress(f"telemetry {variant}: server up (pid {server.service.server_pid}), "
                      f"idle {idle[variant]:.1f} ms CPU/s")
-        bench.workdir = workdir
-        cpu: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
-        failed = placed = 0
-        counted_before = _counter_total(servers["on"])
+            return server
+
         callback = {"StatusCallback": bench.rcml_url, "StatusCallbackEvent": "initiated ringing answered completed"}
-        for round_number in range(args.rounds):
-            order = list(VARIANTS) if round_number % 2 == 0 else list(reversed(VARIANTS))
-            for variant in order:
-                name = f"telemetry-{variant}-{round_number}"
-                step = calls.outbound_step(bench, servers[variant], args.rate, args.seconds, name, callback)
-                failed += step.failed
-                placed += step.offered if variant == "on" else 0
-                cpu[variant].append(step.cpu_ms)
-                progress(f"round {round_number + 1}, telemetry {variant}: {step.describe()}")
-                time.sleep(calls.PAUSE_BETWEEN_STEPS_S)
+
+        def step(variant: str, round_number: int) -> calls.Step:
+            done = calls.outbound_step(bench, servers[variant], args.rate, args.seconds,
+                                       f"telemetry-{variant}-{round_number}", callback)
+            progress(f"round {round_number + 1}, telemetry {variant}: {done.describe()}")
+            return done
+
+        servers = on_off.start_each(VARIANTS, workdir, 40000, start)
+        counted_before = _counter_total(servers["on"])
+        steps = on_off.alternate(list(VARIANTS), args.rounds, step, calls.PAUSE_BETWEEN_STEPS_S)
+        failed = sum(s.failed for variant_steps in steps.values() for s in variant_steps)
+        placed = sum(s.offered for s in steps["on"])
+        cpu = {variant: [s.cpu_ms for s in variant_steps] for variant, variant_steps in steps.items()}
         on, off = statistics.median(cpu["on"]), statistics.median(cpu["off"])
         # The idle floor (sippy's reactor, timers) is the same with telemetry on or off: without it the ratio
         # is that of the calls' own work.
@@ -111,10 +98,10 @@ def run(args: argparse.Namespace, figures: list[Figure]) -> None:
         net_on, net_off = on - floor["on"], off - floor["off"]
         overhead = on / off - 1
         net_overhead = net_on / net_off - 1 if net_off > 0 else 0.0
-        spread = "; ".join(f"{v}: {', '.join(f'{x:.2f}' for x in cpu[v])}" for v in VARIANTS)
         figures.append(Figure("server CPU per call, telemetry off (baseline)", off, "ms",
                               detail=f"{args.rounds} steps of {args.rate:g}/s x {args.seconds:g} s, {args.database}"))
-        figures.append(Figure("server CPU per call, metrics + JSON call-event logs", on, "ms", detail=spread))
+        figures.append(Figure("server CPU per call, metrics + JSON call-event logs", on, "ms",
+                              detail=on_off.spread(cpu)))
         figures.append(Figure("telemetry overhead per call (on / off - 1)", 100 * overhead, "%",
                               f"< {100 * TARGET_OVERHEAD:g}", overhead < TARGET_OVERHEAD and failed == 0,
                               f"without the idle floor ({floor['on']:.2f} / {floor['off']:.2f} ms/call): "
