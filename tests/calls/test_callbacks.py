@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from email.utils import parsedate_to_datetime
 
 from calls import call_rows
@@ -107,3 +108,15 @@ async def test_a_call_closed_by_a_survivor_while_this_node_was_taken_for_dead_en
     await asyncio.sleep(0.5)
     assert application.requests_to("/status") == []
     assert (await Call.get(sid=call["sid"])).status == "failed"
+
+
+async def test_a_node_renewing_its_lease_on_time_is_never_told_it_had_run_out(server, caplog):
+    """Each test starts from empty tables but for the server's own lease: a node whose lease was wiped under it
+    took itself for declared dead at its next renewal, so a real lapse could not be told from the wipe."""
+    lease = server.engine.cluster.lease
+    before = await Node.get(id=server.engine.node)
+    with caplog.at_level(logging.ERROR, logger="calls.cluster.lease"):
+        await asyncio.sleep(lease.renew_every * 1.5)  # at least one renewal
+    after = await Node.get(id=server.engine.node)
+    assert after.renewed_at > before.renewed_at and after.started_at == before.started_at
+    assert not [record for record in caplog.records if "had run out" in record.getMessage()]
