@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -87,10 +88,23 @@ class Voice:
 
     async def idle(self, within: float = 10.0) -> None:
         """Until no call is live on the server and every callback went out."""
-        async with asyncio.timeout(within):
-            while self.engine.owners:  # noqa: ASYNC110 - owners leave the registry as they finish; no event
-                await asyncio.sleep(0.05)
+        try:
+            async with asyncio.timeout(within):
+                while self.engine.owners:  # noqa: ASYNC110 - owners leave the registry as they finish; no event
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            # Which calls, and where their owners wait: what the next look at a teardown error starts from.
+            raise AssertionError(f"calls still live after {within} s:\n" + "\n".join(
+                _owner_state(owner) for owner in self.engine.owners.values())) from None
         await self.engine.callbacks.drain(within)
+
+
+def _owner_state(owner: object) -> str:
+    call = owner.call
+    where = io.StringIO()
+    owner.task.print_stack(limit=6, file=where)
+    return (f"{call.sid} {call.direction} to {call.to_address}: {call.status}, finished={owner.finished}, "
+            f"{owner.inbox.qsize()} message(s) waiting; owner task:\n{where.getvalue()}")
 
 
 @pytest_asyncio.fixture(scope="module")
