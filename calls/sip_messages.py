@@ -8,33 +8,29 @@ it waits up to HOLD_S for its follower and is dropped after that (REGISTERs and 
 After `release` the Call-IDs are followed LINGER_S more, for the 200 to a BYE and late retransmissions.
 
 Every `interval` seconds the log drains the tap on the loop, reads
-the followed messages and stores them with one bulk INSERT, off the call's path; a reader calls `flush()`
-first (the SipMessages list does). Rows older than the retention are deleted every few minutes.
+the followed messages and stores them with one bulk INSERT, off the call's path (rcml/batch_writer.py); a
+reader calls `flush()` first (the SipMessages list does). Rows older than the retention are deleted every few
+minutes.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import itertools
-import logging
 import secrets
 import time
 from dataclasses import dataclass
 
 from models import sids
 from models.sip_message import SipMessage, delete_older_than, save_batch
+from rcml.batch_writer import BatchWriter
 from sip import wire
-
-log = logging.getLogger(__name__)
 
 HOLD_S = 5.0
 LINGER_S = 32.0
 # A call stores at most this many messages: a peer sending INFOs or re-INVITEs without end cannot fill the
 # database through one call. What comes after is counted in the log, not stored.
 MAX_PER_CALL = 500
-PURGE_EVERY_S = 300.0
 _SEQUENCE = itertools.count()
 
 
@@ -59,13 +55,11 @@ class SipMessageLog:
     def __init__(self, tap: wire.WireTap, retention_hours: float = 168.0, *, interval: float = 0.25) -> None:
         self.tap = tap
         self.retention = dt.timedelta(hours=retention_hours)
-        self.interval = interval
         self._followers: dict[str, _Follower] = {}
         self._by_call: dict[str, list[str]] = {}
         self._waiting: list[_Waiting] = []
-        self._task: asyncio.Task | None = None
-        self._lock = asyncio.Lock()
-        self._last_purge = 0.0
+        self._writer = BatchWriter("SIP messages", take=self._collect, save=save_batch, purge=self.purge,
+                                   interval=interval, after_flush=self._expire_now_and_then)
         self._last_expiry = 0.0
         self.dropped = 0
 
@@ -73,8 +67,7 @@ class SipMessageLog:
         """From now on the messages with this Call-ID (and those captured in the last HOLD_S) are the call's."""
         self._followers[call_id] = _Follower(account_sid, call_sid)
         self._by_call.setdefault(call_sid, []).append(call_id)
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="sip-messages")
+        self._writer.start()
 
     def release(self, call_sid: str) -> None:
         """The call is over: its Call-IDs are followed LINGER_S more, then forgotten."""
@@ -85,14 +78,7 @@ class SipMessageLog:
                 follower.until = until
 
     async def flush(self) -> None:
-        async with self._lock:
-            rows = self._collect()
-            if not rows:
-                return
-            try:
-                await save_batch(rows)
-            except Exception:  # diagnostics: losing a batch must not take the writer down
-                log.exception("could not store %d SIP messages", len(rows))
+        await self._writer.flush()
 
     def _collect(self) -> list[SipMessage]:
         """The followed messages captured so far, as rows; the others wait (up to HOLD_S) or are dropped."""
@@ -120,6 +106,13 @@ class SipMessageLog:
         self._waiting = still
         return rows
 
+    def _expire_now_and_then(self) -> None:
+        """After a timed flush: the lingering Call-IDs are looked at once a second at most."""
+        now = time.monotonic()
+        if now - self._last_expiry > 1.0:
+            self._last_expiry = now
+            self._expire()
+
     def _expire(self) -> None:
         now = time.monotonic()
         for call_id in [key for key, f in self._followers.items() if f.until is not None and f.until < now]:
@@ -128,28 +121,8 @@ class SipMessageLog:
     async def purge(self) -> int:
         return await delete_older_than(dt.datetime.now(dt.UTC) - self.retention)
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            await self.flush()
-            now = time.monotonic()
-            if now - self._last_expiry > 1.0:
-                self._last_expiry = now
-                self._expire()
-            if now - self._last_purge > PURGE_EVERY_S:
-                self._last_purge = now
-                try:
-                    await self.purge()
-                except Exception:
-                    log.exception("could not delete old SIP messages")
-
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()
+        await self._writer.close()
 
 
 def _row(follower: _Follower, message: wire.WireMessage) -> SipMessage:
