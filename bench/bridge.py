@@ -33,7 +33,6 @@ import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -548,11 +547,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace, figures: list[Figure]) -> None:
     with contextlib.ExitStack() as stack:
-        if args.keep_files:
-            workdir = args.keep_files
-            workdir.mkdir(parents=True, exist_ok=True)
-        else:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-bridge-")))
+        workdir = procs.workdir(stack, args.keep_files, "bench-bridge-")
 
         def once(mode: str, count: int, profile: Path | None = None) -> Measured:
             measured = measure(mode, count, args.seconds, args.warmup, workdir, profile)

@@ -23,7 +23,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -763,11 +762,7 @@ def run(args: argparse.Namespace, figures: list[Figure]) -> None:
     loadgen.require_wrk()
     top_rate = max(args.rates + args.inbound_rates)
     with ExitStack() as stack:
-        if args.keep_files:
-            workdir = args.keep_files
-            workdir.mkdir(parents=True, exist_ok=True)
-        else:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-calls-")))
+        workdir = procs.workdir(stack, args.keep_files, "bench-calls-")
         bench = Bench(args, stack, workdir)
         bench.start_rcml_app()
         figures.append(check_rcml_app(bench, top_rate))

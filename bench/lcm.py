@@ -24,7 +24,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -510,11 +509,7 @@ def figures(run: Run, info: dict, verdicts: Counter[str]) -> list[Figure]:
 # --- main -----------------------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace, stack: ExitStack) -> tuple[list[Figure], str]:
-    if args.keep_files:
-        args.keep_files.mkdir(parents=True, exist_ok=True)
-        workdir = args.keep_files
-    else:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-lcm-")))
+    workdir = procs.workdir(stack, args.keep_files, "bench-lcm-")
     peer = start_peer(workdir, args.lifetime)
     stack.callback(procs.stop, peer)
     server = start_server(workdir, args.rtp_ports, args.lifetime)

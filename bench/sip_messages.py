@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
 from bench import calls
-from bench.harness import loadgen, on_off, sipp
+from bench.harness import loadgen, on_off, procs, sipp
 from bench.harness.report import Figure, progress, run_and_report
 
 VARIANTS = {
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace, figures: list[Figure]) -> None:
     sipp.require_sipp()
     loadgen.require_wrk()
     with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sip-messages-")))
+        workdir = procs.workdir(stack, args.keep_files, "bench-sip-messages-")
         bench = calls.Bench(args, stack, workdir)
         bench.start_rcml_app()
 

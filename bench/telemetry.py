@@ -23,7 +23,6 @@ import json
 import logging
 import statistics
 import sys
-import tempfile
 import time
 import timeit
 from collections.abc import Sequence
@@ -33,7 +32,7 @@ from pathlib import Path
 import httpx
 
 from bench import calls
-from bench.harness import loadgen, on_off, sipp
+from bench.harness import loadgen, on_off, procs, sipp
 from bench.harness.report import Figure, progress, run_and_report
 from restcomm import logs
 from telemetry import log_context
@@ -52,7 +51,6 @@ VARIANTS = {
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.telemetry", description=__doc__.split("\n\n")[0])
     on_off.add_arguments(parser)
-    parser.add_argument("--keep-files", type=Path, metavar="DIR", help="keep logs and traces in DIR")
     return calls.with_step_defaults(parser.parse_args(argv))
 
 
@@ -60,11 +58,7 @@ def run(args: argparse.Namespace, figures: list[Figure]) -> None:
     sipp.require_sipp()
     loadgen.require_wrk()
     with ExitStack() as stack:
-        if args.keep_files:
-            workdir = args.keep_files
-            workdir.mkdir(parents=True, exist_ok=True)
-        else:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-telemetry-")))
+        workdir = procs.workdir(stack, args.keep_files, "bench-telemetry-")
         bench = calls.Bench(args, stack, workdir)
         bench.start_rcml_app()
         idle: dict[str, float] = {}

@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=5, help="steps per server, alternating [%(default)s]")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="postgres",
                         help="[%(default)s] (each server gets a database of its own)")
+    parser.add_argument("--keep-files", type=Path, metavar="DIR", help="keep logs and traces in DIR")
 
 
 def start_each(variants: dict[str, list[str]], workdir: Path, rtp_first: int,

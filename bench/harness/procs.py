@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,15 @@ from testkit import processes
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 # What uvicorn logs when the application's lifespan start-up raised.
 _STARTUP_FAILED = "Application startup failed"
+
+
+def workdir(stack: ExitStack, keep: Path | None, prefix: str) -> Path:
+    """Where a run's logs and files go: `keep` (--keep-files), made if missing and left behind, else a scratch
+    directory removed when `stack` closes."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        return keep
+    return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
 
 
 def restcomm_command() -> list[str]:
