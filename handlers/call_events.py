@@ -8,14 +8,11 @@ from urllib.parse import urlencode
 
 import orjson
 
-from handlers import context
-from handlers.auth import authorize
-from handlers.calls import find_call
+from handlers import call_logs, context
 from handlers.listing import Resource
-from handlers.render import Field, Fields, Format, twins
+from handlers.render import Field, Fields, Format
 from models import clock
 from models.call_event import CallEvent
-from models.paging import page_request
 
 
 def parameters_of(event: CallEvent) -> dict[str, Any]:
@@ -54,19 +51,7 @@ EVENTS = Resource("events", "Events", "Event", event_fields)
 
 async def events_of(account_sid: str, call_sid: str):
     """The call's events, once the ones still waiting to be written are written."""
-    events = context.current().engine.events
-    if events is not None:
-        await events.flush()
-    return CallEvent.filter(call_sid=call_sid, account_sid=account_sid)
+    return await call_logs.rows_of(context.current().engine.events, CallEvent, account_sid, call_sid)
 
 
-async def list_for_call(fmt: Format, AccountSid: str, CallSid: str, user: str, Page: int = 0,
-                        PageSize: int = 50, AfterSid: str | None = None):
-    _, account = await authorize(user, AccountSid)
-    call = await find_call(account.sid, CallSid)
-    scope = await events_of(account.sid, call.sid)
-    return await EVENTS.page(fmt, path=f"/Accounts/{account.sid}/Calls/{call.sid}/Events", scope=scope,
-                             request=page_request(Page, PageSize, AfterSid))
-
-
-list_for_call_json, list_for_call_xml = twins(list_for_call)
+list_for_call_json, list_for_call_xml = call_logs.list_for_call(EVENTS, "Events", events_of)

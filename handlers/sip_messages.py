@@ -4,13 +4,10 @@ resource, and its SDKs would have no use for one."""
 
 from __future__ import annotations
 
-from handlers import context
-from handlers.auth import authorize
-from handlers.calls import find_call
+from handlers import call_logs, context
 from handlers.listing import Resource
-from handlers.render import Field, Fields, Format, twins
+from handlers.render import Field, Fields, Format
 from models import clock
-from models.paging import page_request
 from models.sip_message import SipMessage
 
 
@@ -36,19 +33,7 @@ SIP_MESSAGES = Resource("sip_messages", "SipMessages", "SipMessage", message_fie
 
 async def messages_of(account_sid: str, call_sid: str):
     """The call's messages, once the ones captured and not yet written are written."""
-    log = context.current().engine.sip_messages
-    if log is not None:
-        await log.flush()
-    return SipMessage.filter(call_sid=call_sid, account_sid=account_sid)
+    return await call_logs.rows_of(context.current().engine.sip_messages, SipMessage, account_sid, call_sid)
 
 
-async def list_for_call(fmt: Format, AccountSid: str, CallSid: str, user: str, Page: int = 0,
-                        PageSize: int = 50, AfterSid: str | None = None):
-    _, account = await authorize(user, AccountSid)
-    call = await find_call(account.sid, CallSid)
-    scope = await messages_of(account.sid, call.sid)
-    return await SIP_MESSAGES.page(fmt, path=f"/Accounts/{account.sid}/Calls/{call.sid}/SipMessages", scope=scope,
-                                   request=page_request(Page, PageSize, AfterSid))
-
-
-list_for_call_json, list_for_call_xml = twins(list_for_call)
+list_for_call_json, list_for_call_xml = call_logs.list_for_call(SIP_MESSAGES, "SipMessages", messages_of)
