@@ -14,7 +14,7 @@ from calls.types import TWILIO_API_VERSION, CallChange, CallNotLive, CallRequest
 from handlers import context, errors
 from handlers.auth import authorize
 from handlers.call_recording import recording_options
-from handlers.calls import find_call, place_call, status_callback_events
+from handlers.calls import common_request_fields, find_call, place_call
 from handlers.errors import ApiError, Code
 from handlers.listing import parse_filters
 from handlers.twilio import render
@@ -25,7 +25,6 @@ from models.list_filters import restore_plus
 from models.paging import UnknownAnchor, fetch_window
 from rcml.machine_detection import MachineDetection
 from rcml.parser import RcmlSyntaxError, parse
-from sip.destination import InvalidAddress, parse_destination
 
 # Twilio's subresource keys and their paths (`user_defined_messages` -> `UserDefinedMessages`); those this
 # server does not serve lead to its 404.
@@ -160,21 +159,10 @@ def call_request(body: dict[str, Any]) -> CallRequest:
         raise errors.bad_request("Give Url or Twiml, not both", Code.URL_INVALID)
     if not body.get("Url") and not body.get("Twiml"):
         raise errors.bad_request("Url is required (or Twiml)", Code.URL_INVALID)
-    try:
-        destination = parse_destination(restore_plus(body["To"]))
-    except InvalidAddress as exc:
-        raise errors.bad_request(f"To is invalid: {exc}", Code.TO_INVALID) from None
+    common = common_request_fields(body)  # first: a bad To is the error reported, as before anything else
     return CallRequest(
         from_=restore_plus(body.get("CallerId") or body["From"]),
-        to=destination,
         url=body.get("Url") or "",
-        method=body.get("Method", "POST"),
-        fallback_url=body.get("FallbackUrl"),
-        fallback_method=body.get("FallbackMethod", "POST"),
-        status_callback=body.get("StatusCallback"),
-        status_callback_method=body.get("StatusCallbackMethod", "POST"),
-        status_callback_events=status_callback_events(body.get("StatusCallbackEvent")),
-        timeout=int(body.get("Timeout", 60)),
         username=body.get("SipAuthUsername") or None,
         password=body.get("SipAuthPassword") or None,
         # Twilio ignores MachineDetection when SendDigits is given (its Call resource says so).
@@ -183,4 +171,5 @@ def call_request(body: dict[str, Any]) -> CallRequest:
         time_limit=body.get("TimeLimit"),
         api_version=TWILIO_API_VERSION,
         recording=recording_options(body),
+        **common,
     )
