@@ -3,6 +3,7 @@ with its directions and peers, digest credentials never shown, another tenant's 
 
 from __future__ import annotations
 
+import asyncio
 import xml.etree.ElementTree as ET
 
 import httpx
@@ -15,17 +16,26 @@ from tests.support.sipp import Sipp
 PAUSE_THEN_HANG_UP = '<Response><Pause length="1"/><Hangup/></Response>'
 
 
-async def story(server, call_sid: str, account_sid: str = ADMIN_SID) -> list[dict]:
-    """Every SIP message of the call, oldest first, read page by page (2 a page: the paging is exercised)."""
-    response = await server.get(f"/Accounts/{account_sid}/Calls/{call_sid}/SipMessages.json?PageSize=2")
-    assert response.status_code == 200, response.text
-    page = response.json()
-    messages = list(page["sip_messages"])
-    while page["next_page_uri"]:
-        page = (await server.http.get(page["next_page_uri"])).json()
-        messages += page["sip_messages"]
-    assert len(messages) == page["total"]
-    return list(reversed(messages))
+async def story(server, call_sid: str, account_sid: str = ADMIN_SID, *,
+                ending: tuple[str, str, int | None] = ("received", "BYE", 200)) -> list[dict]:
+    """Every SIP message of the call, oldest first, read page by page (2 a page: the paging is exercised), once its
+    last message (`ending`, the answer to the BYE) is stored: the server stores what it captured in batches, so that
+    answer may be stored after the call has ended, even between the reads of two pages. After 5 s, what there is."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5.0
+    while True:
+        response = await server.get(f"/Accounts/{account_sid}/Calls/{call_sid}/SipMessages.json?PageSize=2")
+        assert response.status_code == 200, response.text
+        page = response.json()
+        messages = list(page["sip_messages"])
+        while page["next_page_uri"]:
+            page = (await server.http.get(page["next_page_uri"])).json()
+            messages += page["sip_messages"]
+        whole = len(messages) == page["total"]
+        if (whole and messages and steps(messages[:1]) == [ending]) or loop.time() > deadline:
+            assert whole, (len(messages), page["total"])
+            return list(reversed(messages))
+        await asyncio.sleep(0.1)
 
 
 def steps(messages: list[dict]) -> list[tuple[str, str, int | None]]:
