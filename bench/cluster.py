@@ -29,7 +29,7 @@ import asyncpg
 from bench.harness.report import Figure, progress, run_and_report
 from testkit import postgres
 from testkit.application import Application, running_application
-from testkit.cluster import ADMIN_SID, NodeProcess, start_node
+from testkit.cluster import ADMIN_SID, NodeProcess, start_node, wait_status
 from testkit.kamailio import Kamailio
 from testkit.sipp import Sipp
 
@@ -154,7 +154,7 @@ async def forwarding(database_url: str, args: argparse.Namespace, app: Applicati
                 await asyncio.sleep(0.05)
             async with asyncio.timeout(60):
                 for sid in sids:
-                    await _until_in_progress(via_a, sid)
+                    await wait_status(via_a, sid, "in-progress", within=60)
             for index, sid in enumerate(sids):
                 client, into = (via_a, direct) if index % 2 == 0 else (via_b, forwarded)
                 started = time.perf_counter()
@@ -217,12 +217,6 @@ async def _forwarding_figures(figures: list[Figure], url: str, args: argparse.Na
     added = statistics.median(forwarded) - statistics.median(direct)
     figures.append(Figure("forwarding adds, p50", added, "ms", target=f"< {FORWARD_TARGET_MS:.0f}",
                           passed=added < FORWARD_TARGET_MS))
-
-
-async def _until_in_progress(api, sid: str) -> None:
-    """Polls the call: it runs in another process, no event reaches this one."""
-    while (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json")).json()["status"] != "in-progress":  # noqa: ASYNC110
-        await asyncio.sleep(0.1)
 
 
 async def _add_number(database_url: str, voice_url: str, workdir: Path) -> None:

@@ -123,6 +123,17 @@ async def _until_listening(node: NodeProcess, deadline_s: float = 60) -> None:
     raise TimeoutError(f"node {node.node_id} did not listen within {deadline_s} s\n{node.log()}")
 
 
+async def wait_status(api: httpx.AsyncClient, sid: str, *statuses: str, within: float = 20) -> dict:
+    """The call once its status is one of `statuses`, polled through a node's API (`api`: NodeProcess.api()):
+    the call runs in another process, no event reaches this one. TimeoutError after `within` seconds."""
+    async with asyncio.timeout(within):
+        while True:
+            call = (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json")).json()
+            if call["status"] in statuses:
+                return call
+            await asyncio.sleep(0.1)
+
+
 def sip_options(target: tuple[str, int], timeout: float = 1.0) -> int | None:
     """Sends one OPTIONS (as Kamailio's dispatcher probes) and returns the response's status code."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

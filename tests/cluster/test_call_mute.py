@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 
 from sip.media.decoder import read_audio
+from testkit.cluster import wait_status
 from tests.calls.test_conference import WINDOW_S, windows
 from tests.calls.test_dial import ABSENT_DBFS, HEARD_DBFS
-from tests.cluster.test_rooms import nothing_live, phone, place, wait_status
+from tests.cluster.test_rooms import nothing_live, phone, place
 from tests.conftest import ADMIN_SID
 
 ALICE_HZ, BOB_HZ = 500.0, 800.0

@@ -9,19 +9,10 @@ import signal
 import asyncpg
 import httpx
 
-from testkit.cluster import sip_options, start_node
+from testkit.cluster import sip_options, start_node, wait_status
 from tests.cluster.conftest import rtp_ports
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN
 from tests.support.sipp import Sipp
-
-
-async def wait_status(api, sid: str, *statuses: str, within: float = 15) -> dict:
-    async with asyncio.timeout(within):
-        while True:
-            call = (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json")).json()
-            if call["status"] in statuses:
-                return call
-            await asyncio.sleep(0.1)
 
 
 async def node_state(database_url: str, node_id: str) -> str | None:

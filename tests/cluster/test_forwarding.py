@@ -11,18 +11,9 @@ import asyncio
 import httpx
 
 from calls.cluster.forward import SECRET_HEADER
-from testkit.cluster import CLUSTER_SECRET
+from testkit.cluster import CLUSTER_SECRET, wait_status
 from tests.conftest import ADMIN_SID, ADMIN_TOKEN
 from tests.support.sipp import Sipp
-
-
-async def wait_status(api, sid: str, *statuses: str, within: float = 15) -> dict:
-    async with asyncio.timeout(within):
-        while True:
-            call = (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json")).json()
-            if call["status"] in statuses:
-                return call
-            await asyncio.sleep(0.1)
 
 
 async def place(api, callee: Sipp, url: str, **extra: str) -> str:

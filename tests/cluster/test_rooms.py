@@ -17,6 +17,7 @@ import httpx
 
 from sip.media.decoder import read_audio
 from testkit import metrics
+from testkit.cluster import wait_status
 from tests.calls.test_conference import WINDOW_S, windows
 from tests.calls.test_dial import ABSENT_DBFS, HEARD_DBFS
 from tests.conftest import ADMIN_SID
@@ -141,15 +142,6 @@ async def test_a_room_leg_needs_the_cluster_secret(two_nodes, tmp_path):
                     lifetime_s=20) as caller:
         assert await caller.wait(15) == 0, caller.explain()
     assert "room leg from" in a.log()
-
-
-async def wait_status(api: httpx.AsyncClient, sid: str, *statuses: str, within: float = 20) -> dict:
-    async with asyncio.timeout(within):
-        while True:
-            call = (await api.get(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json")).json()
-            if call["status"] in statuses:
-                return call
-            await asyncio.sleep(0.1)
 
 
 def room_document(*, end_on_exit: bool = False, action: str = "") -> str:
