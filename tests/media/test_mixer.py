@@ -78,8 +78,14 @@ async def test_each_participant_hears_the_others_and_never_itself(endpoints: Ope
     stats = mixer.stats()
     print(f"mixer: {stats}")
     assert stats.participants == 0 and stats.frames_sent == sum(len(p.packets) for p in phones)
-    assert stats.cpu_p99_ms < 5 and stats.frames_late == stats.frames_overflow == 0  # wall time: shared machine
-    assert stats.frames_missed <= 3  # one per phone as its stream ends
+    assert stats.cpu_p99_ms < 5  # CPU time, not wall time: the machine is shared
+    # Each phone's stream misses the tick after its last frame. The phones are paced by this process's loop,
+    # which a loaded machine can hold up past a tick: the frame then comes after its tick (late, and a miss)
+    # and the next ones in a burst (an overflow). That costs a frame per hold-up; a queue without its margin
+    # would miss every other tick, so the late and overflowed frames stay a few percent of what was sent.
+    assert all(p.queue.missed <= p.queue.late + 1 for p in participants), [(p.queue.missed, p.queue.late)
+                                                                            for p in participants]
+    assert stats.frames_late + stats.frames_overflow <= stats.frames_sent // 20, stats
 
 
 async def test_a_muted_participant_is_not_heard_and_still_hears(endpoints: Opener) -> None:
@@ -192,8 +198,7 @@ async def test_a_participant_that_leaves_stops_contributing_and_its_endpoint_pla
 async def test_a_participant_that_sends_nothing_hears_the_others_and_adds_silence(endpoints: Opener) -> None:
     phones, legs = await conference(endpoints)
     mixer = Mixer()
-    for leg in legs:
-        mixer.add(leg)
+    *talking, silent = [mixer.add(leg) for leg in legs]
     loop = asyncio.get_running_loop()
     started = loop.time()
     await speak(phones[:2], legs[:2], 0.8, TONES[:2], (0, 8))  # the third phone is silent
@@ -202,7 +207,11 @@ async def test_a_participant_that_sends_nothing_hears_the_others_and_adds_silenc
 
     assert levels(phones[2], started + 0.15, ended - 0.05)[:2] > [HEARD, HEARD]
     assert levels(phones[0], started + 0.15, ended - 0.05)[1] > HEARD
-    assert mixer.stats().frames_missed <= 2  # the silent phone is never counted as missing frames
+    assert silent.queue.missed == 0  # the silent phone is never counted as missing frames
+    # A talking phone misses the tick after its last frame, and one for each frame that came after its tick:
+    # its sender shares this loop, which a loaded machine can hold up past a tick (the frame is then `late`).
+    # On loopback no frame is lost, so a miss that no late frame explains is the mixer's.
+    assert all(p.queue.missed <= p.queue.late + 1 for p in talking), [(p.queue.missed, p.queue.late) for p in talking]
 
 
 async def test_misuse_is_refused(endpoints: Opener) -> None:
