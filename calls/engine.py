@@ -463,9 +463,13 @@ class CallEngine:
         if owners:
             await asyncio.wait([asyncio.ensure_future(o.wait_finished()) for o in owners], timeout=within)
         await self._background.wait(within)
+        # The rooms end before their legs go: a caller of another node seated here learns from its leg's BYE
+        # that it left, and from the room's row (completed by then) that the room ended rather than that it was
+        # removed. A hung-up caller of this node may still be on its way out of a room (its session leaves after
+        # its owner has finished), so the last leg leaving would not end the room in time.
+        await self.rooms.close_all()
         if self.room_legs is not None:
             await self.room_legs.close(within)
-        await self.rooms.close_all()
         await self.callbacks.close(within)
         if self.events is not None:
             await self.events.close()

@@ -139,9 +139,14 @@ class RoomLegs:
                 return
 
     async def close(self, within: float = 5.0) -> None:
-        """Ends every seated leg (BYE): this node stops."""
+        """Ends every seated leg (BYE): this node stops. Its rooms have ended first (calls/engine.py), so each
+        seat leaves as from a room that ended, its BYE after the room's completed row; one still seated after
+        `within` (its room did not end) is cancelled, with a BYE all the same."""
         tasks = list(self._seated)
-        for task in tasks:
+        if not tasks:
+            return
+        _, left = await asyncio.wait(tasks, timeout=within)
+        for task in left:
             task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=within)
+        if left:
+            await asyncio.wait(left, timeout=within)
