@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 
+import built_when_run
 import pytest
 from harness import APP, DATABASES, TALLY, Run, throwaway_database, unreachable_reason
 
@@ -33,6 +34,11 @@ def database(request: pytest.FixtureRequest) -> Iterator[str]:
             finally:
                 ELAPSED[kind] = ELAPSED.get(kind, 0.0) + time.monotonic() - started
                 Run.database = "none"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    built_when_run.build(item)  # schemathesis' test of an operation, built as it runs, not at collection
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
