@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest
 from connexion.middleware import MiddlewarePosition
@@ -22,6 +21,7 @@ from models.directory import AccountDirectory
 from rcml.fetch_policy import FetchPolicy
 from rcml.http import HttpClient
 from restcomm import console_files, demos
+from restcomm.api_app import ApiApp
 from restcomm.drain_relay import DrainRelay
 from restcomm.engine_factory import build_engine
 from restcomm.guard import RequestGuard
@@ -59,7 +59,7 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap: bool = False) -> AsyncApp:
+def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap: bool = False) -> ApiApp:
     """The ASGI app. `manage_database=False` leaves opening the database to the caller (the tests);
     `freeze_heap=True` (the server, not the tests) freezes what start-up built, see `freeze_startup_heap`."""
     spec = Specs.load(SPEC_PATH, TWILIO_SPEC_PATH)
@@ -109,7 +109,7 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
             if manage_database:
                 await close_database()
 
-    app = AsyncApp(__name__, lifespan=lifespan, specification_dir=str(SPEC_PATH.parent))
+    app = ApiApp(__name__, lifespan=lifespan, specification_dir=str(SPEC_PATH.parent))
     app.add_api(
         SPEC_PATH.name,
         validate_responses=settings.validate_responses,
@@ -148,7 +148,7 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
     return app
 
 
-def _register_error_handlers(app: AsyncApp, spec: Specs) -> None:
+def _register_error_handlers(app: ApiApp, spec: Specs) -> None:
     async def on_api_error(request: ConnexionRequest, exc: errors.ApiError):
         return errors.error_response(request.url.path, exc)
 
