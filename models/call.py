@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 from typing import Any
 
@@ -124,11 +125,17 @@ class Call(Model):
         if sql is None:
             sql = cls.filter(sid="", account_sid="").limit(1).sql()
             _ONE_CALL_SQL[connection.capabilities.dialect] = sql
-        row = await sqlite_reads.fetch_one(connection, sql, [sid, account_sid, 1])
+        row = await sqlite_reads.fetch_one(connection, sql, [sid, account_sid, 1], _timestamp_columns(cls))
         return cls._init_from_db(**row) if row is not None else None
 
 
 _ONE_CALL_SQL: dict[str, str] = {}
+
+
+@functools.cache
+def _timestamp_columns(model: type[Model]) -> frozenset[str]:
+    return frozenset(field.source_field or name for name, field in model._meta.fields_map.items()
+                     if isinstance(field, fields.DatetimeField))
 
 
 async def update_call(sid: str, fields: dict[str, Any], *, live_only: bool) -> int:

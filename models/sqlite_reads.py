@@ -7,11 +7,19 @@ writes, so these lookups run on the event loop through a read-only connection of
 bounded, indexed single-row reads belong here: anything that scans keeps going through Tortoise, off the
 loop. An in-memory database cannot be shared this way, and other databases have no thread to skip; both
 go through Tortoise.
+
+SQLite hands timestamps back as text (`2026-12-02 20:19:44.514000+00:00`), which Tortoise parses with the
+iso8601 package, in Python: four of them made 15% of the CPU of an item GET of a call (cProfile). The columns
+the caller names are parsed here with `datetime.fromisoformat` (C, a hundred times cheaper); Tortoise then
+gets datetimes and only sets their time zone, as it does for PostgreSQL's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import sqlite3
+from collections.abc import Collection
 from typing import Any
 
 from tortoise import BaseDBAsyncClient
@@ -19,7 +27,9 @@ from tortoise import BaseDBAsyncClient
 _readers: dict[str, sqlite3.Connection] = {}
 
 
-async def fetch_one(connection: BaseDBAsyncClient, sql: str, parameters: list[Any]) -> dict[str, Any] | None:
+async def fetch_one(connection: BaseDBAsyncClient, sql: str, parameters: list[Any],
+                    timestamps: Collection[str] = ()) -> dict[str, Any] | None:
+    """The row as a dict, or None; the columns named in `timestamps` as datetimes when SQLite gave text."""
     reader = _reader_for(connection)
     if reader is not None:
         try:
@@ -28,9 +38,19 @@ async def fetch_one(connection: BaseDBAsyncClient, sql: str, parameters: list[An
             # Not in WAL mode and a write holds the lock: never wait on the loop, take the normal way.
             pass
         else:
-            return dict(row) if row is not None else None
+            return _with_datetimes(dict(row), timestamps) if row is not None else None
     rows = await connection.execute_query_dict(sql, parameters)
-    return rows[0] if rows else None
+    return _with_datetimes(rows[0], timestamps) if rows else None
+
+
+def _with_datetimes(row: dict[str, Any], timestamps: Collection[str]) -> dict[str, Any]:
+    for column in timestamps:
+        value = row.get(column)
+        if isinstance(value, str):
+            # A form fromisoformat does not read stays text, for Tortoise's own parser.
+            with contextlib.suppress(ValueError):
+                row[column] = dt.datetime.fromisoformat(value)
+    return row
 
 
 def _reader_for(connection: BaseDBAsyncClient) -> sqlite3.Connection | None:
