@@ -28,6 +28,8 @@ from starlette.types import Message, Receive, Scope, Send
 from tortoise import Tortoise
 from tortoise import context as tortoise_context
 from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.connection import get_connection
+from tortoise.transactions import in_transaction
 
 from models import Call, CallStatus, Client, Direction, clock, sids
 from models.account import auth_token_for
@@ -143,9 +145,11 @@ class ContractApp:
             pass
 
     async def _reset(self) -> None:
-        await _empty_database()
-        await seed_default_account()
-        await _seed_a_conference()
+        # One transaction, so one commit: each statement on its own was a commit (a WAL flush on PostgreSQL).
+        async with in_transaction("default"):
+            await _empty_database()
+            await seed_default_account()
+            await _seed_a_conference()
         self.app.context.accounts.clear()  # type: ignore[attr-defined]  # accounts cached before the reset
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -250,11 +254,17 @@ async def _seed_a_conference() -> None:
 
 
 async def _empty_database() -> None:
-    """Delete every row of every model (through the app's database, the Tortoise global context)."""
+    """Delete every row of every model (through the app's database, the Tortoise global context).
+
+    One script of DELETEs, one round trip: a query per model cost ~19 ms a reset on PostgreSQL, the script
+    ~1.5 ms, and every test and stateful scenario starts with a reset (~250 per database). TRUNCATE is slower
+    still on tables this small (~400 ms: it replaces each table's files). The order of the models is the one
+    `model.all().delete()` used, which the foreign keys accept.
+    """
     apps = Tortoise.apps
     assert apps is not None
-    for model in apps.get_models_iterable():
-        await model.all().delete()
+    tables = [model._meta.db_table for model in apps.get_models_iterable()]
+    await get_connection("default").execute_script("".join(f'DELETE FROM "{table}";' for table in tables))
 
 
 @contextlib.contextmanager
