@@ -27,6 +27,8 @@ def level_dbfs(pcm: bytes, frequency: float) -> float:
     full-scale sine at exactly that frequency reads 0 dBFS, one at amplitude 0.3 reads -10.5 dBFS."""
     samples = array("h", pcm)
     count = len(samples)
+    if count == 0:  # nothing received: no level at all, an assertion's failure rather than a ZeroDivisionError
+        return float("-inf")
     coefficient = 2 * math.cos(2 * math.pi * frequency / 8000)
     previous = before = 0.0
     for sample in samples:
