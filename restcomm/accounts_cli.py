@@ -8,7 +8,7 @@ from collections.abc import Callable
 from models import Account, AccountRole
 from models import account as accounts
 from models.db import close_database, open_database
-from restcomm.seed import seed_default_account
+from restcomm.seed import seed_default_account, warn_if_published_password
 from restcomm.settings import Settings
 
 
@@ -19,7 +19,7 @@ class CommandError(Exception):
 async def run(config: Settings, args: argparse.Namespace, ask_password: Callable[[], str]) -> int:
     await open_database(config.database_url)
     # The same first-start rule as the server's: an empty database gets the default account first.
-    await seed_default_account(config.admin_password)
+    warn_if_published_password(await seed_default_account(config.admin_password))
     try:
         if args.action == "list":
             for account in await Account.all().order_by("date_created", "sid"):

@@ -27,7 +27,7 @@ from restcomm.engine_factory import build_engine
 from restcomm.guard import RequestGuard
 from restcomm.request_limits import RequestLimits
 from restcomm.request_metrics import RequestMetrics
-from restcomm.seed import seed_default_account
+from restcomm.seed import seed_default_account, warn_if_published_password
 from restcomm.settings import Settings
 from restcomm.spec import SPEC_PATH, TWILIO_SPEC_PATH, Specs
 from restcomm.validation import VALIDATOR_MAP
@@ -86,7 +86,7 @@ def create_app(settings: Settings, *, manage_database: bool = True, freeze_heap:
         # connection's thread, or the SIP thread, would keep a process that failed to start from exiting.
         try:
             if manage_database:
-                await seed_default_account(settings.admin_password)
+                warn_if_published_password(await seed_default_account(settings.admin_password))
             # The lease before SIP: no call of this node exists without one. Its first sweep closes what
             # dead nodes (or earlier runs under another node id) left live.
             reaped = await engine.cluster.start()

@@ -18,7 +18,7 @@ DEFAULT_FRIENDLY_NAME = "Default Administrator Account"
 
 
 async def seed_default_account(admin_password: str = "") -> Account | None:
-    """Create the administrator if no account exists yet; warn while it keeps the published password."""
+    """Create the administrator if no account exists yet, and return it (None once it was deleted)."""
     if not await Account.exists():
         password = admin_password or DEFAULT_PASSWORD
         account = Account.build(
@@ -36,11 +36,19 @@ async def seed_default_account(admin_password: str = "") -> Account | None:
             log.info("created the default account %s (%s)", DEFAULT_ACCOUNT_SID, DEFAULT_EMAIL)
         except IntegrityError:
             pass  # another server node seeded it first
-    default = await Account.get_or_none(sid=DEFAULT_ACCOUNT_SID)
-    if default is not None and default.auth_token == auth_token_for(DEFAULT_PASSWORD):
-        log.warning(
-            "!!! The default account %s still has the published password %r: anyone can use this server. "
-            "Change it with `restcomm accounts passwd %s` or POST Password to /Accounts/%s.json !!!",
-            DEFAULT_ACCOUNT_SID, DEFAULT_PASSWORD, DEFAULT_EMAIL, DEFAULT_ACCOUNT_SID,
-        )
-    return default
+    return await Account.get_or_none(sid=DEFAULT_ACCOUNT_SID)
+
+
+def warn_if_published_password(default: Account | None) -> bool:
+    """Log, loudly, that the default account still opens with the password every doc example prints.
+
+    Said once per start of the server or the accounts command, apart from seeding: a test suite that re-seeds
+    an emptied database before each test would otherwise repeat it thousands of times."""
+    if default is None or default.auth_token != auth_token_for(DEFAULT_PASSWORD):
+        return False
+    log.warning(
+        "!!! The default account %s still has the published password %r: anyone can use this server. "
+        "Change it with `restcomm accounts passwd %s` or POST Password to /Accounts/%s.json !!!",
+        DEFAULT_ACCOUNT_SID, DEFAULT_PASSWORD, DEFAULT_EMAIL, DEFAULT_ACCOUNT_SID,
+    )
+    return True
