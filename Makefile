@@ -51,7 +51,7 @@ lint: $(INSTALLED) $(NODE_INSTALLED)
 	$(NODE_TOOLS)/.bin/spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
 
 # `make test TEST_WORKERS=4` runs the suite in 4 processes at once (pytest-xdist), each test module over one
-# database on one worker (tests/support/workers.py). 0, the default, runs it in one process: the parallel run
+# database on one worker (tests/support/scheduling.py). 0, the default, runs it in one process: the parallel run
 # is not yet proven free of timing failures on a loaded 2-core machine (README "Development").
 TEST_WORKERS ?= 0
 

@@ -10,8 +10,6 @@ import built_when_run
 import pytest
 from harness import APP, DATABASES, TALLY, Run, throwaway_database, unreachable_reason
 
-from tests.support.workers import group_by_module_and_database
-
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 ELAPSED: dict[str, float] = {}  # seconds each database's contract modules took, from first test to last, summed
 
@@ -39,11 +37,6 @@ def database(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     built_when_run.build(item)  # schemathesis' test of an operation, built as it runs, not at collection
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # One worker runs a module's tests over one database, opening it once (`make test` runs in parallel).
-    group_by_module_and_database(items)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -24,7 +24,6 @@ from restcomm.app import create_app
 from restcomm.seed import DEFAULT_ACCOUNT_SID, seed_default_account
 from restcomm.settings import Settings
 from tests.support import database_urls
-from tests.support.workers import group_by_module_and_database
 
 ADMIN_SID = DEFAULT_ACCOUNT_SID
 ADMIN_TOKEN = "77f8c12cc7b8f8423e5c38b035249166"
@@ -176,4 +175,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             verdicts[module.__name__] = _starts_peers(module)
         if (module is not None and verdicts[module.__name__]) or PEER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.peers)
-    group_by_module_and_database(items)  # `make test`'s parallel run (--dist loadgroup): see tests/support/workers.py

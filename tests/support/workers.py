@@ -29,25 +29,3 @@ def port_slice(first: int, last: int) -> tuple[int, int]:
     start += start & 1
     return start, min(last, first + (index + 1) * size - 1)
 
-
-def group_by_module_and_database(items: list) -> None:
-    """Marks each test for `--dist loadgroup`: the tests of one module over one database run on one worker.
-
-    A module's server (tests/calls' `voice`) and the contract run's app are started once per module and
-    database; spread over several workers they would start once per worker, and a worker would switch its
-    session's database (close, create, open) back and forth. Tests already in a group keep theirs.
-
-    Not in effect with pytest 9.2 and pytest-xdist 3.8: xdist's worker puts the group into `item._nodeid`,
-    which pytest 9 no longer reads (a node's id is `_id` now), so the scheduler sees no groups and spreads
-    each module over all workers, as `--dist load` does (seen in a 6-worker run: contract-tests/test_contract.py
-    over PostgreSQL ran on all six; its tests took 1,022 s of worker time there, setups included).
-    """
-    import pytest
-
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        callspec = getattr(item, "callspec", None)
-        database = callspec.params.get("database") if callspec is not None else None
-        group = item.nodeid.split("::", 1)[0] + (f"@{database}" if database else "")
-        item.add_marker(pytest.mark.xdist_group(group))
