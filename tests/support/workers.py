@@ -28,4 +28,3 @@ def port_slice(first: int, last: int) -> tuple[int, int]:
     start = first + index * size
     start += start & 1
     return start, min(last, first + (index + 1) * size - 1)
-
