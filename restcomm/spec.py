@@ -15,6 +15,9 @@ SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 # The Twilio dialect (2010-04-01): a second API on the same app, over the same records and engine.
 TWILIO_SPEC_PATH = Path(__file__).resolve().parent / "twilio.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# libyaml's parser where PyYAML was built with it (its wheels are): openapi.yaml and twilio.yaml take 0.04 s of
+# CPU with it and 0.33 s with PyYAML's pure-Python one, on every start of the server and of every test app.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class Spec:
 
     @classmethod
     def load(cls, path: Path = SPEC_PATH) -> Spec:
-        return cls(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return cls(yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER))
 
     @property
     def base_path(self) -> str:
