@@ -49,6 +49,8 @@ def test_group_of_reads_the_module_and_the_database_parameter() -> None:
     assert group_of("tests/test_a.py::test_status[busy]") == "tests/test_a.py"
     assert group_of("tests/test_a.py::test_plain") == "tests/test_a.py"
     assert group_of("tests/test_a.py::test_x[sqlite-postgres.example]") == "tests/test_a.py@sqlite"
+    assert group_of("contract-tests/test_c.py::test_operation[GET /Accounts.json][postgres]") == \
+        "contract-tests/test_c.py@postgres"
     assert group_of("tests/test_a.py::test_x[1]@mygroup") == "mygroup"  # xdist's own suffix, where it works
 
 
@@ -59,8 +61,8 @@ def test_each_module_and_database_runs_on_one_worker_longest_first(tmp_path: Pat
     (tmp_path / "conftest.py").write_text(CONFTEST)
     # Only xdist of the installed plugins: each worker starts in a second, not in the several schemathesis takes.
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    env.pop("PYTEST_XDIST_WORKER", None)
-    env.pop("PYTEST_XDIST_WORKER_COUNT", None)
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_ADDOPTS"):  # this run's, not that one's
+        env.pop(name, None)
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-n", "3", "--dist", "loadgroup", "-v", "-p", "xdist.plugin",
          "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path)],

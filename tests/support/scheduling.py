@@ -32,7 +32,8 @@ def group_of(nodeid: str) -> str:
     """`path/to/test_module.py@database` for a test over one database, else the module's path.
 
     The database is the test's parameter id `sqlite` or `postgres` (pytest writes a test's parameter ids in
-    brackets, joined by `-`: `test_list[postgres]`, `test_status[sqlite-busy]`). A group xdist's own
+    brackets, joined by `-`: `test_list[postgres]`, `test_status[sqlite-busy]`; schemathesis adds a pair of its
+    own: `test_operation[GET /Accounts.json][sqlite]`). A group xdist's own
     `xdist_group` mark put after an `@` (pytest before 9.2) is kept as it is.
     """
     if nodeid.rfind("@") > nodeid.rfind("]"):
@@ -40,7 +41,8 @@ def group_of(nodeid: str) -> str:
     path, _, name = nodeid.partition("::")
     database = None
     if name.endswith("]") and "[" in name:
-        ids = name[name.index("[") + 1:-1].split("-")
+        # schemathesis' tests carry a second pair of brackets: `test_operation[GET /Accounts.json][sqlite]`
+        ids = name[name.index("[") + 1:-1].replace("][", "-").split("-")
         database = next((part for part in ids if part in DATABASES), None)
     return f"{path}@{database}" if database else path
 
