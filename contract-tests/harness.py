@@ -276,6 +276,10 @@ def _foreign_tortoise_context_parked() -> Iterator[None]:
     database open until the session ends, so the app would fail to start with "Global context fallback is
     already enabled". That context is set aside during the contract run and put back untouched: its
     connections belong to another event loop and are closed by their owner.
+
+    The app's `Tortoise.init` also rebinds every model's base query to its own database's SQL (`?` or `$1`
+    placeholders); the parked context's are rebuilt when it is put back. In a parallel run a worker goes on
+    with tests/ modules after a contract module, which sent SQLite's SQL to PostgreSQL without this.
     """
     parked = tortoise_context._global_context
     tortoise_context._global_context = None
@@ -283,6 +287,12 @@ def _foreign_tortoise_context_parked() -> Iterator[None]:
         yield
     finally:
         tortoise_context._global_context = parked
+        if parked is not None and parked.apps is not None:
+            for model in parked.apps.get_models_iterable():
+                query = model._meta.db.query_class.from_(model._meta.basetable)  # as Tortoise.init builds it
+                model._meta.basequery = query
+                model._meta.basequery_all_fields = query.select(*model._meta.db_fields)
+            EXECUTOR_CACHE.clear()  # the statements cached for the app's database
 
 
 _unreachable: list[str] = []
