@@ -10,6 +10,9 @@ schemathesis built it at collection). What runs, with which cases, is unchanged.
 
 schemathesis calls `build_operation_test` from its collector; the stand-in is returned for the tests of
 contract-tests/ only.
+
+An operation's test is built twice, once with the coverage phase and once without: the coverage phase runs
+over one database only (conftest.py says which and why).
 """
 
 from __future__ import annotations
@@ -21,11 +24,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from schemathesis.generation.hypothesis.builder import HypothesisTestMode
 from schemathesis.pytest import _test_builder
 
 HERE = Path(__file__).resolve().parent
 _build_operation_test = _test_builder.build_operation_test
+_enabled_modes = _test_builder.enabled_modes
 BUILD = "_contract_build_operation_test"  # the stand-in's attribute: builds the real test
+_without_coverage = [False]  # set while a test is built without the coverage phase
+
+
+def _modes(phases: Any) -> list[HypothesisTestMode]:
+    # What build_operation_test asks for, from the merged phase config of the operation: one place that
+    # decides whatever the configs of single operations say.
+    modes = _enabled_modes(phases)
+    return [mode for mode in modes if mode is not HypothesisTestMode.COVERAGE] if _without_coverage[0] else modes
+
+
+def _build(coverage: bool, **kwargs: Any) -> Callable:
+    _without_coverage[0] = not coverage
+    try:
+        return _build_operation_test(**kwargs)
+    finally:
+        _without_coverage[0] = False
 
 
 def _build_when_run(*, test_func: Callable, given_kwargs: dict[str, Any], **kwargs: Any) -> Callable:
@@ -42,16 +63,18 @@ def _build_when_run(*, test_func: Callable, given_kwargs: dict[str, Any], **kwar
         parameters=[p for name, p in signature.parameters.items() if name not in provided])
     stand_in.__name__ = test_func.__name__
     setattr(stand_in, BUILD, functools.cache(functools.partial(
-        _build_operation_test, test_func=test_func, given_kwargs=given_kwargs, **kwargs)))
+        _build, test_func=test_func, given_kwargs=given_kwargs, **kwargs)))
     return stand_in
 
 
 _test_builder.build_operation_test = _build_when_run
+_test_builder.enabled_modes = _modes
 
 
-def build(item: pytest.Item) -> None:
-    """Put the real test in place of the stand-in, before pytest (and Hypothesis' plugin) look at it."""
+def build(item: pytest.Item, *, coverage: bool) -> None:
+    """Put the real test in place of the stand-in, before pytest (and Hypothesis' plugin) look at it: with the
+    coverage phase or without it."""
     stand_in = getattr(item, "obj", None)
     builder = getattr(stand_in, BUILD, None)
     if builder is not None:
-        item.obj = builder()  # type: ignore[attr-defined]
+        item.obj = builder(coverage)  # type: ignore[attr-defined]

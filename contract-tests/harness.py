@@ -9,8 +9,10 @@ them): `ContractApp` starts the app of `create_app` there, over the database the
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
+import functools
 import os
 import re
 import uuid
@@ -319,6 +321,24 @@ def throwaway_database(kind: str) -> Iterator[str | None]:
             yield url
         finally:
             runner.run(postgres.drop(POSTGRES_ADMIN_URL, url))
+
+
+@functools.cache
+def postgres_reachable() -> bool:
+    """Whether the PostgreSQL the contract run creates its database beside answers (asked once per process).
+
+    On a thread of its own: asyncio.run would leave the test thread without the event loop pytest-asyncio set.
+    """
+    async def probe() -> None:
+        connection = await asyncpg.connect(postgres.asyncpg_dsn(POSTGRES_ADMIN_URL), timeout=5)
+        await connection.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        try:
+            pool.submit(asyncio.run, probe()).result()
+        except postgres.UNREACHABLE:
+            return False
+    return True
 
 
 def unreachable_reason() -> str:
