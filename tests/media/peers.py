@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -81,16 +82,20 @@ class SipResponder(asyncio.DatagramProtocol):
 
 
 class PacketSink(asyncio.DatagramProtocol):
-    """A bare UDP peer on 127.0.0.1: records what arrives (loop time, parsed RTP) and can send raw datagrams."""
+    """A bare UDP peer on 127.0.0.1: records what arrives (when, on the loop's clock or the one given, and the
+    parsed RTP) and can send raw datagrams."""
 
     def __init__(self) -> None:
         self.arrivals: list[tuple[float, rtp.RtpPacket]] = []
         self.transport: asyncio.DatagramTransport | None = None
+        self.clock: Callable[[], float] | None = None  # None: the loop's time
 
     @classmethod
-    async def open(cls) -> PacketSink:
+    async def open(cls, clock: Callable[[], float] | None = None) -> PacketSink:
         loop = asyncio.get_running_loop()
         _, sink = await loop.create_datagram_endpoint(cls, local_addr=("127.0.0.1", 0))
+        if clock is not None:
+            sink.clock = clock
         return sink
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -99,7 +104,7 @@ class PacketSink(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple) -> None:
         packet = rtp.parse(data)
         if packet is not None:
-            self.arrivals.append((asyncio.get_running_loop().time(), packet))
+            self.arrivals.append(((self.clock or asyncio.get_running_loop().time)(), packet))
 
     @property
     def port(self) -> int:
