@@ -1,8 +1,16 @@
-"""restcomm/api_app.py: each operation's handler is wrapped once, and still gets each request's own arguments."""
+"""restcomm/api_app.py: each operation's handler is wrapped once, and still gets each request's own arguments;
+each document is validated once per process, and an invalid one refused every time."""
 
 from __future__ import annotations
 
+import copy
+
+import pytest
+from connexion.exceptions import InvalidSpecification
+from connexion.spec import Specification
+
 from restcomm import api_app
+from restcomm.spec import Specs
 from tests.conftest import ADMIN_SID, make_call
 
 
@@ -25,3 +33,26 @@ async def test_handlers_are_wrapped_once_and_get_each_requests_arguments(api, mo
             assert response.json()["to"] == call.to_address
     # At most once per operation (an earlier test in the session may have wrapped them already).
     assert len(wrapped) == len(set(wrapped)) <= 2
+
+
+def test_a_document_is_validated_once_and_an_invalid_one_is_refused_every_time(monkeypatch):
+    validated: list[str] = []
+    validate = api_app._validate_spec
+
+    def counting(cls, spec):
+        validated.append(spec["info"]["title"])
+        return validate(cls, spec)
+
+    monkeypatch.setattr(api_app, "_validate_spec", counting)
+    monkeypatch.setattr(api_app, "_VALIDATED", set())
+    document = Specs.load().specs[0].document
+    for _ in range(3):
+        Specification.load(copy.deepcopy(document))
+    assert validated == [document["info"]["title"]]
+
+    broken = copy.deepcopy(document)
+    broken["paths"]["/Accounts.json"]["get"]["responses"] = "not a responses object"
+    for _ in range(2):
+        with pytest.raises(InvalidSpecification):
+            Specification.load(copy.deepcopy(broken))
+    assert len(validated) == 3
