@@ -18,19 +18,16 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
-from tortoise import Tortoise
 
 from calls.engine import CallEngine
 from calls.types import OutboundProxy
 from models import Call
-from models.node import Node
 from rcml.fetch_policy import DEFAULT_DENY
 from restcomm.app import create_app
-from restcomm.seed import seed_default_account
 from restcomm.settings import Settings
 from testkit.application import Application, running_application
 from testkit.ports import free_port
-from tests.conftest import ADMIN_SID, ADMIN_TOKEN, BASE
+from tests.conftest import ADMIN_SID, ADMIN_TOKEN, BASE, empty_tables
 from tests.support.workers import port_slice
 
 # An "internal service" address the test servers' fetch policy refuses (tests/calls/test_hostile_tenant.py).
@@ -135,20 +132,14 @@ async def voice(database: str, tmp_path_factory: pytest.TempPathFactory) -> Asyn
 async def server(voice: Voice) -> AsyncIterator[Voice]:
     """The module's server with empty tables and no call left over from the previous test."""
     await voice.idle()
-    connection = Tortoise.get_connection("default")
-    for model in Tortoise.apps["models"].values():
-        if model is Node:
-            # The server's own lease is not a test's data. Deleted, it made the next renewal take the node for one
-            # that had been declared dead, in every test: "the lease of node ... had run out" logged, and what a
-            # node does then run (calls/engine.py `_lease_lost`), hiding a real lapse among the false ones.
-            await Node.exclude(id=voice.engine.node).delete()
-        else:
-            await connection.execute_script(f'DELETE FROM "{model._meta.db_table}"')
+    # The server's own lease is not a test's data. Deleted, it made the next renewal take the node for one that
+    # had been declared dead, in every test: "the lease of node ... had run out" logged, and what a node does
+    # then run (calls/engine.py `_lease_lost`), hiding a real lapse among the false ones.
+    await empty_tables(keep_node=voice.engine.node)
     voice.app.context.accounts.clear()
     voice.app.context.guesses.clear()
     if voice.engine.registrar is not None:
         voice.engine.registrar.guesses.clear()  # one test's wrong passwords are not the next one's
-    await seed_default_account()
     yield voice
     await voice.idle()
 
