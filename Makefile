@@ -55,14 +55,21 @@ lint: $(INSTALLED) $(NODE_INSTALLED)
 # is not yet proven free of timing failures on a loaded 2-core machine (README "Development").
 TEST_WORKERS ?= 0
 
+# With PYTHONDONTWRITEBYTECODE set (some machines' environments set it), pytest caches none of its assertion
+# rewriting and rewrites every module of its plugins' packages (schemathesis, hypothesis: 381 modules) again in
+# each of its processes: `pytest --collect-only` took 6.2-7.0 s of CPU so, 2.8 s once the rewritten modules are
+# cached; a parallel run pays it in every worker. The test targets let Python write its caches (__pycache__/,
+# ignored by git).
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
+
 test: lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadgroup
 
 # The inner loop: the tests under tests/ but those that start SIP peers, server processes or browsers (marked
 # `peers`); the contract run (contract-tests/, schemathesis over every operation) is left to `make test`.
 test-fast: $(INSTALLED)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not peers" tests
+	$(PYTEST) -m "not peers" tests
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.api
