@@ -113,7 +113,12 @@ async def voice(database: str, tmp_path_factory: pytest.TempPathFactory) -> Asyn
                         fetch_deny=f"{DEFAULT_DENY},{INTERNAL_HOST}/32")
     app = create_app(settings, manage_database=False)
     app.context.engine.callbacks.retry_delays = RETRY_DELAYS
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=http_port, log_level="warning"))
+    # The test's client (below) drops a connection idle for 5 s (httpx's keepalive_expiry), and uvicorn closed
+    # one idle for 5 s too (its timeout_keep_alive): a request after a pause of about 5 s could go out on a
+    # connection the server was closing, and got httpx.ReadError (seen under load). The server now waits
+    # longer than the client, so the client is always the one that lets an idle connection go.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=http_port, log_level="warning",
+                                           timeout_keep_alive=60))
     task = asyncio.get_running_loop().create_task(server.serve())
     while not server.started:
         if task.done():
