@@ -40,6 +40,20 @@ class SteppedClock(MediaClock):
     def call_at(self, when: float, callback: Callable[[], None]) -> None:
         heapq.heappush(self._heap, (when, next(self._order), callback))
 
+    def advance(self, seconds: float) -> None:
+        """Time passes with the loop free: every callback due by then runs at its deadline, in order."""
+        end = self.now + seconds
+        while self._heap and self._heap[0][0] <= end:
+            when, _, callback = heapq.heappop(self._heap)
+            self.now = max(self.now, when)
+            callback()
+        self.now = end
+
+    def stall(self, seconds: float) -> None:
+        """The loop is blocked for `seconds` (a slow callback): what fell due meanwhile runs after it, late."""
+        self.now += seconds
+        self.advance(0.0)
+
     async def run(self, scenario: Coroutine[Any, Any, None], *, settled: Callable[[], bool] = lambda: True,
                   timeout_s: float = 10.0) -> None:
         """Runs `scenario` to its end, moving the time to the next deadline whenever nothing else can happen
