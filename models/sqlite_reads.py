@@ -19,12 +19,26 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
+import threading
 from collections.abc import Collection
 from typing import Any
 
 from tortoise import BaseDBAsyncClient
 
-_readers: dict[str, sqlite3.Connection] = {}
+
+class _ThreadReaders(threading.local):
+    """A thread's read-only connections, by database file.
+
+    An sqlite3 connection may only be used, and closed, by the thread that opened it. A server runs one event
+    loop in one thread, but a process may run several (the contract harness serves its app from a thread of
+    its own while the tests' loop reads another file): each thread keeps its own, and closing the database
+    closes the closing thread's readers only, never those of a loop still reading."""
+
+    def __init__(self) -> None:
+        self.by_file: dict[str, sqlite3.Connection] = {}
+
+
+_readers = _ThreadReaders()
 
 
 async def fetch_one(connection: BaseDBAsyncClient, sql: str, parameters: list[Any],
@@ -59,16 +73,17 @@ def _reader_for(connection: BaseDBAsyncClient) -> sqlite3.Connection | None:
     filename = getattr(connection, "filename", ":memory:")
     if filename == ":memory:" or "mode=memory" in filename:
         return None
-    reader = _readers.get(filename)
+    reader = _readers.by_file.get(filename)
     if reader is None:
         # Read-only, and a busy timeout of 0: this connection must never make the event loop wait.
         reader = sqlite3.connect(f"file:{filename}?mode=ro", uri=True, timeout=0, isolation_level=None)
         reader.row_factory = sqlite3.Row
-        _readers[filename] = reader
+        _readers.by_file[filename] = reader
     return reader
 
 
 def close_all() -> None:
-    for reader in _readers.values():
+    """Closes this thread's readers (see _ThreadReaders)."""
+    for reader in _readers.by_file.values():
         reader.close()
-    _readers.clear()
+    _readers.by_file.clear()

@@ -1,0 +1,41 @@
+"""The SQLite one-row reader (models/sqlite_reads.py) with more than one thread in the process: a thread that
+closes its database (the contract harness's app loop) must neither close nor use another thread's reader."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from models import Call, sqlite_reads
+from tests.conftest import ADMIN_SID, make_call
+
+
+def _in_another_thread(function) -> None:
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            function()
+        except BaseException as error:  # handed to the test's thread
+            failure.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    if failure:
+        raise failure[0]
+
+
+async def test_another_thread_closing_its_readers_leaves_this_threads_reads_working(clean_db):
+    if clean_db != "sqlite":
+        pytest.skip("PostgreSQL reads go through asyncpg; there is no SQLite reader to share")
+    call = await make_call()
+    assert (await Call.of_account(call.sid, ADMIN_SID)).sid == call.sid  # this thread's reader, opened
+
+    _in_another_thread(sqlite_reads.close_all)  # raised ProgrammingError: the reader was this thread's
+
+    again = await Call.of_account(call.sid, ADMIN_SID)
+    assert again is not None and again.sid == call.sid
+    assert await Call.of_account(call.sid, "AC" + "0" * 32) is None
