@@ -28,9 +28,9 @@ def _in_another_thread(function) -> None:
         raise failure[0]
 
 
+# SQLite only: PostgreSQL's reads go through asyncpg, there is no reader to share.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_another_thread_closing_its_readers_leaves_this_threads_reads_working(clean_db):
-    if clean_db != "sqlite":
-        pytest.skip("PostgreSQL reads go through asyncpg; there is no SQLite reader to share")
     call = await make_call()
     assert (await Call.of_account(call.sid, ADMIN_SID)).sid == call.sid  # this thread's reader, opened
 
