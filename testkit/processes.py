@@ -59,10 +59,21 @@ def stop(process: subprocess.Popen, grace_s: float = 10.0) -> None:
         process.wait()
 
 
-async def stop_async(process: asyncio.subprocess.Process, grace_s: float = 10.0) -> None:
-    """The asyncio twin of `stop`."""
+async def stop_async(process: asyncio.subprocess.Process, grace_s: float = 10.0, *,
+                     term_command_only: bool = False) -> None:
+    """The asyncio twin of `stop`.
+
+    `term_command_only`: the SIGTERM goes to the command under `timeout` alone, once. Signalled through the
+    group, the command gets it twice: straight from us, and again from `timeout`, which relays what it
+    receives. A command that stops gracefully on the first and dies on the second (baresip) is cut short
+    in the middle of its graceful stop (the BYE of a call it is hanging up, its un-REGISTER).
+    """
     if process.returncode is None:
-        _signal_group(process.pid, signal.SIGTERM)
+        if term_command_only:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(child_pid(process.pid), signal.SIGTERM)
+        else:
+            _signal_group(process.pid, signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(process.wait(), grace_s)
     _signal_group(process.pid, signal.SIGKILL)

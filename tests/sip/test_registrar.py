@@ -62,6 +62,23 @@ async def test_baresip_registers_and_answers_a_call_to_its_contact(stack: SipSta
     assert statuses[:2] == [401, 200]
 
 
+async def test_a_phone_the_tests_stop_finishes_its_own_graceful_stop(stack: SipStack, handler: Handler,
+                                                                     workdir: Path) -> None:
+    """Stopping a phone must let it finish what it does on SIGTERM (its un-REGISTER here; the BYE of a call it
+    is hanging up, which it sends only after it printed "Call ... terminated"). A second SIGTERM kills it
+    half-way: the one `timeout` relays when the whole group is signalled left a room participant's call live
+    on the server (tests/twilio/test_participant_dial_in.py), its BYE never sent."""
+    handler.users["erin"] = "3rin"
+    async with Baresip(workdir, registrar=stack.address, user="erin", password="3rin") as phone:
+        await phone.wait_for(r"200 OK .*\[1 binding\]")
+    # It exited by itself, after its un-REGISTER was answered; not killed by a signal.
+    assert phone.exit_status == 0, phone.output()
+    ends = [request for request, response in handler.registers
+            if request.source[1] == phone.port and response.status == 200
+            and (request.expires == 0 or any(expires == 0 for _, expires in request.contacts))]
+    assert ends, "the phone never un-registered"
+
+
 async def test_baresip_with_a_wrong_password_is_never_accepted(stack: SipStack, handler: Handler,
                                                                workdir: Path) -> None:
     handler.users["carol"] = "right"

@@ -105,8 +105,11 @@ class Baresip:
     async def stop(self) -> None:
         process = self._process
         if process is not None:
-            # baresip lingers while it un-registers: 5 s before SIGKILL, by its session's id.
-            await processes.stop_async(process, grace_s=5)
+            # baresip lingers while it un-registers: 5 s before SIGKILL, by its session's id. One SIGTERM, to
+            # baresip itself: it prints "Call ... terminated" before it sends that call's BYE, and a second
+            # SIGTERM (the one `timeout` relays when the group is signalled) killed it in between, leaving
+            # the server a call that never ended (see stop_async).
+            await processes.stop_async(process, grace_s=5, term_command_only=True)
         if self._reader is not None:
             await self._reader
 
@@ -115,6 +118,12 @@ class Baresip:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    @property
+    def exit_status(self) -> int | None:
+        """baresip's exit status once stopped (through `timeout`, which exits as its command did); negative:
+        killed by that signal."""
+        return self._process.returncode if self._process is not None else None
 
     def output(self) -> str:
         return "\n".join(self.lines)
