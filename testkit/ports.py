@@ -14,7 +14,8 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
 
 
 def free_port_for_udp_and_tcp(attempts: int = 50) -> int:
-    """A port free for UDP and TCP alike, for a SIP peer that listens on both (baresip does).
+    """A port P free for UDP and TCP alike, and P+1 free for TCP, for a SIP peer that listens on all three
+    (baresip: SIP over UDP and TCP on P, over TLS on P+1).
 
     A UDP port the kernel hands out is often the source port of some TCP connection of the machine (both
     come from the ephemeral range): baresip then fails "tcp: sock_bind: Address already in use".
@@ -23,9 +24,11 @@ def free_port_for_udp_and_tcp(attempts: int = 50) -> int:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
             udp.bind(("127.0.0.1", 0))
             port = udp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp, \
+                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tls:
                 try:
                     tcp.bind(("127.0.0.1", port))
+                    tls.bind(("127.0.0.1", port + 1))
                 except OSError:
                     continue
                 return port

@@ -3,6 +3,7 @@ phone (baresip); then calling the phone at the Contact it registered."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from sip.events import Answered, Ended
@@ -77,6 +78,24 @@ async def test_a_phone_the_tests_stop_finishes_its_own_graceful_stop(stack: SipS
             if request.source[1] == phone.port and response.status == 200
             and (request.expires == 0 or any(expires == 0 for _, expires in request.contacts))]
     assert ends, "the phone never un-registered"
+
+
+async def test_a_phone_whose_port_was_taken_before_it_bound_starts_on_fresh_ports(
+        stack: SipStack, handler: Handler, workdir: Path) -> None:
+    """Ports are free when chosen, not reserved: a parallel test worker can take one first (seen: baresip's TLS
+    port, P+1, "ua: init failed (Address already in use)"). The phone then starts again on other ports."""
+    handler.users["fred"] = "fr3d"
+    phone = Baresip(workdir, registrar=stack.address, user="fred", password="fr3d")
+    taken = phone.port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", taken + 1))
+        squatter.listen()
+        async with phone:
+            await phone.wait_for(r"200 OK .*\[1 binding\]")
+            assert phone.port != taken
+    assert any(request.source[1] == phone.port and response.status == 200
+               for request, response in handler.registers)
 
 
 async def test_baresip_with_a_wrong_password_is_never_accepted(stack: SipStack, handler: Handler,

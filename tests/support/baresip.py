@@ -22,6 +22,7 @@ from testkit import processes
 from testkit.ports import free_port, free_port_for_udp_and_tcp
 
 BARESIP = "/usr/bin/baresip"
+_START_ATTEMPTS = 3
 MODULES = "/usr/lib/baresip/modules"
 
 
@@ -82,6 +83,21 @@ class Baresip:
 
     async def start(self) -> Baresip:
         _require(BARESIP, "apt-get install -y --no-install-recommends baresip-core")
+        # The ports are free when chosen, not reserved: another process of the machine (a parallel test worker)
+        # can take one before baresip binds it, and baresip then gives up ("ua: init failed (Address already
+        # in use)"). Such a start is retried on fresh ports; any other outcome is the test's to judge.
+        for _attempt in range(_START_ATTEMPTS - 1):
+            await self._launch()
+            if not await self._failed_to_bind():
+                return self
+            await self.stop()
+            self.lines.clear()
+            self.port = free_port_for_udp_and_tcp()
+            self.directory = self.directory.with_name(f"baresip-{self.port}")
+        await self._launch()
+        return self
+
+    async def _launch(self) -> None:
         self._write_config()
         commands = ["-e", f"/dial {self.dial}"] if self.dial else []
         self._process = await asyncio.create_subprocess_exec(
@@ -89,7 +105,15 @@ class Baresip:
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             start_new_session=True)
         self._reader = asyncio.get_running_loop().create_task(self._read())
-        return self
+
+    async def _failed_to_bind(self) -> bool:
+        """Whether this start ended in baresip's "init failed ... Address already in use"; False once it is
+        ready, or when it says nothing either way within 30 s (then the test's own waits report it)."""
+        try:
+            line = await self.wait_for(r"baresip is ready|init failed", timeout_s=30)
+        except TimeoutError:
+            return False
+        return "init failed" in line and "Address already in use" in line
 
     async def wait_for(self, pattern: str, timeout_s: float = 10, *, after: int = 0) -> str:
         """The first output line (from line index `after` on) matching `pattern`."""
