@@ -52,8 +52,8 @@ lint: $(INSTALLED) $(NODE_INSTALLED)
 
 # `make test TEST_WORKERS=4` runs the suite in 4 processes at once (pytest-xdist), each test module over one
 # database on one worker, the longest first (tests/support/scheduling.py): 7 min 16 s of pytest where one process
-# takes over 30 min. 0, the default, runs it in one process until the dialled-in-participant call that the
-# parallel run's load leaves live (README "Development") is fixed.
+# takes 21 min. 0, the default, runs it in one process until the real-time media tests hold under the load of 4
+# workers on 2 cores (README "Development").
 TEST_WORKERS ?= 0
 
 # With PYTHONDONTWRITEBYTECODE set (some machines' environments set it), pytest caches none of its assertion
