@@ -138,7 +138,8 @@ class RtpEndpoint:
         # forward(): the source timeline being mapped onto ours (see there), by a fixed timestamp offset.
         self._origin: object = None
         self._origin_offset = 0
-        self._origin_last: tuple[float, int] = (0.0, 0)  # when its last packet was sent, and its timestamp
+        # When its last packet was sent (a key press's first, for its later packets), and its timestamp.
+        self._origin_last: tuple[float, int] = (0.0, 0)
         self._send_lock = asyncio.Lock()
         self._sender: _Sender | None = None
         # One listener of the audio sent (a whole-call recording's outbound track); None costs one test a packet.
@@ -330,8 +331,11 @@ class RtpEndpoint:
         play() rule (continue the talkspurt a play() just ended, or start a new one with the marker bit and a
         timestamp moved on with the clock), on the first packet, when `origin` changes, after a play() or
         send_dtmf(), and when the source's timestamps and the clock disagree by more than 200 ms (it restarted,
-        or was on hold). After 60 ms with nothing sent the next packet carries the marker bit. A play() or
-        send_dtmf() that follows continues the timeline as after its own packets.
+        or was on hold). After 60 ms with nothing sent the next packet carries the marker bit. An event packet
+        with the timestamp of the packet before it (from the same `origin`) continues that key press: it keeps
+        the mapping and its own marker however late it comes, and the next packet's timestamp is checked against
+        the time the key press started. A play() or send_dtmf() that follows continues the timeline as after
+        its own packets: after the audio sent, or after the key press's duration so far.
 
         Returns False, sending nothing, when the endpoint is closed, while a play() or send_dtmf() is sending
         (it has the line), and for an event when no telephone-event type was negotiated.
@@ -348,14 +352,21 @@ class RtpEndpoint:
             payload_type = self._payload_type
         now = self._clock.time()
         last_sent, last_timestamp = self._origin_last
-        slip = ((timestamp - last_timestamp + 0x80000000) & 0xFFFFFFFF) - 0x80000000  # signed, in samples
-        if origin != self._origin or abs(slip / rtp.CLOCK_RATE - (now - last_sent)) > _FORWARD_SLIP_S:
-            _, ours, new_talkspurt = self._continuation(now)
-            self._origin, self._origin_offset = origin, ours - timestamp
-            marker = marker or new_talkspurt
-        elif self._resume_at is not None and now - self._resume_at > _FORWARD_GAP_S:
-            marker = True
-        self._origin_last = (now, timestamp)
+        # An update or end of the key press in progress (RFC 4733: all its packets have the timestamp of its start,
+        # only the first the marker). Its timestamp stands still while the clock moves, so neither the slip nor the
+        # gap rule applies: a late one (a loaded loop) re-mapped or marked would be a new key press to the far end.
+        # _origin_last keeps the press's start, which the next packet's timestamp (about its start plus its
+        # duration) is measured from.
+        continues_press = event and origin == self._origin and timestamp == last_timestamp
+        if not continues_press:
+            slip = ((timestamp - last_timestamp + 0x80000000) & 0xFFFFFFFF) - 0x80000000  # signed, in samples
+            if origin != self._origin or abs(slip / rtp.CLOCK_RATE - (now - last_sent)) > _FORWARD_SLIP_S:
+                _, ours, new_talkspurt = self._continuation(now)
+                self._origin, self._origin_offset = origin, ours - timestamp
+                marker = marker or new_talkspurt
+            elif self._resume_at is not None and now - self._resume_at > _FORWARD_GAP_S:
+                marker = True
+            self._origin_last = (now, timestamp)
         mapped = (timestamp + self._origin_offset) & 0xFFFFFFFF
         self._transmit(payload_type, marker, mapped, payload)
         # Where a play(), or a source mapped afresh, continues: after this packet's audio, or after the key press

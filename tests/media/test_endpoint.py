@@ -21,6 +21,7 @@ from sip.media.endpoint import LEARN_PROBATION, AudioFrame, RtpEndpoint
 from sip.media.ports import PortPool
 from sip.media.prompt import Prompt
 from sip.media.recorder import WavRecorder
+from sip.media.telephone_event import pack_event
 from tests.media.audio import frequency, tone, write_wav
 from tests.media.peers import PacketSink, free_udp_port, until
 from tests.media.stepped_clock import SteppedClock
@@ -154,6 +155,61 @@ async def test_dtmf_packets_follow_rfc4733(endpoints: Opener, monkeypatch: pytes
     assert offsets_ms == pytest.approx([*audio_ms, *press_ms, *after_ms], abs=0.001)
     assert after.marker and (after.timestamp - events[0].timestamp) % 2**32 == 1280 + 320
     assert all((b.sequence - a.sequence) % 65536 == 1 for a, b in pairwise(sink.packets))
+
+
+async def test_a_relayed_key_press_keeps_its_shape_when_the_loop_runs_late(
+        endpoints: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
+    # forward() of a key press, as a bridge relays it, with the loop running late (a loaded machine): the second
+    # packet is handed over 70 ms after the first (past the 60 ms gap rule), the rest in a burst 250 ms later
+    # (past the 200 ms slip rule). The far end must still see one event: every packet with the timestamp of its
+    # start, only the first with the marker (RFC 4733), and the audio after it on the source's own spacing. On
+    # the stepped clock, so the delays are exactly these, however loaded the machine running the test is.
+    clock = SteppedClock().install(monkeypatch)
+    sink = await PacketSink.open(clock=clock.time)
+    endpoint = await endpoints()
+    endpoint.configure(HOST, sink.port, 0, telephone_event_pt=96)
+    press = 5480  # the key press's timestamp on the source's timeline, a frame after its last audio
+    forwarded: list[tuple[int, bool, bytes]] = []  # what the source sent: timestamp, marker, payload
+
+    def forward(timestamp: int, payload: bytes, *, marker: bool = False, event: bool = False) -> None:
+        assert endpoint.forward(payload, origin=42, timestamp=timestamp, marker=marker, event=event)
+        forwarded.append((timestamp, marker, payload))
+
+    def key(duration: int, *, end: bool = False, marker: bool = False) -> None:
+        forward(press, pack_event(5, end=end, duration=duration), marker=marker, event=True)
+
+    forward(5000, b"\x01" * 160, marker=True)
+    clock.stall(0.020)
+    forward(5160, b"\x02" * 160)
+    clock.stall(0.020)
+    forward(5320, b"\x03" * 160)
+    clock.stall(0.020)
+    key(160, marker=True)  # the source sends an update every 50 ms and the end after 300 ms, three times
+    clock.stall(0.070)
+    key(400)
+    clock.stall(0.250)
+    for duration in (800, 1200, 1600, 2000):
+        key(duration)
+    key(2400, end=True)
+    key(2400, end=True)
+    clock.stall(0.020)
+    key(2400, end=True)
+    clock.stall(0.020)  # the source's audio again, 360 ms after the press started
+    forward(press + 2880, b"\x04" * 160, marker=True)
+    clock.stall(0.020)
+    forward(press + 3040, b"\x05" * 160)
+    await until(lambda: len(sink.arrivals) == len(forwarded))
+    sink.close()
+
+    packets = sink.packets
+    assert [p.payload for p in packets] == [payload for _, _, payload in forwarded]
+    assert [p.payload_type for p in packets] == [0] * 3 + [96] * 9 + [0] * 2
+    assert [p.marker for p in packets] == [marker for _, marker, _ in forwarded]  # none added, none lost
+    # One offset maps the source's timeline onto ours throughout: one timestamp for the whole press, and the
+    # audio before and after it spaced as the source spaced it.
+    offsets = {(p.timestamp - timestamp) % 2**32 for p, (timestamp, _, _) in zip(packets, forwarded, strict=True)}
+    assert len(offsets) == 1
+    assert all((b.sequence - a.sequence) % 65536 == 1 for a, b in pairwise(packets))
 
 
 async def test_two_endpoints_audio_digits_and_a_recording(tmp_path: Path, endpoints: Opener) -> None:
