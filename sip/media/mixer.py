@@ -198,7 +198,7 @@ class Mixer:
             self.remove(endpoint)
         if not self._participants:
             return
-        now = time.monotonic()
+        now = self._ticker.time()  # the clock the frames' arrival times are on (RtpEndpoint's MediaClock)
         # Everyone's frame for this tick, and the sum of those who are heard.
         total, sources = 0, 0
         heard: list[tuple[MixerChannel, int | None]] = []

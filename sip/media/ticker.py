@@ -43,6 +43,12 @@ class Ticker:
         if not self._scheduled:
             self._schedule()
 
+    def time(self) -> float:
+        """Now, on the clock the ticks run on: what a tick's callback compares arrival times with, so both are on
+        one clock (a test's stepped clock too, not the monotonic clock beside it). Only once started."""
+        assert self._clock is not None, "a ticker has its clock once started"
+        return self._clock.time()
+
     def stop(self) -> None:
         """No more ticks (a pending clock callback finds it stopped and does nothing). Idempotent."""
         self._running = False
