@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from sip.media.clock import MediaClock
 from sip.media.endpoint import FRAME_BYTES, RtpEndpoint
 from sip.media.jitter import JitterQueue
 from sip.media.recorder import WavRecorder
@@ -80,7 +79,7 @@ class CallRecorder:
         if self._recorded_to is not None and tick > self._recorded_to:  # the loop stalled: keep the time
             recorder.write(bytes(frame_bytes * (tick - self._recorded_to)))
         self._recorded_to = tick + 1
-        now = MediaClock.time()
+        now = self._ticker.time()  # the clock the frames' arrival times are on
         inbound = self._inbound.take(now) if self._inbound is not None else None
         outbound = self._outbound.take(now) if self._outbound is not None else None
         if self.dual:
