@@ -30,7 +30,6 @@ what the bridge would send to that leg is dropped, and counted. Stop plays befor
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -45,7 +44,6 @@ from sip.media.summing import to_lanes, to_pcm
 from sip.media.ticker import Ticker
 
 log = logging.getLogger(__name__)
-_monotonic = time.monotonic
 
 Side = Literal["a", "b"]
 DtmfCallback = Callable[[Side, str], None]
@@ -81,6 +79,8 @@ class _Direction:
         # What the source lost while bridged: its endpoint counts every packet's sequence number already.
         self._lost_before = source.stats().packets_lost
         self._delay = DurationHistogram()
+        # The clock the frames' arrival times are on (the endpoints take the loop's MediaClock when opened).
+        self._now = MediaClock.current().time
         self._relayed = self._transcoded = self._muted = self._events = self._dropped = 0
 
     def audio(self, frame: AudioFrame) -> None:
@@ -96,7 +96,7 @@ class _Direction:
             self._transcoded += 1
         if sink.forward(payload, origin=frame.ssrc, timestamp=frame.timestamp, marker=frame.marker):
             self._relayed += 1
-            self._delay.add(_monotonic() - frame.arrival)  # MediaClock.time()'s clock, without a call
+            self._delay.add(self._now() - frame.arrival)
         else:
             self._dropped += 1
         if self.recording is not None and not self.muted:  # the recording holds what the other side heard
@@ -210,7 +210,7 @@ class Bridge:
         if self._recorded_to is not None and tick > self._recorded_to:  # the loop stalled: keep the time
             recorder.write(bytes(FRAME_BYTES * (tick - self._recorded_to)))
         self._recorded_to = tick + 1
-        now = MediaClock.time()
+        now = self._ticker.time()  # the clock the frames' arrival times are on
         frames = [pcm for pcm in (queue.take(now) for queue in queues) if pcm is not None]
         if not frames:
             pcm = bytes(FRAME_BYTES)
