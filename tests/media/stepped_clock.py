@@ -13,11 +13,13 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from sip.media.clock import MediaClock
+
+T = TypeVar("T")
 
 
 class SteppedClock(MediaClock):
@@ -54,10 +56,11 @@ class SteppedClock(MediaClock):
         self.now += seconds
         self.advance(0.0)
 
-    async def run(self, scenario: Coroutine[Any, Any, None], *, settled: Callable[[], bool] = lambda: True,
-                  timeout_s: float = 10.0) -> None:
-        """Runs `scenario` to its end, moving the time to the next deadline whenever nothing else can happen
-        before it: the scenario is waiting, and `settled()` (say: every packet sent has been read) holds."""
+    async def run(self, scenario: Coroutine[Any, Any, T], *, settled: Callable[[], bool] = lambda: True,
+                  timeout_s: float = 10.0) -> T:
+        """Runs `scenario` to its end and returns its result, moving the time to the next deadline whenever
+        nothing else can happen before it: the scenario is waiting, and `settled()` (say: every packet sent has
+        been read) holds."""
         task = asyncio.ensure_future(scenario)
         give_up = time.monotonic() + timeout_s
         try:
@@ -72,6 +75,15 @@ class SteppedClock(MediaClock):
                     when, _, callback = heapq.heappop(self._heap)
                     self.now = max(self.now, when)
                     callback()
-            await task
+            return await task
         finally:
             task.cancel()
+
+
+async def media_sleep(seconds: float) -> None:
+    """Waits `seconds` of the loop's MediaClock: real time, or on a stepped clock until run() has moved it on
+    that far (asyncio.sleep would wait real time, while the stepped clock stands still or races ahead)."""
+    clock = MediaClock.current()
+    woken = asyncio.get_running_loop().create_future()
+    clock.call_at(clock.time() + seconds, lambda: woken.done() or woken.set_result(None))
+    await woken

@@ -7,8 +7,11 @@ import asyncio
 import math
 import secrets
 from array import array
+from collections.abc import Callable, Sequence
 
 from sip.media import g711, rtp
+from sip.media.clock import MediaClock
+from sip.media.endpoint import RtpEndpoint
 from tests.media.peers import PacketSink
 
 FRAME_S = 0.020
@@ -50,13 +53,31 @@ class Phone(PacketSink):
         self.frames_sent = 0
 
     async def send_audio(self, to: tuple[str, int], pcm: bytes, payload_type: int = 0) -> None:
-        """Sends `pcm` as 20 ms packets of PCMU (0) or PCMA (8) to `to`, paced in real time."""
+        """Sends `pcm` as 20 ms packets of PCMU (0) or PCMA (8) to `to`, on absolute deadlines of the loop's
+        MediaClock: in real time, or on a test's stepped clock (tests/media/stepped_clock.py) at exactly its
+        deadlines, as the endpoints it talks to send theirs."""
         payload = g711.encode(pcm, g711.PAYLOAD_TYPES[payload_type])
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        for index, offset in enumerate(range(0, len(payload), SAMPLES)):
-            await asyncio.sleep(max(0.0, start + index * FRAME_S - loop.time()))
-            self.send_packet(to, payload_type, payload[offset:offset + SAMPLES], marker=index == 0)
+        frames = [payload[offset:offset + SAMPLES] for offset in range(0, len(payload), SAMPLES)]
+        if not frames:
+            return
+        clock = MediaClock.current()
+        done = asyncio.get_running_loop().create_future()
+        start = clock.time()
+
+        def send(index: int) -> None:
+            if done.done():  # the await was cancelled: no further packet leaves
+                return
+            self.send_packet(to, payload_type, frames[index], marker=index == 0)
+            if index + 1 < len(frames):
+                clock.call_at(start + (index + 1) * FRAME_S, lambda: send(index + 1))
+            else:
+                done.set_result(None)
+
+        clock.call_at(start, lambda: send(0))
+        try:
+            await done
+        finally:
+            done.cancel()
 
     def send_packet(self, to: tuple[str, int], payload_type: int, payload: bytes, *, marker: bool = False,
                     samples: int = SAMPLES) -> None:
@@ -70,3 +91,19 @@ class Phone(PacketSink):
         return b"".join(g711.decode(packet.payload, g711.PAYLOAD_TYPES[packet.payload_type])
                         for arrived, packet in self.arrivals
                         if arrived >= since and packet.payload_type in g711.PAYLOAD_TYPES)
+
+
+def delivered(phones: Sequence[Phone], endpoints: Sequence[RtpEndpoint]) -> Callable[[], bool]:
+    """Whether every packet the phones and endpoints sent has been read by whichever of them it went to: the
+    `settled` of a stepped clock's run(), so its time moves on only when nothing is still on its way."""
+
+    def settled() -> bool:
+        sent = sum(phone.frames_sent for phone in phones)
+        read = sum(len(phone.arrivals) for phone in phones)
+        for endpoint in endpoints:
+            stats = endpoint.stats()
+            sent += stats.packets_sent
+            read += stats.packets_received + endpoint.foreign_packets_dropped
+        return read >= sent
+
+    return settled
