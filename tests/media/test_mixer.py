@@ -1,7 +1,13 @@
 """Mixer: three raw UDP phones, each sending its own tone into a conference through an RtpEndpoint; what each phone
 gets back is analysed by the power at each tone's frequency (Goertzel). The tones (440, 700, 1230 Hz) are
 chosen so that no sum, difference or second harmonic of two of them lands near the third: G.711's companding
-is not linear, and intermodulation at 1000 - 600 = 400 Hz would pass for a participant hearing itself."""
+is not linear, and intermodulation at 1000 - 600 = 400 Hz would pass for a participant hearing itself.
+
+The phones, the endpoints and the mixer's ticks all run on a stepped media clock (tests/media/stepped_clock.py):
+each packet leaves at its deadline and is read before the time moves on, so what every phone hears, and when,
+is the mixer's doing and not the machine's load (a phone held up past a tick on the real clock turned into a
+lost frame, a marker bit and a window of silence). That the clock keeps real time is the pacing test's job.
+"""
 
 from __future__ import annotations
 
@@ -17,21 +23,23 @@ from sip.media import g711
 from sip.media.endpoint import RtpEndpoint
 from sip.media.mixer import Mixer
 from sip.media.prompt import Prompt
-from tests.media.tones import Phone, level_dbfs, tone_pcm
+from tests.media.stepped_clock import SteppedClock, media_sleep
+from tests.media.tones import Phone, delivered, level_dbfs, tone_pcm
 
 Opener = Callable[[], Awaitable[RtpEndpoint]]
 HOST = "127.0.0.1"
 TONES = (440, 700, 1230)
-# A tone of amplitude 0.3 reads -10.5 dBFS. The phones of a test are paced by this process's event loop: on a
-# loaded machine one starts speaking late and part of the window is silence (-14.7 dBFS was seen with another
-# suite running). Heard means well above ABSENT, not at full level; the packet checks catch lost frames.
-HEARD = -20.0
+# A tone of amplitude 0.3 reads -10.5 dBFS (-10.4 through G.711 and the mix). Heard means at that level, within
+# 1.5 dB: on the stepped clock no frame is lost or late, so no window is part silence (on the real clock a loaded
+# machine had phones start late, and -14.7 dBFS was seen).
+HEARD = -12.0
 ABSENT = -40.0  # G.711's noise and the other tones' leakage stay below this at a tone's frequency
 PIECE_BYTES = 8 * 320  # 8 frames of PCM16: fine enough to resolve the tones apart, 260 Hz and more
 
 
-async def conference(endpoints: Opener, codecs: tuple[int, ...] = (0, 8, 0)) -> tuple[list[Phone], list[RtpEndpoint]]:
-    phones = [await Phone.open() for _ in codecs]
+async def conference(endpoints: Opener, clock: SteppedClock,
+                     codecs: tuple[int, ...] = (0, 8, 0)) -> tuple[list[Phone], list[RtpEndpoint]]:
+    phones = [await Phone.open(clock=clock.time) for _ in codecs]
     legs = [await endpoints() for _ in codecs]
     for phone, leg, codec in zip(phones, legs, codecs, strict=True):
         leg.configure(HOST, phone.port, codec)
@@ -57,17 +65,22 @@ def levels(phone: Phone, since: float, until_time: float, frequencies: tuple[int
     return [statistics.median(level_dbfs(piece, hz) for piece in pieces) for hz in frequencies]
 
 
-async def test_each_participant_hears_the_others_and_never_itself(endpoints: Opener) -> None:
-    phones, legs = await conference(endpoints)
+async def test_each_participant_hears_the_others_and_never_itself(endpoints: Opener,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SteppedClock().install(monkeypatch)
+    phones, legs = await conference(endpoints, clock)
     mixer = Mixer()
     participants = [mixer.add(leg) for leg in legs]
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    await speak(phones, legs, 1.0)
-    ended = loop.time()
-    await asyncio.sleep(0.1)
-    mixer.close()
-    await asyncio.sleep(0.05)  # the datagram of the last tick is still on its way to its phone
+
+    async def scenario() -> tuple[float, float]:
+        started = clock.time()
+        await speak(phones, legs, 1.0)
+        ended = clock.time()
+        await media_sleep(0.1)
+        mixer.close()
+        return started, ended
+
+    started, ended = await clock.run(scenario(), settled=delivered(phones, legs))
 
     for index, phone in enumerate(phones):
         heard = levels(phone, started + 0.15, ended - 0.05)
@@ -82,34 +95,37 @@ async def test_each_participant_hears_the_others_and_never_itself(endpoints: Ope
         assert all((b.timestamp - a.timestamp) % 2**32 == 160 for a, b in pairwise(packets))
         assert packets[0].marker and not any(p.marker for p in packets[1:])
         assert participants[index].frames_sent == len(packets)
-        gaps = sorted(b - a for (a, _), (b, _) in pairwise(phone.arrivals))
-        assert gaps[len(gaps) // 2] == pytest.approx(0.020, abs=0.002)
+        assert all(b - a == pytest.approx(0.020, abs=1e-6) for (a, _), (b, _) in pairwise(phone.arrivals))
     stats = mixer.stats()
     print(f"mixer: {stats}")
     assert stats.participants == 0 and stats.frames_sent == sum(len(p.packets) for p in phones)
     assert stats.cpu_p99_ms < 5  # CPU time, not wall time: the machine is shared
-    # Each phone's stream misses the tick after its last frame. The phones are paced by this process's loop,
-    # which a loaded machine can hold up past a tick: the frame then comes after its tick (late, and a miss)
-    # and the next ones in a burst (an overflow). That costs a frame per hold-up; a queue without its margin
-    # would miss every other tick, so the late and overflowed frames stay a few percent of what was sent.
-    assert all(p.queue.missed <= p.queue.late + 1 for p in participants), [(p.queue.missed, p.queue.late)
-                                                                            for p in participants]
-    assert stats.frames_late + stats.frames_overflow <= stats.frames_sent // 20, stats
+    # Every frame a phone sent was played at its tick: none late, none dropped for a full queue, and each
+    # stream misses only the tick after its last frame.
+    assert all(p.queue.missed <= 1 for p in participants), [p.queue.missed for p in participants]
+    assert stats.frames_late == stats.frames_overflow == 0, stats
+    assert all(p.queue.played == phone.frames_sent for p, phone in zip(participants, phones, strict=True))
 
 
-async def test_a_muted_participant_is_not_heard_and_still_hears(endpoints: Opener) -> None:
-    phones, legs = await conference(endpoints)
+async def test_a_muted_participant_is_not_heard_and_still_hears(endpoints: Opener,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SteppedClock().install(monkeypatch)
+    phones, legs = await conference(endpoints, clock)
     mixer = Mixer()
     participants = [mixer.add(leg, muted=index == 1) for index, leg in enumerate(legs)]
-    loop = asyncio.get_running_loop()
-    speaking = asyncio.ensure_future(speak(phones, legs, 1.2))
-    started = loop.time()
-    await asyncio.sleep(0.6)
-    participants[1].muted = False
-    unmuted = loop.time()
-    await speaking
-    ended = loop.time()
-    mixer.close()
+
+    async def scenario() -> tuple[float, float, float]:
+        speaking = asyncio.ensure_future(speak(phones, legs, 1.2))
+        started = clock.time()
+        await media_sleep(0.6)
+        participants[1].muted = False
+        unmuted = clock.time()
+        await speaking
+        ended = clock.time()
+        mixer.close()
+        return started, unmuted, ended
+
+    started, unmuted, ended = await clock.run(scenario(), settled=delivered(phones, legs))
 
     for index in (0, 2):
         while_muted = levels(phones[index], started + 0.15, unmuted - 0.05)
@@ -119,25 +135,32 @@ async def test_a_muted_participant_is_not_heard_and_still_hears(endpoints: Opene
     assert all(level > HEARD for level in levels(phones[1], started + 0.15, unmuted - 0.05, (440, 1230)))
 
 
-async def test_play_reaches_everyone_and_play_to_only_its_participant(endpoints: Opener) -> None:
-    phones, legs = await conference(endpoints)
+async def test_play_reaches_everyone_and_play_to_only_its_participant(endpoints: Opener,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SteppedClock().install(monkeypatch)
+    phones, legs = await conference(endpoints, clock)
     mixer = Mixer()
     for leg in legs:
         mixer.add(leg)
-    loop = asyncio.get_running_loop()
-    speaking = asyncio.ensure_future(speak(phones, legs, 1.0))
-    await asyncio.sleep(0.1)
-    beep = Prompt(tone_pcm(1800, 0.4))
-    whisper = tone_pcm(2200, 0.4)
-    started = loop.time()
-    everyone = mixer.play(beep)
-    to_one = mixer.play_to(legs[0], whisper)
-    await asyncio.gather(everyone, to_one)
-    took = loop.time() - started
-    await speaking
-    mixer.close()
 
-    assert took == pytest.approx(0.42, abs=0.03)  # 20 frames, then the tick that finds it over
+    async def scenario() -> tuple[float, float]:
+        speaking = asyncio.ensure_future(speak(phones, legs, 1.0))
+        await media_sleep(0.1)
+        beep = Prompt(tone_pcm(1800, 0.4))
+        whisper = tone_pcm(2200, 0.4)
+        started = clock.time()
+        everyone = mixer.play(beep)
+        to_one = mixer.play_to(legs[0], whisper)
+        await asyncio.gather(everyone, to_one)
+        took = clock.time() - started
+        await speaking
+        mixer.close()
+        return started, took
+
+    started, took = await clock.run(scenario(), settled=delivered(phones, legs))
+
+    # 20 frames from the first tick at or after play() (within a frame of it), then the tick that finds it over.
+    assert took == pytest.approx(0.41, abs=0.01 + 1e-9)
     for index, phone in enumerate(phones):
         beep_level, whisper_level = levels(phone, started + 0.05, started + 0.35, (1800, 2200))
         assert beep_level > HEARD, index
@@ -146,25 +169,30 @@ async def test_play_reaches_everyone_and_play_to_only_its_participant(endpoints:
         assert levels(phone, started + 0.05, started + 0.35)[(index + 1) % 3] > HEARD
 
 
-async def test_cancelling_an_awaited_play_to_stops_it_and_an_empty_room_ends_its_prompts(endpoints: Opener) -> None:
-    phones, legs = await conference(endpoints, (0,))
+async def test_cancelling_an_awaited_play_to_stops_it_and_an_empty_room_ends_its_prompts(
+        endpoints: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SteppedClock().install(monkeypatch)
+    phones, legs = await conference(endpoints, clock, (0,))
     mixer = Mixer()
     mixer.add(legs[0])
-    loop = asyncio.get_running_loop()
 
     async def hold_music() -> None:
         while True:
             await mixer.play_to(legs[0], tone_pcm(500, 0.2))
 
-    music = asyncio.ensure_future(hold_music())
-    await asyncio.sleep(0.5)
-    music.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await music
-    stopped = loop.time()
-    await asyncio.sleep(0.3)
+    async def scenario() -> tuple[float, float]:
+        music = asyncio.ensure_future(hold_music())
+        await media_sleep(0.5)
+        music.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await music
+        stopped = clock.time()
+        await media_sleep(0.3)
+        return stopped, clock.time()
+
+    stopped, ended = await clock.run(scenario(), settled=delivered(phones, legs))
     assert levels(phones[0], stopped - 0.4, stopped - 0.05, (500,))[0] > HEARD
-    after = levels(phones[0], stopped + 0.05, loop.time(), (500,))[0]
+    after = levels(phones[0], stopped + 0.05, ended, (500,))[0]
     assert after < ABSENT  # the room sends silence to a lone participant, and nothing of the music
 
     long_play = mixer.play(tone_pcm(500, 5.0))
@@ -175,22 +203,28 @@ async def test_cancelling_an_awaited_play_to_stops_it_and_an_empty_room_ends_its
         mixer.play_to(legs[0], tone_pcm(500, 1.0))
 
 
-async def test_a_participant_that_leaves_stops_contributing_and_its_endpoint_plays_on(endpoints: Opener) -> None:
-    phones, legs = await conference(endpoints)
+async def test_a_participant_that_leaves_stops_contributing_and_its_endpoint_plays_on(
+        endpoints: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SteppedClock().install(monkeypatch)
+    phones, legs = await conference(endpoints, clock)
     mixer = Mixer()
     for leg in legs:
         mixer.add(leg)
-    loop = asyncio.get_running_loop()
-    speaking = asyncio.ensure_future(speak(phones, legs, 1.2))
-    started = loop.time()
-    await asyncio.sleep(0.6)
-    mixer.remove(legs[2])
-    mixer.remove(legs[2])  # idempotent
-    left = loop.time()
-    await legs[2].play(bytes(320 * 5))  # the leg is its own again, on the same RTP timeline
-    await speaking
-    ended = loop.time()
-    mixer.close()
+
+    async def scenario() -> tuple[float, float, float]:
+        speaking = asyncio.ensure_future(speak(phones, legs, 1.2))
+        started = clock.time()
+        await media_sleep(0.6)
+        mixer.remove(legs[2])
+        mixer.remove(legs[2])  # idempotent
+        left = clock.time()
+        await legs[2].play(bytes(320 * 5))  # the leg is its own again, on the same RTP timeline
+        await speaking
+        ended = clock.time()
+        mixer.close()
+        return started, left, ended
+
+    started, left, ended = await clock.run(scenario(), settled=delivered(phones, legs))
 
     for index in (0, 1):
         before = levels(phones[index], started + 0.15, left - 0.05)
@@ -201,30 +235,35 @@ async def test_a_participant_that_leaves_stops_contributing_and_its_endpoint_pla
     assert {p.ssrc for p in packets} == {legs[2].ssrc}
     assert all((b.sequence - a.sequence) % 65536 == 1 for a, b in pairwise(packets))
     assert packets[-5].payload == b"\xff" * 160
-    assert (packets[-5].timestamp - packets[-6].timestamp) % 2**32 in (160, 320)  # continues; at most a tick lost
+    assert (packets[-5].timestamp - packets[-6].timestamp) % 2**32 == 160  # the play continues the mix's timeline
 
 
-async def test_a_participant_that_sends_nothing_hears_the_others_and_adds_silence(endpoints: Opener) -> None:
-    phones, legs = await conference(endpoints)
+async def test_a_participant_that_sends_nothing_hears_the_others_and_adds_silence(
+        endpoints: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SteppedClock().install(monkeypatch)
+    phones, legs = await conference(endpoints, clock)
     mixer = Mixer()
     *talking, silent = [mixer.add(leg) for leg in legs]
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    await speak(phones[:2], legs[:2], 0.8, TONES[:2], (0, 8))  # the third phone is silent
-    ended = loop.time()
-    mixer.close()
+
+    async def scenario() -> tuple[float, float]:
+        started = clock.time()
+        await speak(phones[:2], legs[:2], 0.8, TONES[:2], (0, 8))  # the third phone is silent
+        ended = clock.time()
+        mixer.close()
+        return started, ended
+
+    started, ended = await clock.run(scenario(), settled=delivered(phones, legs))
 
     assert all(level > HEARD for level in levels(phones[2], started + 0.15, ended - 0.05)[:2])
     assert levels(phones[0], started + 0.15, ended - 0.05)[1] > HEARD
     assert silent.queue.missed == 0  # the silent phone is never counted as missing frames
-    # A talking phone misses the tick after its last frame, and one for each frame that came after its tick:
-    # its sender shares this loop, which a loaded machine can hold up past a tick (the frame is then `late`).
-    # On loopback no frame is lost, so a miss that no late frame explains is the mixer's.
-    assert all(p.queue.missed <= p.queue.late + 1 for p in talking), [(p.queue.missed, p.queue.late) for p in talking]
+    # A talking phone misses only the tick after its last frame: on loopback, on schedule, nothing is lost.
+    assert all(p.queue.missed <= 1 and p.queue.late == 0 for p in talking), [(p.queue.missed, p.queue.late)
+                                                                             for p in talking]
 
 
-async def test_misuse_is_refused(endpoints: Opener) -> None:
-    _, legs = await conference(endpoints, (0,))
+async def test_misuse_is_refused(endpoints: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, legs = await conference(endpoints, SteppedClock().install(monkeypatch), (0,))
     mixer = Mixer()
     mixer.add(legs[0])
     with pytest.raises(ValueError, match="already"):
