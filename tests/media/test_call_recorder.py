@@ -1,5 +1,10 @@
 """CallRecorder over real UDP: a leg's received and sent audio in one WAV, mixed (mono) or one per channel (dual),
-and the two-channel WavRecorder, its repair and trim_silence."""
+and the two-channel WavRecorder, its repair and trim_silence.
+
+The conversations run on a stepped media clock (tests/media/stepped_clock.py): both legs send on their deadlines
+and the recorder's ticks take what arrived, whatever the machine's load (on the real clock a loop held up past
+the jitter margin turned frames into silence and the levels of a window dropped below the bound).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,13 @@ import pytest
 
 from sip.media.call_recorder import CallRecorder, interleave
 from sip.media.recorder import WavRecorder, repair_wav, trim_silence
-from tests.media.tones import level_dbfs, tone_pcm
+from tests.media.stepped_clock import SteppedClock, media_sleep
+from tests.media.tones import delivered, level_dbfs, tone_pcm
 
 HEARD_HZ, SENT_HZ = 440.0, 1000.0
+# Both tones are played at -10.5 dBFS; on the stepped clock no frame of the window is lost to the jitter margin,
+# so a track that holds a tone has it at that level (within 1.5 dB, G.711's rounding and the mono sum).
+PRESENT = -12.0
 
 
 def read(path: Path) -> tuple[int, list[bytes]]:
@@ -25,41 +34,49 @@ def read(path: Path) -> tuple[int, list[bytes]]:
                       for c in range(channels)]
 
 
-async def a_conversation(endpoints, path: Path, channels: int, track: str = "both") -> CallRecorder:
+async def a_conversation(endpoints, monkeypatch: pytest.MonkeyPatch, path: Path, channels: int,
+                         track: str = "both") -> CallRecorder:
     """The leg hears 440 Hz from its peer while it plays 1000 Hz to it, for a second, recorded."""
+    clock = SteppedClock().install(monkeypatch)
     leg, peer = await endpoints(), await endpoints()
     leg.configure(*peer.local_address, 0)
     peer.configure(*leg.local_address, 8)  # the peer sends PCMA, the leg PCMU: each decoded as it came
     recorder = CallRecorder(leg, WavRecorder(path, channels=channels), track=track)  # type: ignore[arg-type]
-    recorder.start()
-    await asyncio.gather(peer.play(tone_pcm(HEARD_HZ, 1.0)), leg.play(tone_pcm(SENT_HZ, 1.0)))
-    await asyncio.sleep(0.1)
-    recorder.stop()
+
+    async def scenario() -> None:
+        recorder.start()
+        await asyncio.gather(peer.play(tone_pcm(HEARD_HZ, 1.0)), leg.play(tone_pcm(SENT_HZ, 1.0)))
+        await media_sleep(0.1)
+        recorder.stop()
+
+    await clock.run(scenario(), settled=delivered([], [leg, peer]))
     recorder.recorder.close()
     return recorder
 
 
-async def test_dual_puts_what_the_leg_heard_left_and_what_it_sent_right(endpoints, tmp_path: Path) -> None:
-    recorder = await a_conversation(endpoints, tmp_path / "dual.wav", 2)
+async def test_dual_puts_what_the_leg_heard_left_and_what_it_sent_right(endpoints, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = await a_conversation(endpoints, monkeypatch, tmp_path / "dual.wav", 2)
     channels, (left, right) = read(recorder.recorder.path)
     assert channels == 2
-    assert 1.0 <= recorder.recorder.duration_s <= 1.3  # a frame per 20 ms tick while it ran
+    # A frame per 20 ms tick from start() to stop(): the last packets leave at 0.98 s, stop() 0.1 s later.
+    assert recorder.recorder.duration_s == pytest.approx(1.08)
     middle = slice(4000, 12000)  # 0.25-0.75 s
-    assert level_dbfs(left[middle], HEARD_HZ) > -14 and level_dbfs(left[middle], SENT_HZ) < -45
-    assert level_dbfs(right[middle], SENT_HZ) > -14 and level_dbfs(right[middle], HEARD_HZ) < -45
+    assert level_dbfs(left[middle], HEARD_HZ) > PRESENT and level_dbfs(left[middle], SENT_HZ) < -45
+    assert level_dbfs(right[middle], SENT_HZ) > PRESENT and level_dbfs(right[middle], HEARD_HZ) < -45
 
 
-async def test_mono_mixes_both_directions(endpoints, tmp_path: Path) -> None:
-    recorder = await a_conversation(endpoints, tmp_path / "mono.wav", 1)
+async def test_mono_mixes_both_directions(endpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = await a_conversation(endpoints, monkeypatch, tmp_path / "mono.wav", 1)
     channels, (mixed,) = read(recorder.recorder.path)
     assert channels == 1
-    assert level_dbfs(mixed[4000:12000], HEARD_HZ) > -14 and level_dbfs(mixed[4000:12000], SENT_HZ) > -14
+    assert level_dbfs(mixed[4000:12000], HEARD_HZ) > PRESENT and level_dbfs(mixed[4000:12000], SENT_HZ) > PRESENT
 
 
-async def test_one_track_only(endpoints, tmp_path: Path) -> None:
-    recorder = await a_conversation(endpoints, tmp_path / "out.wav", 1, track="outbound")
+async def test_one_track_only(endpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = await a_conversation(endpoints, monkeypatch, tmp_path / "out.wav", 1, track="outbound")
     _, (sent,) = read(recorder.recorder.path)
-    assert level_dbfs(sent[4000:12000], SENT_HZ) > -14 and level_dbfs(sent[4000:12000], HEARD_HZ) < -45
+    assert level_dbfs(sent[4000:12000], SENT_HZ) > PRESENT and level_dbfs(sent[4000:12000], HEARD_HZ) < -45
 
 
 def test_interleave_alternates_samples() -> None:
