@@ -56,7 +56,16 @@ class Dtmf:
     duration_ms: int
 
 
-LegEvent = Ringing | Answered | Confirmed | Failed | Ended | Dtmf
+@dataclass(frozen=True)
+class Reoffered:
+    """The far end sent a new offer in the confirmed dialog (a re-INVITE: hold, resume, a session refresh);
+    `sdp` is that offer (sip.sdp.expects_rtp tells a hold). The session stays as it is: the re-INVITE is answered
+    with the SDP we sent before (media changes are not supported)."""
+
+    sdp: str | None
+
+
+LegEvent = Ringing | Answered | Confirmed | Failed | Ended | Dtmf | Reoffered
 
 
 def is_terminal(event: LegEvent) -> bool:

@@ -125,3 +125,39 @@ def _session_lines(host: str) -> list[str]:
 
 def _text(lines: list[str]) -> str:
     return "\r\n".join(lines) + "\r\n"
+
+
+# Stream directions (RFC 3264 section 5.1), as SDP attributes.
+_DIRECTIONS = ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive")
+
+
+def expects_rtp(text: str | None) -> bool:
+    """Whether the peer whose SDP this is can be expected to send RTP all along on its first audio stream, so
+    that its silence means it is gone. Only a sendrecv stream (the default) at a real address does:
+    - sendonly is RFC 3264's hold (section 8.4): the holder may send music, or nothing at all (most phones do);
+    - recvonly and inactive send nothing;
+    - c=0.0.0.0 is RFC 2543's hold (sippy also turns a re-INVITE without SDP into it), port 0 a refused stream.
+    No SDP (a late offer) tells nothing: RTP is expected. Unlike parse(), nothing here is refused."""
+    if not text:
+        return True
+    # Session-level lines hold for every stream that does not say otherwise (RFC 4566 section 5).
+    found = {"session": {"c": "", "a": ""}, "audio": {"c": "", "a": ""}}
+    section = "session"  # then "audio" in the first audio stream, "other" in any stream before it
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("m="):
+            if section == "audio":
+                break  # only the first audio stream
+            parts = line[2:].split()
+            section = "audio" if len(parts) >= 2 and parts[0] == "audio" else "other"
+            if section == "audio" and parts[1].split("/")[0] == "0":
+                return False
+        elif section == "other":
+            continue
+        elif line.startswith("c=") and line[2:].split():
+            found[section]["c"] = line[2:].split()[-1].split("/")[0]
+        elif line.lower() in _DIRECTIONS:
+            found[section]["a"] = line.lower()
+    direction = found["audio"]["a"] or found["session"]["a"] or "a=sendrecv"
+    host = found["audio"]["c"] or found["session"]["c"]
+    return direction == "a=sendrecv" and host not in ("0.0.0.0", "::")

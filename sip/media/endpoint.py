@@ -154,6 +154,7 @@ class RtpEndpoint:
         self._gaps = DurationHistogram(bins_per_doubling=64)  # a 20 ms gap to within 0.2 ms
         self._packets_sent = self._bytes_sent = self._late_packets = self._send_drops = 0
         self._packets_received = self._bytes_received = 0
+        self._last_received: float | None = None  # media clock time of the last packet taken in
 
     @classmethod
     async def open(cls, pool: PortPool, host: str) -> RtpEndpoint:
@@ -196,6 +197,12 @@ class RtpEndpoint:
     @property
     def remote_address(self) -> tuple[str, int] | None:
         return self._remote
+
+    @property
+    def last_received_at(self) -> float | None:
+        """When the last RTP packet from the peer was taken in (audio, comfort noise, RFC 4733 events alike; not
+        the packets strict RTP drops), on the endpoint's media clock (MediaClock.time()); None before the first."""
+        return self._last_received
 
     @property
     def foreign_packets_dropped(self) -> int:
@@ -432,6 +439,7 @@ class RtpEndpoint:
         if (source != self._remote or not self._latched) and not self._admit(source, packet.sequence):
             self._foreign_drops += 1  # strict RTP: not the peer's
             return
+        self._last_received = self._clock.time()  # read by the call's owner now and then (its RTP timeout)
         self._packets_received += 1
         self._bytes_received += len(packet.payload)
         self._loss.update(packet.ssrc, packet.sequence)

@@ -31,7 +31,7 @@ from sippy.Time.Timeout import Timeout
 from sippy.UA import UA
 
 from sip.dtmf import parse_dtmf
-from sip.events import Answered, Confirmed, Ended, Failed, LegEvent, Ringing, is_terminal
+from sip.events import Answered, Confirmed, Ended, Failed, LegEvent, Reoffered, Ringing, is_terminal
 from sip.headers import HeaderDict
 from sip.legs import InboundInvite, OutboundInvite
 from sip.outlet import Outlet
@@ -222,7 +222,9 @@ class Dialog:
                 self._emit(digit)
         elif isinstance(event, CCEventUpdate):
             # A re-INVITE (hold, refresh): media changes are not supported yet, so the session stays as it
-            # is and the far end gets our current SDP back.
+            # is and the far end gets our current SDP back. Its owner still learns of the offer: a hold
+            # stops its RTP timeout.
+            self._emit(Reoffered(messages.body_text(data)))
             ua.recvEvent(CCEventConnect((200, "OK", ua.lSDP)))
 
     def _announce(self) -> None:
