@@ -14,7 +14,7 @@ from calls.services import Services
 from calls.types import CallChange, CallEnded
 from models import Call, CallStatus
 from rcml.session import Source
-from sip.events import Confirmed, Ended, LegEvent
+from sip.events import Confirmed, Ended, LegEvent, Reoffered
 from sip.media import PortPoolExhausted
 from sip.sdp import SdpError
 
@@ -43,6 +43,8 @@ class InboundOwner(CallOwner):
             # The caller hung up: before we answered that is a caller's cancel.
             await self.finish(CallStatus.COMPLETED if self.answered_at else CallStatus.CANCELED,
                               "hung up by the caller")
+        elif isinstance(event, Reoffered):
+            self.note_remote_sdp(event.sdp)
 
     async def hang_up_legs(self) -> None:
         if not self.refused:
@@ -69,6 +71,7 @@ class InboundOwner(CallOwner):
         # INVITE with a forged source could otherwise aim our audio at a third party.
         media.hold_until_confirmed()
         await self.leg.answer(answer)
+        self.note_remote_sdp(self.leg.sdp_offer)
         await self.mark_answered()
 
     async def reject_call(self, code: int, reason: str) -> None:

@@ -14,6 +14,10 @@ class Limits:
     dial_max_destinations: int = 10
     # A call with no shorter TimeLimit ends after this long (Twilio's default maximum: 4 hours).
     max_call_seconds: int = 4 * 3600
+    # An answered call whose far end has sent no RTP for this long, while not holding the call, is hung up (its
+    # peer vanished without a BYE: lost network, NAT binding gone, crashed phone); 0: never. As Asterisk's
+    # rtptimeout and FreeSWITCH's media_timeout. A float so the engine's tests can use a fraction of a second.
+    rtp_timeout_seconds: float = 60
     # Live calls (every leg of the account's, inbound or placed) on this node past which a new inbound call to
     # the account gets 503 with Retry-After; and the same for the live inbound calls to one number.
     max_calls_per_account: int = 200

@@ -18,7 +18,7 @@ from calls.services import Services
 from calls.types import CallChange, CallRequest, Target
 from models import Call, CallStatus, LogLevel
 from rcml.session import Source
-from sip.events import Answered, Ended, Failed, LegEvent, Ringing
+from sip.events import Answered, Ended, Failed, LegEvent, Reoffered, Ringing
 from sip.media.key_presses import send_keys
 from telemetry import call_events
 
@@ -137,6 +137,8 @@ class OutboundOwner(CallOwner):
             fork.over = True
             if fork is self.winner:
                 await self.finish(CallStatus.COMPLETED, "hung up by the callee" if event.by_remote else "hung up")
+        elif isinstance(event, Reoffered) and fork is self.winner:
+            self.note_remote_sdp(event.sdp)
 
     async def _on_answer(self, fork: Fork, event: Answered) -> None:
         if self.winner is not None:
@@ -149,6 +151,7 @@ class OutboundOwner(CallOwner):
         self.winner = fork
         if self.media is not None and event.sdp:
             self.services.media.connect(self.media, event.sdp)
+        self.note_remote_sdp(event.sdp)
         await self.mark_answered()
         for other in self.forks:
             if other is not fork and not other.over and other.leg is not None:

@@ -31,8 +31,10 @@ from models import Call, CallStatus, LogLevel, clock
 from rcml.call_control import CallControl
 from rcml.machine_detection import MachineDetection, restcomm_answered_by
 from rcml.session import Session, Source
-from sip.events import Answered, Dtmf, Ended, Failed, LegEvent, Ringing
+from sip import sdp
+from sip.events import Answered, Dtmf, Ended, Failed, LegEvent, Reoffered, Ringing
 from sip.media.amd import Verdict
+from sip.media.clock import MediaClock
 from telemetry import log_context
 from telemetry.call_events import event
 from telemetry.metrics import METRICS
@@ -80,6 +82,14 @@ class DurationLimit:
 
 
 @dataclass
+class MediaCheck:
+    """Time to see whether the far end of the answered call still sends RTP (RESTCOMM_RTP_TIMEOUT_SECONDS).
+    `generation` tells a check made stale by a hold, a resume or the end from the current one."""
+
+    generation: int
+
+
+@dataclass
 class SessionOver:
     session: asyncio.Task
 
@@ -114,6 +124,15 @@ class CallOwner(Actor):
         self.time_limit: int | None = None
         self._time_limit_from: float | None = None  # monotonic time the TimeLimit counts from, once answered
         self._answered_monotonic: float | None = None
+        # The RTP timeout: one timer per call, due when the far end will have been silent for the timeout if
+        # nothing more arrives (the endpoint notes each packet's arrival; nothing is scheduled per packet).
+        self._media_timer: asyncio.TimerHandle | None = None
+        self._media_generation = 0
+        # When silence counts from at the latest (the answer, or the resume), on the media clock: the one the
+        # endpoint notes arrivals on, so the two compare (a test's stepped clock too).
+        self._media_since = 0.0
+        # What the far end's last SDP says: False while it holds the call (or otherwise said it sends nothing).
+        self.remote_sends = True
         # Key presses, from RTP (RFC 4733) and SIP INFO alike, for <Gather> and <Record> to take.
         self.digits: asyncio.Queue[str] = asyncio.Queue()
         # Set by the API (Mute): the parties this leg is connected to, now or later, do not hear it.
@@ -153,6 +172,9 @@ class CallOwner(Actor):
         elif isinstance(message, DurationLimit):
             if not self.finished and message.generation == self._limit_generation:
                 await self._on_duration_limit()
+        elif isinstance(message, MediaCheck):
+            if not self.finished and message.generation == self._media_generation:
+                await self._on_media_check()
         elif isinstance(message, WriteDue):
             await self.state.write_pending()
         elif isinstance(message, SessionOver):
@@ -165,6 +187,7 @@ class CallOwner(Actor):
         self.stop_ring_timer()
         self.stop_detection()
         self._stop_limit_timer()
+        self._stop_media_watch()
         self.state.stop()
         self._cancel_session()
 
@@ -258,6 +281,62 @@ class CallOwner(Actor):
             self._time_limit_from = time.monotonic()
             self._arm_limit_timer()
 
+    # --- the RTP timeout ---------------------------------------------------------------------------------------
+
+    def note_remote_sdp(self, text: str | None) -> None:
+        """The far end's SDP of the answered leg (its offer or answer, then each re-INVITE's): while it holds the
+        call (sendonly, inactive, c=0.0.0.0: RFC 3264 section 8.4) its silence is no sign it has gone, so the RTP
+        timeout does not run; once it resumes, the timeout counts afresh from then."""
+        sends = sdp.expects_rtp(text)
+        resumed = sends and not self.remote_sends
+        self.remote_sends = sends
+        if self._answered_monotonic is None or self.finished:
+            return  # mark_answered() starts the watch, if the SDP by then says so
+        if not sends:
+            self._stop_media_watch()
+        elif resumed:
+            self._watch_media()
+
+    def _watch_media(self) -> None:
+        """Starts the RTP timeout of the answered call, counting from now (the answer, or a resume)."""
+        self._stop_media_watch()
+        timeout = self.services.limits.rtp_timeout_seconds
+        if timeout <= 0 or self.media is None or not self.remote_sends:
+            return
+        self._media_since = MediaClock.current().time()
+        self._arm_media_check(timeout)
+
+    def _arm_media_check(self, delay: float) -> None:
+        self._media_generation += 1
+        self._media_timer = asyncio.get_running_loop().call_later(
+            max(0.0, delay), self.post, MediaCheck(self._media_generation))
+
+    def _stop_media_watch(self) -> None:
+        self._media_generation += 1  # a check already in the inbox is stale
+        if self._media_timer is not None:
+            self._media_timer.cancel()
+            self._media_timer = None
+
+    async def _on_media_check(self) -> None:
+        """Due when the far end would have been silent for the timeout: unless a packet came since the check was
+        armed, the call is hung up; if one came, the next check is due the timeout after the last. A call that
+        keeps sending costs one check a timeout (a minute), whatever its packet rate."""
+        self._media_timer = None
+        timeout = self.services.limits.rtp_timeout_seconds
+        if timeout <= 0 or self.media is None or not self.remote_sends:
+            return
+        heard = self.media.last_received_at
+        since = self._media_since if heard is None else max(heard, self._media_since)
+        left = since + timeout - MediaClock.current().time()
+        if left > 0:
+            self._arm_media_check(left)
+            return
+        await self.notify(13252, f"No RTP from the far end for {timeout:g} s (RESTCOMM_RTP_TIMEOUT_SECONDS): it is "
+                                 "gone without hanging up (lost network, NAT binding expired, crashed phone); the "
+                                 "call was hung up", LogLevel.WARNING)
+        # Answered, so ended by our BYE as any hang-up of ours: `completed`, with its final callback.
+        await self.finish(CallStatus.COMPLETED, f"no RTP for {timeout:g} s")
+
     async def open_media(self) -> Any:
         """The call's RTP endpoint; its key presses join the call's digits."""
         self.media = await self.services.media.open()
@@ -276,6 +355,7 @@ class CallOwner(Actor):
         self.answered_at = clock.now()
         self._answered_monotonic = time.monotonic()
         self._arm_limit_timer()
+        self._watch_media()
         setup = time.monotonic() - self.created_at
         METRICS.call_setup.labels(self.call.direction).observe(setup)
         event("call.answered", setup_ms=round(setup * 1000))
@@ -292,6 +372,7 @@ class CallOwner(Actor):
         self.stop_ring_timer()
         self.stop_detection()
         self._stop_limit_timer()
+        self._stop_media_watch()
         self._cancel_session()
         now = clock.now()
         duration = int((now - self.answered_at).total_seconds()) if self.answered_at else 0
@@ -485,6 +566,8 @@ def _log_leg_event(leg_event: LegEvent) -> None:
         event("sip.response", code=leg_event.code, reason=leg_event.reason)
     elif isinstance(leg_event, Ended):
         event("sip.dialog_ended", by="remote" if leg_event.by_remote else "us")
+    elif isinstance(leg_event, Reoffered):
+        event("sip.reinvite_received", held=not sdp.expects_rtp(leg_event.sdp))
 
 
 async def _after(previous: asyncio.Task | None, work: Callable[[], Awaitable[None]]) -> None:

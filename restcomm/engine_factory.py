@@ -69,7 +69,8 @@ def build_engine(settings: Settings, http: HttpClient,
         lease_seconds=settings.node_lease_seconds,
         limits=Limits(dial_max_destinations=settings.dial_max_destinations,
                       max_call_seconds=settings.max_call_seconds, max_calls_per_account=settings.account_max_calls,
-                      max_calls_per_number=settings.number_max_calls),
+                      max_calls_per_number=settings.number_max_calls,
+                      rtp_timeout_seconds=settings.rtp_timeout_seconds),
         cluster_secret=settings.cluster_secret,
     )
 

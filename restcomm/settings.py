@@ -127,6 +127,11 @@ class Settings:
     max_call_seconds: int = field(
         default=4 * 3600, metadata={"help": "a call with no shorter TimeLimit ends after this many seconds"},
     )
+    rtp_timeout_seconds: int = field(
+        default=60,
+        metadata={"help": "an answered call whose far end has sent no RTP for this long (not while it holds the "
+                          "call) is hung up, with a Notification; 0 turns it off"},
+    )
     call_events_retention: int = field(
         default=168, metadata={"help": "hours Call Events (each webhook's request and response) are kept"},
     )
@@ -162,6 +167,8 @@ class Settings:
             raise ValueError(f"RESTCOMM_LOGIN_GUESS_LIMIT must be 0 or more, not {self.login_guess_limit}")
         if self.drain_seconds < 0:
             raise ValueError(f"RESTCOMM_DRAIN_SECONDS must be 0 or more, not {self.drain_seconds}")
+        if self.rtp_timeout_seconds < 0:
+            raise ValueError(f"RESTCOMM_RTP_TIMEOUT_SECONDS must be 0 (off) or more, not {self.rtp_timeout_seconds}")
 
     @property
     def node(self) -> str:

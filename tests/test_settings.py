@@ -40,3 +40,20 @@ def test_base_url_of_a_wildcard_host_is_loopback():
 def test_malformed_variables_are_refused_with_their_name(name, value):
     with pytest.raises(ValueError, match=name):
         settings.from_env({name: value})
+
+
+def test_the_rtp_timeout_is_a_minute_and_zero_turns_it_off():
+    assert settings.from_env({}).rtp_timeout_seconds == 60
+    assert settings.from_env({"RESTCOMM_RTP_TIMEOUT_SECONDS": "0"}).rtp_timeout_seconds == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "a minute", "1.5"])
+def test_a_bad_rtp_timeout_is_refused_at_start(capsys, monkeypatch, value):
+    """`restcomm serve` stops before anything starts, naming the setting (as for every other setting)."""
+    from restcomm.cli import main
+
+    monkeypatch.setenv("RESTCOMM_RTP_TIMEOUT_SECONDS", value)
+    with pytest.raises(SystemExit) as exited:
+        main(["serve"])
+    assert exited.value.code == 2
+    assert "RESTCOMM_RTP_TIMEOUT_SECONDS must be" in capsys.readouterr().err
