@@ -98,7 +98,10 @@ def start_server(workdir: Path, rtp_ports: str, lifetime: float) -> procs.Servic
     argv = [*procs.restcomm_command(), "serve", "--http-port", str(port),
             "--database-url", f"sqlite://{workdir / 'restcomm.sqlite3'}", "--sip-host", "127.0.0.1",
             "--sip-port", str(sip_port), "--rtp-ports", rtp_ports, "--node-id", f"bench-lcm-{sip_port}",
-            "--log-level", "info", "--no-validate-responses"]
+            "--log-level", "info", "--no-validate-responses",
+            # The phones (bench/lcm_peer.py) send no RTP, and a run keeps its calls up for minutes: the RTP
+            # timeout would hang them up after a minute, in the middle of the measurements.
+            "--rtp-timeout-seconds", "0"]
     # In the scratch directory: nothing the server writes lands in the project.
     return procs.start_service("restcomm", argv, port, workdir, lifetime=lifetime, cwd=workdir)
 
