@@ -124,11 +124,16 @@ class CallEngine:
                 login=request.to.target, account_sid=account_sid):
             raise UnknownClient(f"client:{request.to.target} is not a client of account {account_sid}")
         async with self.admission.admit(account_sid, limits):
-            # The start slot is taken as the call is created, so calls start in the order they were created.
-            delay = self.admission.start_delay(account_sid, limits) if self.stack is not None else 0.0
-            call = await self._placed_call(account_sid, request, Direction.OUTBOUND_API)
+            # The turn to start is taken as the call is created, so calls start in the order they were created.
+            turn = self.admission.take_turn(account_sid, limits) if self.stack is not None else None
+            try:
+                call = await self._placed_call(account_sid, request, Direction.OUTBOUND_API)
+            except BaseException:
+                if turn is not None:
+                    turn.withdraw()  # no call: the next in line must not wait for it
+                raise
         if self.stack is not None:
-            self._adopt(OutboundOwner(self.services, call, request, start_delay=delay))
+            self._adopt(OutboundOwner(self.services, call, request, turn=turn))
         return call
 
     async def place_dialled_leg(self, parent: Call, request: CallRequest, report: Report) -> DialledLegOwner:

@@ -7,11 +7,11 @@ failure (busy before no-answer before failed).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+from calls.admission import StartTurn
 from calls.call_recording import CallRecording
 from calls.owner import CallOwner
 from calls.services import Services
@@ -49,12 +49,12 @@ class Fork:
 
 
 class Admitted:
-    """The message of the admission timer: this call's start slot has come (calls/admission.py)."""
+    """The message of the pacing: this call's turn to start has come (calls/admission.py)."""
 
 
 class OutboundOwner(CallOwner):
-    def __init__(self, services: Services, call: Call, request: CallRequest, start_delay: float = 0.0) -> None:
-        """`start_delay`: seconds the call stays queued before it is placed (its account's calls per second)."""
+    def __init__(self, services: Services, call: Call, request: CallRequest, turn: StartTurn | None = None) -> None:
+        """`turn`: the call stays queued until it comes (its account's calls per second); None: placed at once."""
         super().__init__(
             services, call,
             source=Source(call.url, call.method, call.fallback_url, call.fallback_method),
@@ -66,29 +66,27 @@ class OutboundOwner(CallOwner):
         self.forks: list[Fork] = []
         self.winner: Fork | None = None
         self.failure_codes: list[int] = []
-        self.start_delay = start_delay
-        self._admission_timer: asyncio.TimerHandle | None = None
+        self.turn = turn
         # The whole call's recording (Record=true), from the answer to the end.
         self.recording: CallRecording | None = None
         self.time_limit = request.time_limit
 
     async def begin(self) -> None:
-        if self.start_delay > 0:
+        if self.turn is not None and not self.turn.come:
             # Waiting in the inbox, not in begin(): a hang-up or redirect of the queued call is handled at once.
-            self._admission_timer = asyncio.get_running_loop().call_later(self.start_delay, self.post, Admitted())
+            self.turn.when_come(lambda: self.post(Admitted()))
             return
         await self.place()
 
     async def handle(self, message: object) -> None:
         if isinstance(message, Admitted):
-            self._admission_timer = None
             await self.place()
         else:
             await super().handle(message)
 
     def released(self) -> None:
-        if self._admission_timer is not None:
-            self._admission_timer.cancel()
+        if self.turn is not None:
+            self.turn.withdraw()  # ended while queued: its turn goes to the next call of the account
         super().released()
 
     async def place(self) -> None:
