@@ -112,36 +112,42 @@ async def test_packets_leave_every_20_ms_and_a_stall_is_caught_up_or_skipped(
     assert endpoint.stats().late_packets == 2  # more than a frame late: the one due at 0.20 s, and at 0.40 s
 
 
-async def test_plays_share_one_timeline_and_a_cancelled_play_stops_at_once(endpoints: Opener) -> None:
-    sink = await PacketSink.open()
+async def test_plays_share_one_timeline_and_a_cancelled_play_stops_at_once(
+        endpoints: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SteppedClock().install(monkeypatch)  # the pause and the cancel fall exactly where they are put
+    sink = await PacketSink.open(clock=clock.time)
     endpoint = await endpoints()
     endpoint.configure(HOST, sink.port, 8)
 
-    await endpoint.play(silence(3))
-    await endpoint.play(silence(2))  # right after: the same talkspurt
-    await asyncio.sleep(0.2)
-    await endpoint.play(silence(1) + b"\x00\x00" * 10)  # after silence: a new one; a partial frame is padded
-    playing = asyncio.create_task(endpoint.play(silence(50)))
-    await asyncio.sleep(0.1)
-    playing.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await playing
-    sent = endpoint.stats().packets_sent
-    await asyncio.sleep(0.1)
-    assert endpoint.stats().packets_sent == sent  # nothing after the cancel
+    async def scenario() -> int:
+        await endpoint.play(silence(3))
+        await endpoint.play(silence(2))  # right after: the same talkspurt
+        await media_sleep(0.2)
+        await endpoint.play(silence(1) + b"\x00\x00" * 10)  # after silence: a new one; a partial frame is padded
+        playing = asyncio.ensure_future(endpoint.play(silence(50)))
+        await media_sleep(0.09)
+        playing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await playing
+        sent = endpoint.stats().packets_sent
+        await media_sleep(0.1)
+        assert endpoint.stats().packets_sent == sent  # nothing after the cancel
+        return sent
+
+    sent = await clock.run(scenario(), settled=lambda: len(sink.arrivals) == endpoint.stats().packets_sent)
     await until(lambda: len(sink.arrivals) == sent)
     sink.close()
 
     packets = sink.packets
-    assert 3 <= len(packets) - 7 <= 7  # about 100 ms of the cancelled play
+    assert len(packets) - 7 == 4  # the cancelled play's packets at 20, 40, 60 and 80 ms, and not the one at 100
     assert all(p.ssrc == endpoint.ssrc and p.payload_type == 8 for p in packets)
     assert all((b.sequence - a.sequence) % 65536 == 1 for a, b in pairwise(packets))
     # A marker where a talkspurt starts: not between back-to-back plays (the cancelled one followed at once).
     assert [p.marker for p in packets[:9]] == [True, False, False, False, False, True, False, False, False]
     steps = [(b.timestamp - a.timestamp) % 2**32 for a, b in pairwise(packets)]
     assert steps[:4] == [160] * 4
-    assert steps[4] == pytest.approx(160 + 0.2 * 8000, abs=160)  # the timestamp ran on through the silence
-    assert steps[5:8] == [160, 160, 160]
+    assert steps[4] == 0.2 * 8000  # the timestamp ran on with the clock, through the 200 ms between the packets
+    assert steps[5:] == [160] * 5
     assert packets[6].payload == b"\xd5" * 160  # padded with A-law silence
 
 
@@ -383,21 +389,27 @@ async def test_an_answer_waits_for_its_confirmation_before_sending(endpoints: Op
     victim.close()
 
 
-async def test_close_is_idempotent_stops_a_play_and_releases_the_port(endpoints: Opener, pool: PortPool) -> None:
-    sink = await PacketSink.open()
+async def test_close_is_idempotent_stops_a_play_and_releases_the_port(endpoints: Opener, pool: PortPool,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SteppedClock().install(monkeypatch)  # the close falls exactly between two packets
+    sink = await PacketSink.open(clock=clock.time)
     endpoint = await endpoints()
     endpoint.configure(HOST, sink.port, 0)
     port = endpoint.local_address[1]
-    playing = asyncio.create_task(endpoint.play(silence(100)))
-    await asyncio.sleep(0.05)
-    endpoint.close()
-    await asyncio.wait_for(playing, 0.1)  # ends, without an error, at its next frame
-    endpoint.close()
-    assert endpoint.closed and port not in pool.held
-    await endpoint.play(silence(5))  # the call is gone: nothing to do
-    sent = endpoint.stats().packets_sent
-    await asyncio.sleep(0.05)
-    assert len(sink.arrivals) == sent <= 5
+
+    async def scenario() -> None:
+        playing = asyncio.ensure_future(endpoint.play(silence(100)))
+        await media_sleep(0.05)
+        endpoint.close()
+        await asyncio.wait_for(playing, 1)  # ends, without an error
+        endpoint.close()
+        assert endpoint.closed and port not in pool.held
+        await endpoint.play(silence(5))  # the call is gone: nothing to do
+        await media_sleep(0.05)
+
+    await clock.run(scenario(), settled=lambda: len(sink.arrivals) == endpoint.stats().packets_sent)
+    # The packets at 0, 20 and 40 ms: none after the close, none from the play on the closed endpoint.
+    assert len(sink.arrivals) == endpoint.stats().packets_sent == 3
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as again:
         again.bind((HOST, port))  # the socket is really closed
     sink.close()
