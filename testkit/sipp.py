@@ -45,6 +45,14 @@ def local_args(sip_port: int) -> list[str]:
             "-nostdin"]
 
 
+def _head_and_tail(text: str, head: int = 2500, tail: int = 1500) -> str:
+    """The start and the end of a long sipp error log. The first event is the cause (an aborted call); what
+    follows is mostly its consequences (our ACK and BYE reaching the dead call), which filled the tail alone."""
+    if len(text) <= head + tail:
+        return text
+    return f"{text[:head]}\n[... {len(text) - head - tail} characters left out ...]\n{text[-tail:]}"
+
+
 @dataclass(frozen=True)
 class Message:
     at: float  # epoch seconds (sipp writes local wall-clock time, to the microsecond)
@@ -173,7 +181,8 @@ class Sipp:
     def explain(self) -> str:
         errors = self.error_file.read_text(errors="replace") if self.error_file.exists() else ""
         screen = self.screen_file.read_text(errors="replace") if self.screen_file.exists() else ""
-        return f"sipp {self.scenario} on {self.port}\n--- errors:\n{errors[-3000:]}\n--- screen:\n{screen[-1500:]}"
+        return (f"sipp {self.scenario} on {self.port}\n--- errors:\n{_head_and_tail(errors)}\n"
+                f"--- screen:\n{screen[-1500:]}")
 
     async def _until_bound(self, deadline_s: float = 5) -> None:
         """Waits until sipp holds its SIP and media ports (it binds both as it starts, whatever the scenario);
