@@ -15,7 +15,7 @@ import pytest
 from sip.events import Answered, Ended, Failed, Ringing
 from sip.stack import SipStack
 from testkit.ports import free_port
-from testkit.sip_driver import place
+from testkit.sip_driver import place, sdp_offer
 from tests.sip.conftest import TIMER_B_S
 from tests.support.sipp import Sipp
 
@@ -170,6 +170,53 @@ async def test_bad_request_uri_is_refused_before_sending(stack: SipStack) -> Non
         await place(stack, "sip:bob@127.0.0.1:notaport")
     with pytest.raises(ValueError, match="written by the SIP stack"):
         await place(stack, "sip:bob@127.0.0.1:5999", headers=(("Via", "x"),))
+
+
+def by_hand(method: str, callee: tuple[str, int], caller_port: int, cseq: int, *, to_tag: str | None = None,
+            body: str = "", branch: str | None = None) -> bytes:
+    """One request of a call to `callee` from 127.0.0.1:`caller_port`; its branch is new unless given."""
+    to = f"<sip:bob@{callee[0]}:{callee[1]}>" + (f";tag={to_tag}" if to_tag else "")
+    branch = branch or f"z9hG4bK{method.lower()}{cseq}"
+    lines = [f"{method} sip:bob@{callee[0]}:{callee[1]} SIP/2.0",
+             f"Via: SIP/2.0/UDP 127.0.0.1:{caller_port};rport;branch={branch}",
+             "Max-Forwards: 70", "From: <sip:+16175551212@127.0.0.1>;tag=by-hand", f"To: {to}",
+             "Call-ID: retransmitted-invite@127.0.0.1", f"CSeq: {cseq} {method}",
+             f"Contact: <sip:+16175551212@127.0.0.1:{caller_port}>"]
+    if body:
+        lines.append("Content-Type: application/sdp")
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
+
+
+@pytest.mark.parametrize("scenario", ["uas_answer.xml", "uas_busy.xml"])
+async def test_the_callee_takes_our_invite_again_after_its_final_answer(workdir: Path, scenario: str) -> None:
+    # Under load our Timer A resends the INVITE when its answer has waited in our queue for 500 ms: the callee
+    # has sent its final response already and must still take the ACK (and the BYE). sipp aborted such calls
+    # (3 to 5 in 100 of test_a_hundred_calls_25_at_a_time under load). Played by hand here, so it happens every time.
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as caller:
+        caller.bind(("127.0.0.1", 0))
+        caller.setblocking(False)
+        port = caller.getsockname()[1]
+        async with Sipp(scenario, workdir) as sipp:
+            callee = ("127.0.0.1", sipp.port)
+            invite = by_hand("INVITE", callee, port, 1, body=sdp_offer())
+            await loop.sock_sendto(caller, invite, callee)
+            async with asyncio.timeout(5):
+                while not (final := (await loop.sock_recvfrom(caller, 4096))[0].decode()).startswith(
+                        ("SIP/2.0 200", "SIP/2.0 486")):
+                    pass
+            await loop.sock_sendto(caller, invite, callee)  # the same bytes, as a retransmission is
+            match = re.search(r"^To:.*;tag=([^;\r\n]+)", final, re.MULTILINE | re.IGNORECASE)
+            assert match is not None, final
+            to_tag, answered = match.group(1), final.startswith("SIP/2.0 200")
+            # The ACK of a 2xx is a transaction of its own (a new branch); that of a failure shares the INVITE's.
+            ack = by_hand("ACK", callee, port, 1, to_tag=to_tag, branch=None if answered else "z9hG4bKinvite1")
+            await loop.sock_sendto(caller, ack, callee)
+            if answered:
+                await loop.sock_sendto(caller, by_hand("BYE", callee, port, 2, to_tag=to_tag), callee)
+            assert await sipp.wait() == 0, sipp.explain()
+    assert [message.split(" ", 1)[0] for message in sipp.received()][:3] == ["INVITE", "INVITE", "ACK"]
 
 
 async def test_a_hundred_calls_25_at_a_time(stack: SipStack, workdir: Path) -> None:
