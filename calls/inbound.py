@@ -44,6 +44,8 @@ class InboundOwner(CallOwner):
             await self.finish(CallStatus.COMPLETED if self.answered_at else CallStatus.CANCELED,
                               "hung up by the caller")
         elif isinstance(event, Reoffered):
+            if self.media is not None:
+                self.services.media.reoffered(self.media, event.sdp)
             self.note_remote_sdp(event.sdp)
 
     async def hang_up_legs(self) -> None:

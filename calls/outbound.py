@@ -136,6 +136,8 @@ class OutboundOwner(CallOwner):
             if fork is self.winner:
                 await self.finish(CallStatus.COMPLETED, "hung up by the callee" if event.by_remote else "hung up")
         elif isinstance(event, Reoffered) and fork is self.winner:
+            if self.media is not None:
+                self.services.media.reoffered(self.media, event.sdp)
             self.note_remote_sdp(event.sdp)
 
     async def _on_answer(self, fork: Fork, event: Answered) -> None:

@@ -32,7 +32,8 @@ class MediaFactory:
             return self.offer(endpoint)
         chosen = sdp.negotiate(sdp.parse(remote_offer))
         endpoint.configure(chosen.remote_host, chosen.remote_port, chosen.payload_type, chosen.telephone_event_pt)
-        return sdp.answer(self.host, endpoint.local_address[1], chosen)
+        endpoint.sending = sdp.wants_rtp(remote_offer)  # a call may start on hold (sendonly, inactive)
+        return sdp.answer(self.host, endpoint.local_address[1], chosen, sdp.answer_direction(remote_offer))
 
     def connect(self, endpoint: RtpEndpoint, remote_answer: str) -> None:
         """Set the endpoint up from the answer to our offer; an unusable answer leaves it learning from packets."""
@@ -42,3 +43,21 @@ class MediaFactory:
             log.warning("unusable SDP answer (%s); waiting for the peer's packets", exc)
             return
         endpoint.configure(chosen.remote_host, chosen.remote_port, chosen.payload_type, chosen.telephone_event_pt)
+        endpoint.sending = sdp.wants_rtp(remote_answer)
+
+    def reoffered(self, endpoint: RtpEndpoint, offer: str | None) -> None:
+        """A re-INVITE's offer, which the SIP side has answered already (sdp.reanswer; one with nothing we can
+        speak was refused with 488 and never comes here): RTP goes to the offer's address and port, in its codec,
+        from the same port, SSRC and timeline; strict RTP learns the new source. While the offer holds the call
+        (sendonly, inactive, c=0.0.0.0) nothing is sent; its resume sends again."""
+        if not offer:
+            return
+        try:
+            chosen = sdp.negotiate(sdp.parse(offer, held=True))
+        except sdp.SdpError as exc:
+            log.warning("unusable SDP in a re-INVITE (%s); the media stays as it was", exc)
+            return
+        if chosen.remote_host not in ("0.0.0.0", "::"):  # RFC 2543's hold names no address: keep the last one
+            endpoint.configure(chosen.remote_host, chosen.remote_port, chosen.payload_type,
+                               chosen.telephone_event_pt)
+        endpoint.sending = sdp.wants_rtp(offer)

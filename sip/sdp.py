@@ -44,7 +44,9 @@ class Negotiated:
     telephone_event_pt: int | None
 
 
-def parse(text: str) -> AudioDescription:
+def parse(text: str, *, held: bool = False) -> AudioDescription:
+    """The first audio stream of `text`. With `held`, a connection address of 0.0.0.0 (or ::) is taken: in a
+    re-INVITE it is RFC 2543's hold, "send nothing here" (RFC 3264 section 8.4), not an address to refuse."""
     session_host = media_host = None
     port = None
     formats: tuple[int, ...] = ()
@@ -82,7 +84,7 @@ def parse(text: str) -> AudioDescription:
     except ValueError:
         # A host name would be looked up by a blocking sendto on the event loop, on every packet.
         raise SdpError(f"connection address {host!r} is not an IP address") from None
-    if address.is_unspecified or address.is_multicast:
+    if (address.is_unspecified and not held) or address.is_multicast:
         raise SdpError(f"connection address {host} is not one to send a call's audio to")
     return AudioDescription(host, port, formats, {pt: name.split("/")[0] for pt, name in rtpmap.items()})
 
@@ -106,14 +108,42 @@ def offer(host: str, port: int) -> str:
     return _text([*lines, "a=ptime:20", "a=sendrecv"])
 
 
-def answer(host: str, port: int, chosen: Negotiated) -> str:
+def answer(host: str, port: int, chosen: Negotiated, direction: str = "sendrecv") -> str:
+    """Our answer to an offer: the chosen codec, and `direction` (answer_direction() of the offer)."""
     formats = [chosen.payload_type] + ([chosen.telephone_event_pt] if chosen.telephone_event_pt is not None else [])
     lines = [*_session_lines(host), f"m=audio {port} RTP/AVP {' '.join(map(str, formats))}",
              f"a=rtpmap:{chosen.payload_type} {_OUR_CODECS[chosen.payload_type]}/8000"]
     if chosen.telephone_event_pt is not None:
         lines += [f"a=rtpmap:{chosen.telephone_event_pt} telephone-event/8000",
                   f"a=fmtp:{chosen.telephone_event_pt} 0-15"]
-    return _text([*lines, "a=ptime:20", "a=sendrecv"])
+    return _text([*lines, "a=ptime:20", f"a={direction}"])
+
+
+def reanswer(previous: str, offer_text: str) -> str:
+    """Our answer to a re-INVITE's offer: our address and port as in `previous` (the SDP we sent last), the codec
+    and direction the new offer calls for, and `previous`'s origin with its version one higher (RFC 3264
+    section 8: a changed session description). Raises SdpError when the offer has nothing we can speak: the
+    re-INVITE is then refused with 488 and the session stays as it was (RFC 3261 section 14.2)."""
+    chosen = negotiate(parse(offer_text, held=True))
+    ours = parse(previous, held=True)
+    return _next_version(previous, answer(ours.host, ours.port, chosen, answer_direction(offer_text)))
+
+
+def reoffer(previous: str) -> str:
+    """Our offer in the 200 to a re-INVITE without SDP (RFC 3261 section 14.2): everything we speak, sendrecv,
+    at our address and port as in `previous`, with its origin's version one higher."""
+    ours = parse(previous, held=True)
+    return _next_version(previous, offer(ours.host, ours.port))
+
+
+def _next_version(previous: str, text: str) -> str:
+    """`text` with the origin line of `previous`, its version one higher: the same session, changed."""
+    origin = next((line for line in previous.splitlines() if line.startswith("o=")), None)
+    fields = origin[2:].split() if origin else []
+    if len(fields) == 6 and fields[2].isdigit():
+        fields[2] = str(int(fields[2]) + 1)
+        text = re.sub(r"^o=.*$", lambda _: "o=" + " ".join(fields), text, count=1, flags=re.MULTILINE)
+    return text
 
 
 def _session_lines(host: str) -> list[str]:
@@ -131,18 +161,17 @@ def _text(lines: list[str]) -> str:
 _DIRECTIONS = ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive")
 
 
-def expects_rtp(text: str | None) -> bool:
-    """Whether the peer whose SDP this is can be expected to send RTP all along on its first audio stream, so
-    that its silence means it is gone. Only a sendrecv stream (the default) at a real address does:
-    - sendonly is RFC 3264's hold (section 8.4): the holder may send music, or nothing at all (most phones do);
-    - recvonly and inactive send nothing;
-    - c=0.0.0.0 is RFC 2543's hold (sippy also turns a re-INVITE without SDP into it), port 0 a refused stream.
-    No SDP (a late offer) tells nothing: RTP is expected. Unlike parse(), nothing here is refused."""
+def direction(text: str | None) -> str:
+    """The direction of the first audio stream of a peer's SDP, from the peer's side (RFC 3264 section 5.1):
+    "sendrecv" (the default, and for no SDP), "sendonly", "recvonly" or "inactive". A connection address of
+    0.0.0.0 (RFC 2543's hold) or a port of 0 (a refused stream) means the peer receives nothing: sendrecv becomes
+    sendonly, recvonly inactive. Nothing here is refused, unlike parse()."""
     if not text:
-        return True
+        return "sendrecv"
     # Session-level lines hold for every stream that does not say otherwise (RFC 4566 section 5).
     found = {"session": {"c": "", "a": ""}, "audio": {"c": "", "a": ""}}
     section = "session"  # then "audio" in the first audio stream, "other" in any stream before it
+    refused = False
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("m="):
@@ -150,14 +179,40 @@ def expects_rtp(text: str | None) -> bool:
                 break  # only the first audio stream
             parts = line[2:].split()
             section = "audio" if len(parts) >= 2 and parts[0] == "audio" else "other"
-            if section == "audio" and parts[1].split("/")[0] == "0":
-                return False
+            refused = section == "audio" and parts[1].split("/")[0] == "0"
         elif section == "other":
             continue
         elif line.startswith("c=") and line[2:].split():
             found[section]["c"] = line[2:].split()[-1].split("/")[0]
         elif line.lower() in _DIRECTIONS:
             found[section]["a"] = line.lower()
-    direction = found["audio"]["a"] or found["session"]["a"] or "a=sendrecv"
+    said = (found["audio"]["a"] or found["session"]["a"] or "a=sendrecv")[2:]
     host = found["audio"]["c"] or found["session"]["c"]
-    return direction == "a=sendrecv" and host not in ("0.0.0.0", "::")
+    if refused:
+        return "inactive"
+    if host in ("0.0.0.0", "::"):
+        return {"sendrecv": "sendonly", "recvonly": "inactive"}.get(said, said)
+    return said
+
+
+def expects_rtp(text: str | None) -> bool:
+    """Whether the peer whose SDP this is can be expected to send RTP all along on its first audio stream, so
+    that its silence means it is gone. Only a sendrecv stream (the default) at a real address does:
+    - sendonly is RFC 3264's hold (section 8.4): the holder may send music, or nothing at all (most phones do);
+    - recvonly and inactive send nothing;
+    - c=0.0.0.0 is RFC 2543's hold (sippy also turns a re-INVITE without SDP into it), port 0 a refused stream.
+    No SDP (a late offer) tells nothing: RTP is expected."""
+    return direction(text) == "sendrecv"
+
+
+def wants_rtp(text: str | None) -> bool:
+    """Whether the peer whose SDP this is wants our RTP: sendrecv or recvonly, at a real address. While it says
+    sendonly or inactive (it holds the call), or c=0.0.0.0, we send it nothing (RFC 3264 sections 5.1, 8.4)."""
+    return direction(text) in ("sendrecv", "recvonly")
+
+
+def answer_direction(offer_text: str | None) -> str:
+    """The direction of our answer to an offer (RFC 3264 section 6.1): we send when the offerer receives and
+    receive when it sends, so sendonly is answered recvonly, recvonly sendonly, inactive inactive."""
+    peer = direction(offer_text)
+    return {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly"}.get(peer, "inactive")

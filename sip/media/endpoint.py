@@ -120,6 +120,7 @@ class RtpEndpoint:
         # Remote side, from the SDP and then from where packets actually come from (symmetric RTP), learnt in a
         # short window and then fixed (strict RTP: see LEARN_WINDOW_S).
         self._remote: tuple[str, int] | None = None
+        self._sdp_remote: tuple[str, int] | None = None  # the address the last SDP named
         self._latched = False
         self._learn_until: float | None = None  # None: not configured yet, learning has not started
         self._candidate: tuple[tuple[str, int], int, int] | None = None  # (source, packets in sequence, last seq)
@@ -127,6 +128,9 @@ class RtpEndpoint:
         # Sending waits for this: set at once, unless hold_until_confirmed() (an answer waiting for its ACK).
         self._confirmed = asyncio.Event()
         self._confirmed.set()
+        # False while the peer holds the call (its SDP says sendonly or inactive): packets are made on the same
+        # timeline as ever, but not sent (see the `sending` property).
+        self._sending = True
         self._payload_type: int = 0
         self._codec: g711.Codec = "PCMU"
         self._event_payload_type: int | None = None
@@ -180,16 +184,19 @@ class RtpEndpoint:
     def configure(self, remote_host: str, remote_port: int, payload_type: int,
                   telephone_event_pt: int | None = None) -> None:
         """The negotiated SDP: where to send, PCMU (0) or PCMA (8), and the telephone-event payload type.
-        May be called again (a re-INVITE): the new address holds, and learning where the peer sends from starts
-        afresh (see LEARN_WINDOW_S)."""
+        May be called again (a re-INVITE): a new address holds, and learning where the peer sends from starts
+        afresh (see LEARN_WINDOW_S); the address the last SDP named (a hold, a session refresh, a codec change)
+        keeps what was learnt, so a peer behind a NAT is not sent to its private address again. The port, SSRC,
+        sequence and timeline stay ours."""
         if payload_type not in g711.PAYLOAD_TYPES:
             raise ValueError(f"payload type {payload_type} is not PCMU (0) or PCMA (8)")
         if not 0 < remote_port < 65536:
             raise ValueError(f"RTP port {remote_port} is not a UDP port")
-        self._remote = (remote_host, remote_port)
-        self._latched = False
-        self._candidate = None
-        self._learn_until = self._clock.time() + LEARN_WINDOW_S
+        if (remote_host, remote_port) != self._sdp_remote:
+            self._sdp_remote = self._remote = (remote_host, remote_port)
+            self._latched = False
+            self._candidate = None
+            self._learn_until = self._clock.time() + LEARN_WINDOW_S
         self._payload_type = payload_type
         self._codec = g711.PAYLOAD_TYPES[payload_type]
         self._event_payload_type = telephone_event_pt
@@ -197,6 +204,18 @@ class RtpEndpoint:
     @property
     def remote_address(self) -> tuple[str, int] | None:
         return self._remote
+
+    @property
+    def sending(self) -> bool:
+        """Whether RTP goes out: False while the peer holds the call (RFC 3264 section 5.1: its sendonly or
+        inactive stream is answered recvonly or inactive, and we send nothing). Playing, forwarding and mixing
+        go on as ever, their packets are just not sent (nor counted), so the timeline is where it would be when
+        the peer resumes and `sending` is True again."""
+        return self._sending
+
+    @sending.setter
+    def sending(self, value: bool) -> None:
+        self._sending = value
 
     @property
     def last_received_at(self) -> float | None:
@@ -415,16 +434,18 @@ class RtpEndpoint:
         # Straight to the socket, not through the transport: that skips a layer of Python per packet, and a full
         # send buffer drops this packet (late audio is useless) where the transport would queue it.
         assert self._socket is not None and self._remote is not None
-        try:
-            self._socket.sendto(rtp.pack(payload_type, marker, self._sequence, timestamp, self.ssrc, payload),
-                                self._remote)
-        except OSError as error:  # a full send buffer (BlockingIOError), no route: the packet is lost
-            self._send_drops += 1
-            log.debug("RTP send from port %s failed: %s", self.local_address[1], error)
-        else:
-            self._packets_sent += 1
-            self._bytes_sent += len(payload)
-        self._sequence = (self._sequence + 1) & 0xFFFF  # a dropped packet is a lost one, as on the network
+        if self._sending:
+            try:
+                self._socket.sendto(rtp.pack(payload_type, marker, self._sequence, timestamp, self.ssrc, payload),
+                                    self._remote)
+            except OSError as error:  # a full send buffer (BlockingIOError), no route: the packet is lost
+                self._send_drops += 1
+                log.debug("RTP send from port %s failed: %s", self.local_address[1], error)
+            else:
+                self._packets_sent += 1
+                self._bytes_sent += len(payload)
+            # A dropped packet is a lost one, as on the network; one held back is no packet at all.
+            self._sequence = (self._sequence + 1) & 0xFFFF
         if self._sent_listener is not None and payload_type == self._payload_type:  # audio, not key presses
             _call(self._sent_listener, AudioFrame(payload, payload_type, marker, self._sequence, timestamp,
                                                   self._clock.time(), self.ssrc, codec=self._codec))

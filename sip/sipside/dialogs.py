@@ -8,6 +8,7 @@ normalise URIs before sippy stores them and to see final responses while we are 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -30,12 +31,15 @@ from sippy.SipTo import SipTo
 from sippy.Time.Timeout import Timeout
 from sippy.UA import UA
 
+from sip import sdp
 from sip.dtmf import parse_dtmf
 from sip.events import Answered, Confirmed, Ended, Failed, LegEvent, Reoffered, Ringing, is_terminal
 from sip.headers import HeaderDict
 from sip.legs import InboundInvite, OutboundInvite
 from sip.outlet import Outlet
 from sip.sipside import messages
+
+log = logging.getLogger(__name__)
 
 # After our CANCEL, the INVITE normally ends with 487 at once; a far end that never answers it must not keep
 # the leg open forever (sippy itself would wait 300 s), so the leg ends after Timer B at most.
@@ -55,6 +59,8 @@ class _UA(UA):
 
     def recvRequest(self, req: Any, sip_t: Any) -> Any:
         messages.normalize_targets(req)
+        # sippy reports a re-INVITE without SDP as the last offer at 0.0.0.0 (a hold): it asks for our offer.
+        self.dialog.offer_wanted = req.getMethod() == "INVITE" and req.getBody() is None and self.isConnected()
         return super().recvRequest(req, sip_t)
 
     def recvResponse(self, resp: Any, tr: Any) -> None:
@@ -86,6 +92,10 @@ class Dialog:
         # Our INVITE got nothing back at all: why, when the kernel said (ICMP), else Timer B expired.
         self.not_reached = False
         self._unreachable_reason: str | None = None
+        # The far end's SDP of the session as it stands (sippy's MsgBody): sippy forgets it when a re-INVITE is
+        # refused, and needs it for the next re-INVITE (one without SDP, a refresh).
+        self._remote_sdp: Any = None
+        self.offer_wanted = False  # the re-INVITE being handled has no SDP
 
     def _make_ua(self, **kwargs: Any) -> Any:
         ua = _UA(self._config, event_cb=self._on_sippy_event, **kwargs)
@@ -125,6 +135,7 @@ class Dialog:
     def accept(self, req: Any, t: Any) -> Any:
         """Hands a new INVITE to the UA, which answers 100 Trying and reports CCEventTry."""
         self._request = req
+        self._remote_sdp = req.getBody()
         return self._make_ua().recvRequest(req, t)
 
     # -- actions from the loop ----------------------------------------------------------------------------
@@ -205,6 +216,8 @@ class Dialog:
                 self._emit(Ringing(code, messages.body_text(body)))
         elif isinstance(event, CCEventConnect):
             # For an inbound leg this is the caller's ACK to our answer: media may start.
+            if data[2] is not None:
+                self._remote_sdp = data[2].getCopy()
             self._emit(Answered(messages.body_text(data[2])) if not self.inbound else Confirmed())
         elif isinstance(event, CCEventFail | CCEventRedirect) and self.not_reached and not self.inbound:
             if self._unreachable_reason is not None:
@@ -221,11 +234,37 @@ class Dialog:
             if digit is not None:
                 self._emit(digit)
         elif isinstance(event, CCEventUpdate):
-            # A re-INVITE (hold, refresh): media changes are not supported yet, so the session stays as it
-            # is and the far end gets our current SDP back. Its owner still learns of the offer: a hold
-            # stops its RTP timeout.
-            self._emit(Reoffered(messages.body_text(data)))
-            ua.recvEvent(CCEventConnect((200, "OK", ua.lSDP)))
+            self._reoffered(ua, data)
+
+    def _reoffered(self, ua: Any, body: Any) -> None:
+        """A re-INVITE (a hold or resume, media moving to a new address, another codec, a refresh): answered at
+        once, here, from its offer and the SDP we sent last (same port; the direction RFC 3264 section 6.1
+        asks), while the owner moves the media to it (Reoffered). An offer with nothing we can speak is refused
+        with 488 and changes nothing (RFC 3261 section 14.2).
+
+        A re-INVITE without SDP (a refresh, a third party's renegotiation, RFC 3725) asks for our offer: it gets
+        everything we speak, sendrecv, and the media stays as it is. sippy would have it be a hold (the last offer
+        at 0.0.0.0), and it does not report the ACK that answers our offer."""
+        if self.offer_wanted:
+            ua.recvEvent(CCEventConnect((200, "OK", messages.sdp_body(sdp.reoffer(messages.body_text(ua.lSDP))))))
+            self._keep_remote_sdp(ua, force=True)  # sippy's 0.0.0.0 copy is no SDP the far end sent
+            return
+        offer = messages.body_text(body)
+        try:
+            answer = sdp.reanswer(messages.body_text(ua.lSDP) or "", offer or "")
+        except sdp.SdpError as exc:
+            log.info("re-INVITE refused with 488: %s", exc)
+            ua.recvEvent(CCEventFail((488, "Not Acceptable Here")))
+            self._keep_remote_sdp(ua, force=True)
+            return
+        self._remote_sdp = body.getCopy() if body is not None else None
+        self._emit(Reoffered(offer))
+        ua.recvEvent(CCEventConnect((200, "OK", messages.sdp_body(answer))))
+
+    def _keep_remote_sdp(self, ua: Any, *, force: bool = False) -> None:
+        """Gives sippy back the session's remote SDP it dropped (see _remote_sdp)."""
+        if (force or ua.rSDP is None) and self._remote_sdp is not None:
+            ua.rSDP = self._remote_sdp.getCopy()
 
     def _announce(self) -> None:
         req = self._request

@@ -1,4 +1,5 @@
-"""sip.sdp.expects_rtp: which SDP says its sender will keep sending RTP, and which holds the call (RFC 3264)."""
+"""sip.sdp: which SDP says its sender will keep sending RTP, which holds the call, and our answer to a
+re-INVITE (RFC 3264)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,50 @@ HOLD = SDP.replace("a=sendrecv", "a=sendonly")
 ])
 def test_which_sdp_says_rtp_will_come(text, expected):
     assert sdp.expects_rtp(text) is expected
+
+
+@pytest.mark.parametrize(("offer", "answer", "we_send"), [
+    (SDP, "sendrecv", True),
+    (None, "sendrecv", True),  # no SDP: nothing says otherwise
+    (HOLD, "recvonly", False),  # RFC 3264 section 6.1
+    (SDP.replace("a=sendrecv", "a=recvonly"), "sendonly", True),
+    (SDP.replace("a=sendrecv", "a=inactive"), "inactive", False),
+    (SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0"), "recvonly", False),  # RFC 2543 hold: it may send
+    (SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0").replace("a=sendrecv", "a=recvonly"), "inactive", False),
+])
+def test_the_answers_direction_and_whether_we_send(offer, answer, we_send):
+    assert sdp.answer_direction(offer) == answer
+    assert sdp.wants_rtp(offer) is we_send
+
+
+PREVIOUS = sdp.answer("127.0.0.1", 4000, sdp.Negotiated("127.0.0.2", 5000, 0, 101))
+
+
+def test_a_reanswer_keeps_our_address_and_origin_and_follows_the_new_offer():
+    moved = sdp.offer("127.0.0.9", 6000).replace("RTP/AVP 0 8 101", "RTP/AVP 8 101").replace("a=sendrecv", "a=sendonly")
+    text = sdp.reanswer(PREVIOUS, moved)
+    ours = sdp.parse(text)
+    assert (ours.host, ours.port, ours.payload_types) == ("127.0.0.1", 4000, (8, 101))  # its codec: PCMA
+    assert "a=recvonly" in text and "a=sendrecv" not in text
+    [old_origin] = [line.split() for line in PREVIOUS.splitlines() if line.startswith("o=")]
+    [new_origin] = [line.split() for line in text.splitlines() if line.startswith("o=")]
+    # RFC 3264 section 8: the same session, its version one higher.
+    assert new_origin[1] == old_origin[1] and int(new_origin[2]) == int(old_origin[2]) + 1
+
+
+def test_a_reoffer_at_0_0_0_0_is_a_hold_and_one_without_our_codecs_is_refused():
+    held = sdp.reanswer(PREVIOUS, SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0"))
+    assert "a=recvonly" in held and "m=audio 4000 " in held
+    with pytest.raises(sdp.SdpError, match="neither PCMU nor PCMA"):
+        sdp.reanswer(PREVIOUS, SDP.replace("RTP/AVP 0 8 101", "RTP/AVP 18").replace("a=rtpmap:0 PCMU/8000\r\n", ""))
+    with pytest.raises(sdp.SdpError):  # an initial offer at 0.0.0.0 names nowhere to send to
+        sdp.parse(SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0"))
+
+
+def test_the_offer_to_a_reinvite_without_sdp_is_everything_we_speak_on_our_port():
+    held = sdp.reanswer(PREVIOUS, HOLD)
+    text = sdp.reoffer(held)
+    assert "m=audio 4000 RTP/AVP 0 8 101" in text and "a=sendrecv" in text
+    [held_origin] = [line.split() for line in held.splitlines() if line.startswith("o=")]
+    [new_origin] = [line.split() for line in text.splitlines() if line.startswith("o=")]
+    assert new_origin[1] == held_origin[1] and int(new_origin[2]) == int(held_origin[2]) + 1

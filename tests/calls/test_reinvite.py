@@ -1,0 +1,154 @@
+"""re-INVITEs that change a call's media, against a real peer (sipp, tests/scenarios/uas_reinvite.xml): the callee
+moves its RTP to a new port (a phone changing network, a B2BUA re-anchoring media), holds (sendonly), goes
+inactive, resumes, and offers only a codec we lack. The test's own UDP socket is the callee's new media address:
+it records the RTP we send there and sends RTP back from it, as the moved phone would.
+
+What must hold: after the move our audio goes to the new port and the peer's packets from there are heard, so the
+RTP timeout (1 s here) does not hang the call up; each 200 answers the offer's direction as RFC 3264 section 6.1
+asks (sendonly -> recvonly, inactive -> inactive: sipp's check_it fails the run otherwise) and nothing is sent
+while the peer holds the call; the offer with no common codec gets 488 and the call goes on as it was; a re-INVITE
+without SDP gets our offer and changes nothing (sippy would have taken it for a hold)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from models import Call, Notification
+from sip.media import rtp
+from testkit.sipp import Message, messages
+from tests.calls.test_hostile_media import wav_of
+from tests.conftest import ADMIN_SID
+from tests.support.sipp import Sipp
+
+pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+TIMEOUT_S = 1
+PHASES_MS = {"moved_ms": 2500, "hold_ms": 1000, "inactive_ms": 600, "resumed_ms": 1000}
+REFUSED_MS = 1500  # past the RTP timeout: the old media must still be running
+AFTER_REOFFER_S = 1.0
+# Packets already on their way when a 200 went out, and the loop's delay in applying the new SDP.
+SETTLE_S = 0.15
+
+
+class MediaSink(asyncio.DatagramProtocol):
+    """The callee's new media address: records when each RTP packet from us arrived, and sends RTP back."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.arrivals: list[float] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        if rtp.parse(data) is not None:
+            self.arrivals.append(time.time())  # wall clock: sipp's trace is stamped with it
+
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        return self.transport.get_extra_info("sockname")[1]
+
+    def between(self, start: float, end: float) -> int:
+        return sum(start <= at < end for at in self.arrivals)
+
+    async def talk(self, to: tuple[str, int]) -> None:
+        """20 ms PCMU packets to `to` until cancelled."""
+        assert self.transport is not None
+        sequence = 0
+        while True:
+            self.transport.sendto(rtp.pack(0, sequence == 0, sequence, sequence * 160, 0x5EED, b"\xff" * 160), to)
+            sequence += 1
+            await asyncio.sleep(0.02)
+
+
+@contextlib.contextmanager
+def rtp_timeout(server, seconds: float) -> Iterator[None]:
+    limits = server.engine.services.limits
+    default, limits.rtp_timeout_seconds = limits.rtp_timeout_seconds, seconds
+    try:
+        yield
+    finally:
+        limits.rtp_timeout_seconds = default
+
+
+def sent_invites_and_answers(trace: list[Message]) -> list[tuple[Message, Message]]:
+    """Each re-INVITE sipp sent, with the final response it got."""
+    pairs = []
+    for index, message in enumerate(trace):
+        if not message.received and message.first_line.startswith("INVITE"):
+            final = next(m for m in trace[index + 1:] if m.received and (m.status or 0) >= 200)
+            pairs.append((message, final))
+    return pairs
+
+
+async def test_reinvites_move_hold_resume_and_a_refused_codec(server, application, workdir: Path):
+    rcml = application.on("/rcml", '<Response><Play loop="0">tone.wav</Play></Response>')
+    application.on("/tone.wav", wav_of(1.0))
+    _, sink = await asyncio.get_running_loop().create_datagram_endpoint(MediaSink, local_addr=("127.0.0.1", 0))
+    fill = {name: str(ms) for name, ms in PHASES_MS.items()} | {"new_port": str(sink.port),
+                                                                 "refused_ms": str(REFUSED_MS)}
+    with rtp_timeout(server, TIMEOUT_S):
+        async with Sipp("uas_reinvite.xml", workdir, fill=fill) as peer:
+            call = await server.place(f"sip:mobile@{peer.uri_host}", rcml)
+            sid = call["sid"]
+            await server.wait_status(sid, "in-progress")
+            media = server.engine.owners[sid].media
+            original_port = media.local_address[1]
+            # Our audio moves to the new port at the first re-INVITE; the peer talks from there from then on (not
+            # before: strict RTP would learn the new source from its packets alone).
+            for _ in range(200):
+                if media.remote_address == ("127.0.0.1", sink.port):
+                    break
+                await asyncio.sleep(0.01)
+            assert media.remote_address == ("127.0.0.1", sink.port), media.remote_address
+            talking = asyncio.create_task(sink.talk(media.local_address))
+            try:
+                await asyncio.sleep((sum(PHASES_MS.values()) + REFUSED_MS) / 1000 + AFTER_REOFFER_S)
+                # Up past the timeout, after all the re-INVITEs; the moved peer's packets are taken in.
+                assert (await Call.get(sid=sid)).status == "in-progress"
+                assert media.foreign_packets_dropped == 0
+                assert media.local_address[1] == original_port
+                hung_up = await server.post(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json", {"Status": "completed"})
+                assert hung_up.json()["status"] == "completed"
+                assert await peer.wait() == 0, peer.explain()
+            finally:
+                talking.cancel()
+    sink.transport.close()
+    assert await Notification.filter(call_sid=sid, error_code=13252).count() == 0
+
+    trace = list(messages(peer.message_file))
+    (_, moved_ok), (hold, hold_ok), (inactive, inactive_ok), (resume, resume_ok), (g729, refused), \
+        (asks, offered) = sent_invites_and_answers(trace)
+    assert "a=sendonly" in hold.text and "a=inactive" in inactive.text and "RTP/AVP 18" in g729.text
+    for answer, direction in ((moved_ok, "sendrecv"), (hold_ok, "recvonly"), (inactive_ok, "inactive"),
+                              (resume_ok, "sendrecv")):
+        assert answer.status == 200, answer.first_line
+        assert f"a={direction}" in answer.text, answer.text
+        assert f"m=audio {original_port} RTP/AVP 0" in answer.text, answer.text  # same port, same codec
+    assert refused.status == 488, refused.first_line
+    # A re-INVITE without SDP asks for our offer: all we speak, sendrecv, on our port; the media stays.
+    assert offered.status == 200 and f"m=audio {original_port} RTP/AVP 0 8 101" in offered.text, offered.text
+    bye = next(m for m in trace if m.received and m.first_line.startswith("BYE"))
+    counts = {
+        "moved": sink.between(moved_ok.at + SETTLE_S, hold.at),
+        "held": sink.between(hold_ok.at + SETTLE_S, resume.at),
+        "resumed": sink.between(resume_ok.at + SETTLE_S, g729.at),
+        "after 488": sink.between(refused.at + SETTLE_S, asks.at),
+        "after our offer": sink.between(offered.at + SETTLE_S, bye.at),
+    }
+    print(f"RTP packets at the new port: {counts}")
+    # Our audio (20 ms packets) reaches the new port while the call is not held, and none while it is.
+    assert counts["moved"] >= 0.8 * (hold.at - moved_ok.at - SETTLE_S) / 0.02, counts
+    assert counts["held"] == 0, counts
+    assert counts["resumed"] >= 0.8 * (g729.at - resume_ok.at - SETTLE_S) / 0.02, counts
+    assert counts["after 488"] >= 0.8 * (asks.at - refused.at - SETTLE_S) / 0.02, counts
+    assert counts["after our offer"] >= 0.8 * (bye.at - offered.at - SETTLE_S) / 0.02, counts
+
