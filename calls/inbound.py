@@ -38,6 +38,10 @@ class InboundOwner(CallOwner):
     async def on_leg_event(self, leg: Any, event: LegEvent) -> None:
         if isinstance(event, Confirmed):
             if self.media is not None:
+                if event.sdp and not self.leg.sdp_offer:
+                    # An INVITE without SDP: the ACK has the caller's answer to the offer our 200 made.
+                    self.services.media.connect(self.media, event.sdp)
+                    self.note_remote_sdp(event.sdp)
                 self.media.confirm()
         elif isinstance(event, Ended):
             # The caller hung up: before we answered that is a caller's cancel.

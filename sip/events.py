@@ -25,7 +25,10 @@ class Answered:
 
 @dataclass(frozen=True)
 class Confirmed:
-    """The caller's ACK to our answer of its INVITE: the dialog is confirmed and media may flow to it."""
+    """The caller's ACK to our answer of its INVITE: the dialog is confirmed and media may flow to it. `sdp` is
+    the ACK's, the caller's answer when its INVITE had none (our 200 made the offer); else None."""
+
+    sdp: str | None = None
 
 
 @dataclass(frozen=True)

@@ -317,12 +317,13 @@ class RtpEndpoint:
         """Sends `packets(new_talkspurt)` on schedule, continuing the media timeline where the last send left it."""
         if self._closed or self._transport is None:
             return
-        if self._remote is None:
-            raise RuntimeError("RTP endpoint has no remote address: call configure() first")
         if not self._confirmed.is_set():
+            # First: after an INVITE without SDP the address comes with the ACK that confirms the dialog.
             await self._confirmed.wait()
             if self._closed:
                 return
+        if self._remote is None:
+            raise RuntimeError("RTP endpoint has no remote address: call configure() first")
         start, timestamp, new_talkspurt = self._continuation(self._clock.time())
         self._origin = None  # a forward() after this play maps its source afresh
         sender = _Sender(self, start, timestamp, packets(new_talkspurt), measure_gaps=audio)

@@ -18,6 +18,7 @@ from sippy.CCEvents import (
     CCEventDisconnect,
     CCEventFail,
     CCEventInfo,
+    CCEventPreConnect,
     CCEventRedirect,
     CCEventRing,
     CCEventTry,
@@ -92,8 +93,8 @@ class Dialog:
         # Our INVITE got nothing back at all: why, when the kernel said (ICMP), else Timer B expired.
         self.not_reached = False
         self._unreachable_reason: str | None = None
-        # The far end's SDP of the session as it stands (sippy's MsgBody): sippy forgets it when a re-INVITE is
-        # refused, and needs it for the next re-INVITE (one without SDP, a refresh).
+        # The far end's SDP of the session as it stands (sippy's MsgBody): sippy forgets it when an ACK has no
+        # body and when a re-INVITE is refused, and needs it for the next re-INVITE (one without SDP, a refresh).
         self._remote_sdp: Any = None
         self.offer_wanted = False  # the re-INVITE being handled has no SDP
 
@@ -146,7 +147,9 @@ class Dialog:
 
     def answer(self, sdp: str) -> None:
         if self._early_inbound():
-            self.ua.recvEvent(CCEventConnect((200, "OK", messages.sdp_body(sdp))))
+            # PreConnect, not Connect: only then does sippy hand us the caller's ACK (as a CCEventConnect, with its
+            # body), which confirms the dialog (media may flow) and, after an INVITE without SDP, has the answer.
+            self.ua.recvEvent(CCEventPreConnect((200, "OK", messages.sdp_body(sdp))))
 
     def reject(self, code: int, reason: str, retry_after: int | None = None) -> None:
         if self._early_inbound():
@@ -215,10 +218,13 @@ class Dialog:
             if code in RINGING_CODES:
                 self._emit(Ringing(code, messages.body_text(body)))
         elif isinstance(event, CCEventConnect):
-            # For an inbound leg this is the caller's ACK to our answer: media may start.
+            # For an inbound leg this is the caller's ACK to our answer: media may start. After an INVITE without
+            # SDP (our 200 made the offer) the ACK carries the caller's answer.
             if data[2] is not None:
                 self._remote_sdp = data[2].getCopy()
-            self._emit(Answered(messages.body_text(data[2])) if not self.inbound else Confirmed())
+            self._keep_remote_sdp(ua)
+            self._emit(Answered(messages.body_text(data[2])) if not self.inbound
+                       else Confirmed(messages.body_text(data[2])))
         elif isinstance(event, CCEventFail | CCEventRedirect) and self.not_reached and not self.inbound:
             if self._unreachable_reason is not None:
                 self._emit(Failed(503, self._unreachable_reason, reached=False))

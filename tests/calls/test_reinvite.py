@@ -152,3 +152,42 @@ async def test_reinvites_move_hold_resume_and_a_refused_codec(server, applicatio
     assert counts["after 488"] >= 0.8 * (asks.at - refused.at - SETTLE_S) / 0.02, counts
     assert counts["after our offer"] >= 0.8 * (bye.at - offered.at - SETTLE_S) / 0.02, counts
 
+
+@pytest.mark.parametrize("direction", ["sendrecv", "sendonly"])
+async def test_a_late_offer_is_answered_in_the_ack(server, application, workdir: Path, direction: str):
+    """An INVITE without SDP: our 200 offers, the caller's ACK answers, and that answer says where our audio goes,
+    and whether. The caller sends no RTP (its address could only be learnt from the ACK): answering sendrecv it
+    gets our audio until the RTP timeout hangs it up; answering sendonly it holds the call from the start, gets
+    nothing and is not timed out."""
+    number = "+15551234567"
+    response = await server.post(f"/Accounts/{ADMIN_SID}/IncomingPhoneNumbers.json", {
+        "PhoneNumber": number,
+        "VoiceUrl": application.on("/voice", '<Response><Play loop="0">tone.wav</Play></Response>')})
+    assert response.status_code == 201, response.text
+    application.on("/tone.wav", wav_of(1.0))
+    _, sink = await asyncio.get_running_loop().create_datagram_endpoint(MediaSink, local_addr=("127.0.0.1", 0))
+    with rtp_timeout(server, TIMEOUT_S):
+        async with Sipp("uac_late_offer.xml", workdir, target=server.sip, args=["-s", number],
+                        fill={"answer_port": str(sink.port), "direction": direction}) as peer:
+            if direction == "sendrecv":
+                assert await peer.wait() == 0, peer.explain()  # our BYE came
+                [call] = await Call.filter(direction="inbound")
+                await server.wait_status(call.sid, "completed")
+                assert await Notification.filter(call_sid=call.sid, error_code=13252).count() == 1
+            else:
+                for _ in range(300):
+                    if await Call.filter(direction="inbound", status="in-progress").count():
+                        break
+                    await asyncio.sleep(0.01)
+                [call] = await Call.filter(direction="inbound")
+                await asyncio.sleep(2 * TIMEOUT_S)
+                assert (await Call.get(sid=call.sid)).status == "in-progress"
+                hung_up = await server.post(f"/Accounts/{ADMIN_SID}/Calls/{call.sid}.json", {"Status": "completed"})
+                assert hung_up.json()["status"] == "completed"
+                assert await peer.wait() == 0, peer.explain()
+    sink.transport.close()
+    print(f"a={direction} in the ACK: {len(sink.arrivals)} RTP packets reached its address")
+    if direction == "sendrecv":
+        assert len(sink.arrivals) >= 0.5 * TIMEOUT_S / 0.02  # a second's audio, before the timeout's BYE
+    else:
+        assert sink.arrivals == []
