@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,68 @@ def caller(scenario: str, workdir: Path, stack: SipStack, **kwargs: object) -> S
 
 async def ring(leg: InboundLeg) -> None:
     await leg.ring()
+
+
+def _answer_to(request: str, code: int, reason: str, *, to_tag: str, port: int, body: str = "") -> bytes:
+    """Our response to one of sipp's requests, from a callee at 127.0.0.1:`port`."""
+    found = [re.search(rf"^{name}:.*$", request, re.MULTILINE | re.IGNORECASE)
+             for name in ("Via", "From", "To", "Call-ID", "CSeq")]
+    heads = [match.group(0).rstrip() for match in found if match is not None]
+    heads[2] += f";tag={to_tag}"
+    lines = [f"SIP/2.0 {code} {reason}", *heads, f"Contact: <sip:bob@127.0.0.1:{port}>"]
+    if body:
+        lines.append("Content-Type: application/sdp")
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
+
+
+@pytest.mark.parametrize("bye_first", [False, True], ids=["bye-after-the-ack", "bye-before-the-200"])
+async def test_the_caller_takes_our_bye_before_it_sends_its_info(workdir: Path, bye_first: bool) -> None:
+    # An application that hangs up at once (<Hangup/>) has our BYE leave as soon as the caller's ACK is in, even
+    # straight after our 200 OK when the SIP thread was starved. sipp reads its socket between its two sends
+    # (ACK, then INFO), took the BYE at the INFO step and aborted the call ("unexpected BYE", CI under load).
+    # Played by hand here, so it happens every time; a BYE before our 200 OK must still fail the call.
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as callee:
+        callee.bind(("127.0.0.1", 0))
+        callee.setblocking(False)
+        port = callee.getsockname()[1]
+
+        async def receive(method: str) -> tuple[str, tuple[str, int]]:
+            while True:
+                data, source = await loop.sock_recvfrom(callee, 65535)
+                if data.decode().startswith(method):
+                    return data.decode(), source
+
+        async with Sipp("uac_answered.xml", workdir, target=("127.0.0.1", port), args=["-s", "bob"]) as sipp:
+            async with asyncio.timeout(5):
+                invite, source = await receive("INVITE ")
+                contact = re.search(r"^Contact:\s*<([^>]+)>", invite, re.MULTILINE | re.IGNORECASE)
+                assert contact is not None, invite
+                frm = re.search(r"^From:\s*(.*)$", invite, re.MULTILINE | re.IGNORECASE)
+                to = re.search(r"^To:\s*(.*)$", invite, re.MULTILINE | re.IGNORECASE)
+                call_id = re.search(r"^Call-ID:\s*(.*)$", invite, re.MULTILINE | re.IGNORECASE)
+                assert frm and to and call_id, invite
+                bye = (f"BYE {contact.group(1).strip()} SIP/2.0\r\n"
+                       f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKbye1\r\nMax-Forwards: 70\r\n"
+                       f"From: {to.group(1).strip()};tag=callee\r\nTo: {frm.group(1).strip()}\r\n"
+                       f"Call-ID: {call_id.group(1).strip()}\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n").encode()
+                for code, reason in ((100, "Trying"), (180, "Ringing")):
+                    await loop.sock_sendto(callee, _answer_to(invite, code, reason, to_tag="callee", port=port),
+                                           source)
+                ok = _answer_to(invite, 200, "OK", to_tag="callee", port=port, body=sdp_offer())
+                if bye_first:
+                    await loop.sock_sendto(callee, bye, source)
+                    await loop.sock_sendto(callee, ok, source)
+                else:
+                    await loop.sock_sendto(callee, ok, source)
+                    await receive("ACK ")
+                    await loop.sock_sendto(callee, bye, source)  # at once, before sipp's INFO
+            rc = await sipp.wait()
+    if bye_first:
+        assert rc != 0, sipp.explain()
+    else:
+        assert rc == 0, sipp.explain()
 
 
 async def test_answered_with_dtmf_then_we_hang_up(stack: SipStack, handler: Handler, workdir: Path) -> None:
