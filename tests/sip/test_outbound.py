@@ -219,6 +219,38 @@ async def test_the_callee_takes_our_invite_again_after_its_final_answer(workdir:
     assert [message.split(" ", 1)[0] for message in sipp.received()][:3] == ["INVITE", "INVITE", "ACK"]
 
 
+async def test_the_busy_callee_takes_our_cancel_crossing_its_486(workdir: Path) -> None:
+    # A client's devices ring at once; when one answers, the others get CANCEL. The busy one may have sent its
+    # 486 already while it waits unread in our queue (under load): the CANCEL crosses it, legally, since we had
+    # no final response when we sent it (RFC 3261 9.1). The callee answers the CANCEL 200 (its INVITE
+    # transaction is still there) and still takes the ACK of its 486 (9.2). sipp aborted such calls
+    # ("unexpected CANCEL") in test_two_devices_one_busy_the_other_answers under load. Played by hand here.
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as caller:
+        caller.bind(("127.0.0.1", 0))
+        caller.setblocking(False)
+        port = caller.getsockname()[1]
+        async with Sipp("uas_busy.xml", workdir) as sipp:
+            callee = ("127.0.0.1", sipp.port)
+            await loop.sock_sendto(caller, by_hand("INVITE", callee, port, 1, body=sdp_offer()), callee)
+            async with asyncio.timeout(5):
+                while not (busy := (await loop.sock_recvfrom(caller, 4096))[0].decode()).startswith("SIP/2.0 486"):
+                    pass
+                # The CANCEL shares the INVITE's branch and To (no tag), CSeq number and Request-URI.
+                await loop.sock_sendto(caller, by_hand("CANCEL", callee, port, 1, branch="z9hG4bKinvite1"), callee)
+                while not (answer := (await loop.sock_recvfrom(caller, 4096))[0].decode()).startswith("SIP/2.0 "):
+                    pass
+                while answer.startswith("SIP/2.0 486"):  # the 486 again, retransmitted: not the CANCEL's answer
+                    answer = (await loop.sock_recvfrom(caller, 4096))[0].decode()
+            assert answer.startswith("SIP/2.0 200") and re.search(r"^CSeq: 1 CANCEL", answer, re.MULTILINE), answer
+            match = re.search(r"^To:.*;tag=([^;\r\n]+)", busy, re.MULTILINE | re.IGNORECASE)
+            assert match is not None, busy
+            ack = by_hand("ACK", callee, port, 1, to_tag=match.group(1), branch="z9hG4bKinvite1")
+            await loop.sock_sendto(caller, ack, callee)
+            assert await sipp.wait() == 0, sipp.explain()
+    assert [message.split(" ", 1)[0] for message in sipp.received()] == ["INVITE", "CANCEL", "ACK"]
+
+
 async def test_a_hundred_calls_25_at_a_time(stack: SipStack, workdir: Path) -> None:
     calls, gate = 100, asyncio.Semaphore(25)
 
