@@ -112,10 +112,15 @@ async def test_muting_a_participant_through_the_api_silences_it_for_the_others(s
     heard = read_audio(started["c500"].heard())
     muted_tone = windows(heard, TONES["c1300"])
     still_heard = windows(heard, TONES["c800"])
-    # Heard for a while, then gone for good (the last windows), while the unmuted phone is still heard.
+    # Heard for a while, then gone for good, while the unmuted phone is still heard. Measured from the mute, not
+    # from the end of the call: each phone hangs up 7 s after it answered, and on a loaded machine c800 may answer
+    # (and so hang up) before c500, whose last windows then hold neither tone.
     assert any(level > HEARD_DBFS for level in muted_tone), muted_tone
-    assert all(level < ABSENT_DBFS for level in muted_tone[-4:]), muted_tone
-    assert all(level > HEARD_DBFS for level in still_heard[-4:]), still_heard
+    last_heard = max(i for i, level in enumerate(muted_tone) if level > HEARD_DBFS)
+    after_mute = slice(last_heard + 2, None)  # the window after the last one heard may straddle the mute
+    assert len(muted_tone[after_mute]) >= 4, (muted_tone, still_heard)  # muted for 2 s at least, not the call end
+    assert all(level < ABSENT_DBFS for level in muted_tone[after_mute]), muted_tone
+    assert all(level > HEARD_DBFS for level in still_heard[after_mute][:3]), (muted_tone, still_heard)
     # The muted phone itself still hears the room.
     assert level_dbfs(read_audio(started["c1300"].heard()), TONES["c800"]) > HEARD_DBFS
 
