@@ -48,8 +48,9 @@ async def test_a_caller_dialled_to_a_client_hears_it_and_is_heard(server, applic
     assert (parent.status, child.status) == ("completed", "completed")
     assert child.to_address == "bob" and child.from_address == parent.from_address
     assert 3 <= child.duration <= 5  # bob's four-second tone, then bob hung up
-    listed = (await server.get(f"/Accounts/{ADMIN_SID}/Calls.json?ParentCallSid={parent.sid}")).json()
-    assert [call["sid"] for call in listed["calls"]] == [child.sid]
+    response = await server.get(f"/Accounts/{ADMIN_SID}/Calls.json?ParentCallSid={parent.sid}")
+    assert response.status_code == 200, response.text
+    assert [call["sid"] for call in response.json()["calls"]] == [child.sid]
     bob_heard = tone_levels(bob, 1000, 600)
     alice_heard = tone_levels(alice, 600, 1000)
     assert bob_heard[1000] > HEARD_DBFS and bob_heard[600] < ABSENT_DBFS, bob_heard
