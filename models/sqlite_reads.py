@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import sqlite3
 import threading
 from collections.abc import Collection
 from typing import Any
 
 from tortoise import BaseDBAsyncClient
+
+log = logging.getLogger(__name__)
 
 
 class _ThreadReaders(threading.local):
@@ -51,6 +54,11 @@ async def fetch_one(connection: BaseDBAsyncClient, sql: str, parameters: list[An
         except sqlite3.OperationalError:
             # Not in WAL mode and a write holds the lock: never wait on the loop, take the normal way.
             pass
+        except sqlite3.Error as exc:
+            # Any other failure of this side connection (it is only a shortcut): drop it, so the next read opens
+            # a fresh one, and answer through Tortoise rather than with a 500.
+            log.warning("sqlite inline read failed, reading through the pool instead: %r", exc)
+            _drop_reader(connection)
         else:
             return _with_datetimes(dict(row), timestamps) if row is not None else None
     rows = await connection.execute_query_dict(sql, parameters)
@@ -80,6 +88,13 @@ def _reader_for(connection: BaseDBAsyncClient) -> sqlite3.Connection | None:
         reader.row_factory = sqlite3.Row
         _readers.by_file[filename] = reader
     return reader
+
+
+def _drop_reader(connection: BaseDBAsyncClient) -> None:
+    reader = _readers.by_file.pop(getattr(connection, "filename", ":memory:"), None)
+    if reader is not None:
+        with contextlib.suppress(sqlite3.Error):
+            reader.close()
 
 
 def close_all() -> None:
