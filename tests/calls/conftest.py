@@ -158,3 +158,14 @@ async def application() -> AsyncIterator[Application]:
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@contextlib.contextmanager
+def rtp_timeout(server: Voice, seconds: float) -> Iterator[None]:
+    """The module server's RESTCOMM_RTP_TIMEOUT_SECONDS is `seconds` within the block (it is one per module)."""
+    limits = server.engine.services.limits
+    default, limits.rtp_timeout_seconds = limits.rtp_timeout_seconds, seconds
+    try:
+        yield
+    finally:
+        limits.rtp_timeout_seconds = default

@@ -12,9 +12,7 @@ without SDP gets our offer and changes nothing (sippy would have taken it for a 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
@@ -23,6 +21,7 @@ import pytest
 from models import Call, Notification
 from sip.media import rtp
 from testkit.sipp import Message, messages
+from tests.calls.conftest import rtp_timeout
 from tests.calls.test_hostile_media import wav_of
 from tests.conftest import ADMIN_SID
 from tests.support.sipp import Sipp
@@ -67,16 +66,6 @@ class MediaSink(asyncio.DatagramProtocol):
             self.transport.sendto(rtp.pack(0, sequence == 0, sequence, sequence * 160, 0x5EED, b"\xff" * 160), to)
             sequence += 1
             await asyncio.sleep(0.02)
-
-
-@contextlib.contextmanager
-def rtp_timeout(server, seconds: float) -> Iterator[None]:
-    limits = server.engine.services.limits
-    default, limits.rtp_timeout_seconds = limits.rtp_timeout_seconds, seconds
-    try:
-        yield
-    finally:
-        limits.rtp_timeout_seconds = default
 
 
 def sent_invites_and_answers(trace: list[Message]) -> list[tuple[Message, Message]]:

@@ -10,14 +10,13 @@ write the same rows on both)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from models import Call, Notification
 from testkit.sipp import Message, messages
+from tests.calls.conftest import rtp_timeout
 from tests.conftest import ADMIN_SID
 from tests.support.pcap import write_pcap
 from tests.support.sipp import Sipp
@@ -31,16 +30,6 @@ TALK_S = 2.0  # the talking peer's audio: twice the timeout
 HOLD_MS = 1500
 PAUSE = '<Response><Pause length="30"/></Response>'
 NUMBER = "+15551234567"
-
-
-@contextlib.contextmanager
-def rtp_timeout(server, seconds: float) -> Iterator[None]:
-    limits = server.engine.services.limits
-    default, limits.rtp_timeout_seconds = limits.rtp_timeout_seconds, seconds
-    try:
-        yield
-    finally:
-        limits.rtp_timeout_seconds = default
 
 
 def sipp_messages(peer: Sipp) -> list[Message]:
