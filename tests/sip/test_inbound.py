@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from sip.events import Dtmf, Ended
 from sip.legs import InboundLeg
 from sip.stack import SipStack
 from testkit.sip_driver import Handler, sdp_offer
+from tests.sip.by_hand import sip_message, udp_socket
 from tests.support.sipp import Sipp
 
 
@@ -32,10 +32,7 @@ def _answer_to(request: str, code: int, reason: str, *, to_tag: str, port: int, 
     heads = [match.group(0).rstrip() for match in found if match is not None]
     heads[2] += f";tag={to_tag}"
     lines = [f"SIP/2.0 {code} {reason}", *heads, f"Contact: <sip:bob@127.0.0.1:{port}>"]
-    if body:
-        lines.append("Content-Type: application/sdp")
-    lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
+    return sip_message(lines, body)
 
 
 @pytest.mark.parametrize("bye_first", [False, True], ids=["bye-after-the-ack", "bye-before-the-200"])
@@ -45,10 +42,7 @@ async def test_the_caller_takes_our_bye_before_it_sends_its_info(workdir: Path, 
     # (ACK, then INFO), took the BYE at the INFO step and aborted the call ("unexpected BYE", CI under load).
     # Played by hand here, so it happens every time; a BYE before our 200 OK must still fail the call.
     loop = asyncio.get_running_loop()
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as callee:
-        callee.bind(("127.0.0.1", 0))
-        callee.setblocking(False)
-        port = callee.getsockname()[1]
+    with udp_socket() as (callee, port):
 
         async def receive(method: str) -> tuple[str, tuple[str, int]]:
             while True:

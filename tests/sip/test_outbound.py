@@ -16,6 +16,7 @@ from sip.events import Answered, Ended, Failed, Ringing
 from sip.stack import SipStack
 from testkit.ports import free_port
 from testkit.sip_driver import place, sdp_offer
+from tests.sip.by_hand import sip_message, udp_socket
 from tests.sip.conftest import TIMER_B_S
 from tests.support.sipp import Sipp
 
@@ -182,10 +183,7 @@ def by_hand(method: str, callee: tuple[str, int], caller_port: int, cseq: int, *
              "Max-Forwards: 70", "From: <sip:+16175551212@127.0.0.1>;tag=by-hand", f"To: {to}",
              "Call-ID: retransmitted-invite@127.0.0.1", f"CSeq: {cseq} {method}",
              f"Contact: <sip:+16175551212@127.0.0.1:{caller_port}>"]
-    if body:
-        lines.append("Content-Type: application/sdp")
-    lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
+    return sip_message(lines, body)
 
 
 @pytest.mark.parametrize("scenario", ["uas_answer.xml", "uas_busy.xml"])
@@ -194,10 +192,7 @@ async def test_the_callee_takes_our_invite_again_after_its_final_answer(workdir:
     # has sent its final response already and must still take the ACK (and the BYE). sipp aborted such calls
     # (3 to 5 in 100 of test_a_hundred_calls_25_at_a_time under load). Played by hand here, so it happens every time.
     loop = asyncio.get_running_loop()
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as caller:
-        caller.bind(("127.0.0.1", 0))
-        caller.setblocking(False)
-        port = caller.getsockname()[1]
+    with udp_socket() as (caller, port):
         async with Sipp(scenario, workdir) as sipp:
             callee = ("127.0.0.1", sipp.port)
             invite = by_hand("INVITE", callee, port, 1, body=sdp_offer())
@@ -226,10 +221,7 @@ async def test_the_busy_callee_takes_our_cancel_crossing_its_486(workdir: Path) 
     # transaction is still there) and still takes the ACK of its 486 (9.2). sipp aborted such calls
     # ("unexpected CANCEL") in test_two_devices_one_busy_the_other_answers under load. Played by hand here.
     loop = asyncio.get_running_loop()
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as caller:
-        caller.bind(("127.0.0.1", 0))
-        caller.setblocking(False)
-        port = caller.getsockname()[1]
+    with udp_socket() as (caller, port):
         async with Sipp("uas_busy.xml", workdir) as sipp:
             callee = ("127.0.0.1", sipp.port)
             await loop.sock_sendto(caller, by_hand("INVITE", callee, port, 1, body=sdp_offer()), callee)
