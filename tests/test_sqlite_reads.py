@@ -39,3 +39,13 @@ async def test_another_thread_closing_its_readers_leaves_this_threads_reads_work
     again = await Call.of_account(call.sid, ADMIN_SID)
     assert again is not None and again.sid == call.sid
     assert await Call.of_account(call.sid, "AC" + "0" * 32) is None
+
+
+async def test_a_call_read_inline_has_its_booleans_as_bools(clean_db):
+    # SQLite keeps 0 and 1; the API's schema says boolean, and response validation refused 'muted': 0.
+    call = await make_call()
+    await Call.filter(sid=call.sid).update(muted=True)
+    read = await Call.of_account(call.sid, ADMIN_SID)
+    assert read.muted is True
+    await Call.filter(sid=call.sid).update(muted=False)
+    assert (await Call.of_account(call.sid, ADMIN_SID)).muted is False
