@@ -279,9 +279,12 @@ def _foreign_tortoise_context_parked() -> Iterator[None]:
     already enabled". That context is set aside during the contract run and put back untouched: its
     connections belong to another event loop and are closed by their owner.
 
-    The app's `Tortoise.init` also rebinds every model's base query to its own database's SQL (`?` or `$1`
-    placeholders); the parked context's are rebuilt when it is put back. In a parallel run a worker goes on
-    with tests/ modules after a contract module, which sent SQLite's SQL to PostgreSQL without this.
+    The app's `Tortoise.init` also rebinds every model to its own kind of database: the base query's SQL
+    (`?` or `$1` placeholders), the filters' operators, and which columns are taken from the driver as they
+    are (PostgreSQL's booleans are bools, SQLite's 0 and 1). When the parked context is put back, its models
+    are bound again as its own `Tortoise.init` bound them. In a parallel run a worker goes on with tests/
+    modules after a contract module: without this it sent SQLite's SQL to PostgreSQL, and SQLite's reads
+    gave `"muted": 0` (contract-tests/test_harness_parking.py).
     """
     parked = tortoise_context._global_context
     tortoise_context._global_context = None
@@ -290,10 +293,15 @@ def _foreign_tortoise_context_parked() -> Iterator[None]:
     finally:
         tortoise_context._global_context = parked
         if parked is not None and parked.apps is not None:
-            for model in parked.apps.get_models_iterable():
-                query = model._meta.db.query_class.from_(model._meta.basetable)  # as Tortoise.init builds it
-                model._meta.basequery = query
-                model._meta.basequery_all_fields = query.select(*model._meta.db_fields)
+            # What Tortoise.init runs once the connections are open (private: Tortoise has no public way to
+            # bind models to a context again; contract-tests/test_harness_parking.py notices if it changes).
+            # As the current context, so that each model's `db` is the parked context's own connection, not
+            # one a contextvar of this thread still names (a closed session database, in a full run).
+            current = tortoise_context._current_context.set(parked)
+            try:
+                parked.apps._build_initial_querysets()
+            finally:
+                tortoise_context._current_context.reset(current)
             EXECUTOR_CACHE.clear()  # the statements cached for the app's database
 
 
