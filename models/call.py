@@ -125,18 +125,11 @@ class Call(Model):
         if sql is None:
             sql = cls.filter(sid="", account_sid="").limit(1).sql()
             _ONE_CALL_SQL[connection.capabilities.dialect] = sql
-        row = await sqlite_reads.fetch_one(connection, sql, [sid, account_sid, 1], _timestamp_columns(cls),
-                                         _boolean_columns(cls))
+        row = await sqlite_reads.fetch_one(connection, sql, [sid, account_sid, 1], _timestamp_columns(cls))
         return cls._init_from_db(**row) if row is not None else None
 
 
 _ONE_CALL_SQL: dict[str, str] = {}
-
-
-@functools.cache
-def _boolean_columns(model: type[Model]) -> frozenset[str]:
-    return frozenset(field.source_field or name for name, field in model._meta.fields_map.items()
-                     if isinstance(field, fields.BooleanField))
 
 
 @functools.cache

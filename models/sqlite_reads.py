@@ -45,9 +45,8 @@ _readers = _ThreadReaders()
 
 
 async def fetch_one(connection: BaseDBAsyncClient, sql: str, parameters: list[Any],
-                    timestamps: Collection[str] = (), booleans: Collection[str] = ()) -> dict[str, Any] | None:
-    """The row as a dict, or None; the columns named in `timestamps` as datetimes when SQLite gave text, those
-    in `booleans` as bools (SQLite stores 0 and 1, and Tortoise's own SQLite reads convert them)."""
+                    timestamps: Collection[str] = ()) -> dict[str, Any] | None:
+    """The row as a dict, or None; the columns named in `timestamps` as datetimes when SQLite gave text."""
     reader = _reader_for(connection)
     if reader is not None:
         try:
@@ -61,16 +60,12 @@ async def fetch_one(connection: BaseDBAsyncClient, sql: str, parameters: list[An
             log.warning("sqlite inline read failed, reading through the pool instead: %r", exc)
             _drop_reader(connection)
         else:
-            return _with_types(dict(row), timestamps, booleans) if row is not None else None
+            return _with_datetimes(dict(row), timestamps) if row is not None else None
     rows = await connection.execute_query_dict(sql, parameters)
-    return _with_types(rows[0], timestamps, booleans) if rows else None
+    return _with_datetimes(rows[0], timestamps) if rows else None
 
 
-def _with_types(row: dict[str, Any], timestamps: Collection[str], booleans: Collection[str]) -> dict[str, Any]:
-    for column in booleans:
-        value = row.get(column)
-        if isinstance(value, int) and not isinstance(value, bool):
-            row[column] = bool(value)
+def _with_datetimes(row: dict[str, Any], timestamps: Collection[str]) -> dict[str, Any]:
     for column in timestamps:
         value = row.get(column)
         if isinstance(value, str):
