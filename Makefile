@@ -50,11 +50,11 @@ lint: $(INSTALLED) $(NODE_INSTALLED)
 	$(BIN)/openapi-spec-validator openapi.yaml
 	$(NODE_TOOLS)/.bin/spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
 
-# `make test TEST_WORKERS=4` runs the suite in 4 processes at once (pytest-xdist), each test module over one
-# database on one worker, the longest first (tests/support/scheduling.py): 6 min 46 s - 7 min 18 s of pytest where
-# one process takes 21 min. 0, the default, runs it in one process until an SQLite read that answers a call's
-# `muted` as 0 (a 500 under response validation), seen only in 4-worker runs, is found (README "Development").
-TEST_WORKERS ?= 0
+# The suite runs in 4 processes at once (pytest-xdist), each test module over one database on one worker, the
+# longest first (tests/support/scheduling.py): most of it waits on SIP timers, media and peers, so 4 processes on
+# 2 cores finish it in a third of the time of one (README "Development"). `make test TEST_WORKERS=0` runs it in
+# this one process, for a debugger.
+TEST_WORKERS ?= 4
 
 # With PYTHONDONTWRITEBYTECODE set (some machines' environments set it), pytest caches none of its assertion
 # rewriting and rewrites every module of its plugins' packages (schemathesis, hypothesis: 381 modules) again in
