@@ -30,20 +30,22 @@ class MediaFactory:
         """
         if not remote_offer:
             return self.offer(endpoint)
-        chosen = sdp.negotiate(sdp.parse(remote_offer))
+        remote = sdp.parse(remote_offer)
+        chosen = sdp.negotiate(remote)
         endpoint.configure(chosen.remote_host, chosen.remote_port, chosen.payload_type, chosen.telephone_event_pt)
-        endpoint.sending = sdp.wants_rtp(remote_offer)  # a call may start on hold (sendonly, inactive)
-        return sdp.answer(self.host, endpoint.local_address[1], chosen, sdp.answer_direction(remote_offer))
+        endpoint.sending = remote.wants_rtp  # a call may start on hold (sendonly, inactive)
+        return sdp.answer(self.host, endpoint.local_address[1], chosen, remote.answer_direction)
 
     def connect(self, endpoint: RtpEndpoint, remote_answer: str) -> None:
         """Set the endpoint up from the answer to our offer; an unusable answer leaves it learning from packets."""
         try:
-            chosen = sdp.negotiate(sdp.parse(remote_answer))
+            remote = sdp.parse(remote_answer)
+            chosen = sdp.negotiate(remote)
         except sdp.SdpError as exc:
             log.warning("unusable SDP answer (%s); waiting for the peer's packets", exc)
             return
         endpoint.configure(chosen.remote_host, chosen.remote_port, chosen.payload_type, chosen.telephone_event_pt)
-        endpoint.sending = sdp.wants_rtp(remote_answer)
+        endpoint.sending = remote.wants_rtp
 
     def reoffered(self, endpoint: RtpEndpoint, offer: str | None) -> None:
         """A re-INVITE's offer, which the SIP side has answered already (sdp.reanswer; one with nothing we can
@@ -53,11 +55,12 @@ class MediaFactory:
         if not offer:
             return
         try:
-            chosen = sdp.negotiate(sdp.parse(offer, held=True))
+            remote = sdp.parse(offer, held=True)
+            chosen = sdp.negotiate(remote)
         except sdp.SdpError as exc:
             log.warning("unusable SDP in a re-INVITE (%s); the media stays as it was", exc)
             return
         if chosen.remote_host not in ("0.0.0.0", "::"):  # RFC 2543's hold names no address: keep the last one
             endpoint.configure(chosen.remote_host, chosen.remote_port, chosen.payload_type,
                                chosen.telephone_event_pt)
-        endpoint.sending = sdp.wants_rtp(offer)
+        endpoint.sending = remote.wants_rtp

@@ -23,17 +23,46 @@ class SdpError(ValueError):
     """The SDP is unreadable, or offers nothing we can speak (488 Not Acceptable Here)."""
 
 
+# Stream directions (RFC 3264 section 5.1), as SDP attributes.
+_DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+# Our answer's direction to each direction of an offer (RFC 3264 section 6.1).
+_ANSWERING = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
+
+
 @dataclass(frozen=True)
 class AudioDescription:
-    """The first audio stream of an SDP: where it wants RTP, and its payload types in preference order."""
+    """The first audio stream of an SDP: where it wants RTP, its payload types in preference order, and its
+    direction from the sender's side (RFC 3264 section 5.1) as it stands: a connection address of 0.0.0.0
+    (RFC 2543's hold) or a port of 0 (a refused or removed stream) means the sender receives nothing, so a
+    sendrecv stream there is sendonly, a recvonly one inactive, and port 0 is always inactive."""
 
     host: str
     port: int
     payload_types: tuple[int, ...]
     rtpmap: dict[int, str] = field(default_factory=dict)
+    direction: str = "sendrecv"
 
     def codec_name(self, payload_type: int) -> str | None:
         return self.rtpmap.get(payload_type, _OUR_CODECS.get(payload_type))
+
+    @property
+    def expects_rtp(self) -> bool:
+        """Whether its sender can be expected to send RTP all along, so that its silence means it is gone. Only
+        a sendrecv stream at a real address does: sendonly is RFC 3264's hold (section 8.4), whose holder may send
+        music or nothing at all (most phones do); recvonly and inactive send nothing."""
+        return self.direction == "sendrecv"
+
+    @property
+    def wants_rtp(self) -> bool:
+        """Whether its sender wants our RTP: sendrecv or recvonly at a real address. While it says sendonly or
+        inactive (it holds the call), or c=0.0.0.0, we send it nothing (RFC 3264 sections 5.1, 8.4)."""
+        return self.direction in ("sendrecv", "recvonly")
+
+    @property
+    def answer_direction(self) -> str:
+        """The direction of our answer to it as an offer (RFC 3264 section 6.1): we send when the offerer
+        receives and receive when it sends, so sendonly is answered recvonly, recvonly sendonly."""
+        return _ANSWERING[self.direction]
 
 
 @dataclass(frozen=True)
@@ -44,49 +73,66 @@ class Negotiated:
     telephone_event_pt: int | None
 
 
-def parse(text: str, *, held: bool = False) -> AudioDescription:
-    """The first audio stream of `text`. With `held`, a connection address of 0.0.0.0 (or ::) is taken: in a
-    re-INVITE it is RFC 2543's hold, "send nothing here" (RFC 3264 section 8.4), not an address to refuse."""
-    session_host = media_host = None
-    port = None
+def read(text: str) -> AudioDescription:
+    """The first audio stream of `text` as it says it, whatever it says: SdpError only when there is none, or its
+    media line is unreadable. parse() is the one that also refuses what we cannot send to. The host is "" when
+    no connection line covers the stream."""
+    # Session-level lines hold for every stream that does not say otherwise (RFC 4566 section 5).
+    found = {"session": {"c": "", "a": ""}, "audio": {"c": "", "a": ""}}
+    section = "session"  # then "audio" in the first audio stream, "other" in any stream before it
+    port: int | None = None
     formats: tuple[int, ...] = ()
     rtpmap: dict[int, str] = {}
-    in_audio = False
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("m="):
-            if port is not None:
+            if section == "audio":
                 break  # only the first audio stream
             parts = line[2:].split()
-            in_audio = len(parts) >= 4 and parts[0] == "audio"
-            if in_audio:
+            section = "audio" if len(parts) >= 4 and parts[0] == "audio" else "other"
+            if section == "audio":
                 try:
-                    port = int(parts[1])
+                    port = int(parts[1].split("/")[0])  # a port count (RFC 4566 section 5.14) is no matter here
                     formats = tuple(int(pt) for pt in parts[3:] if pt.isdigit())
                 except ValueError:
                     raise SdpError(f"unreadable media line {line!r}") from None
-        elif line.startswith("c="):
-            address = line[2:].split()[-1].split("/")[0]
-            if in_audio:
-                media_host = address
-            elif port is None:
-                session_host = address
-        elif in_audio and (match := _RTPMAP.match(line)):
-            rtpmap[int(match[1])] = f"{match[2]}/{match[3]}".upper()
-    host = media_host or session_host
-    if port is None or host is None:
+        elif section == "other":
+            continue
+        elif line.startswith("c=") and line[2:].split():
+            found[section]["c"] = line[2:].split()[-1].split("/")[0]
+        elif line.lower()[2:] in _DIRECTIONS and line.startswith("a="):
+            found[section]["a"] = line.lower()[2:]
+        elif section == "audio" and (match := _RTPMAP.match(line)):
+            rtpmap[int(match[1])] = match[2].upper()
+    if port is None:
+        raise SdpError("no audio stream")
+    host = found["audio"]["c"] or found["session"]["c"]
+    direction = found["audio"]["a"] or found["session"]["a"] or "sendrecv"
+    if port == 0:
+        direction = "inactive"
+    elif host in ("0.0.0.0", "::"):
+        direction = {"sendrecv": "sendonly", "recvonly": "inactive"}.get(direction, direction)
+    return AudioDescription(host, port, formats, rtpmap, direction)
+
+
+def parse(text: str, *, held: bool = False) -> AudioDescription:
+    """The first audio stream of `text` (read()), refused (SdpError) unless it names an address and port to
+    send RTP to. With `held`, a connection address of 0.0.0.0 (or ::) is taken: in a re-INVITE it is RFC 2543's
+    hold, "send nothing here" (RFC 3264 section 8.4), not an address to refuse."""
+    audio = read(text)
+    if not audio.host:
         raise SdpError("no audio stream with an address")
-    if not 0 < port < 65536:
+    if not 0 < audio.port < 65536:
         # 0 is a refused stream (RFC 3264 section 6); past 65535 it is no UDP port at all.
-        raise SdpError(f"audio port {port} is not a UDP port to send to")
+        raise SdpError(f"audio port {audio.port} is not a UDP port to send to")
     try:
-        address = ipaddress.ip_address(host)
+        address = ipaddress.ip_address(audio.host)
     except ValueError:
         # A host name would be looked up by a blocking sendto on the event loop, on every packet.
-        raise SdpError(f"connection address {host!r} is not an IP address") from None
+        raise SdpError(f"connection address {audio.host!r} is not an IP address") from None
     if (address.is_unspecified and not held) or address.is_multicast:
-        raise SdpError(f"connection address {host} is not one to send a call's audio to")
-    return AudioDescription(host, port, formats, {pt: name.split("/")[0] for pt, name in rtpmap.items()})
+        raise SdpError(f"connection address {audio.host} is not one to send a call's audio to")
+    return audio
 
 
 def negotiate(remote: AudioDescription) -> Negotiated:
@@ -109,7 +155,7 @@ def offer(host: str, port: int) -> str:
 
 
 def answer(host: str, port: int, chosen: Negotiated, direction: str = "sendrecv") -> str:
-    """Our answer to an offer: the chosen codec, and `direction` (answer_direction() of the offer)."""
+    """Our answer to an offer: the chosen codec, and `direction` (the offer's AudioDescription.answer_direction)."""
     formats = [chosen.payload_type] + ([chosen.telephone_event_pt] if chosen.telephone_event_pt is not None else [])
     lines = [*_session_lines(host), f"m=audio {port} RTP/AVP {' '.join(map(str, formats))}",
              f"a=rtpmap:{chosen.payload_type} {_OUR_CODECS[chosen.payload_type]}/8000"]
@@ -124,9 +170,9 @@ def reanswer(previous: str, offer_text: str) -> str:
     and direction the new offer calls for, and `previous`'s origin with its version one higher (RFC 3264
     section 8: a changed session description). Raises SdpError when the offer has nothing we can speak: the
     re-INVITE is then refused with 488 and the session stays as it was (RFC 3261 section 14.2)."""
-    chosen = negotiate(parse(offer_text, held=True))
+    remote = parse(offer_text, held=True)
     ours = parse(previous, held=True)
-    return _next_version(previous, answer(ours.host, ours.port, chosen, answer_direction(offer_text)))
+    return _next_version(previous, answer(ours.host, ours.port, negotiate(remote), remote.answer_direction))
 
 
 def reoffer(previous: str) -> str:
@@ -157,62 +203,27 @@ def _text(lines: list[str]) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-# Stream directions (RFC 3264 section 5.1), as SDP attributes.
-_DIRECTIONS = ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive")
-
-
-def direction(text: str | None) -> str:
-    """The direction of the first audio stream of a peer's SDP, from the peer's side (RFC 3264 section 5.1):
-    "sendrecv" (the default, and for no SDP), "sendonly", "recvonly" or "inactive". A connection address of
-    0.0.0.0 (RFC 2543's hold) or a port of 0 (a refused stream) means the peer receives nothing: sendrecv becomes
-    sendonly, recvonly inactive. Nothing here is refused, unlike parse()."""
-    if not text:
-        return "sendrecv"
-    # Session-level lines hold for every stream that does not say otherwise (RFC 4566 section 5).
-    found = {"session": {"c": "", "a": ""}, "audio": {"c": "", "a": ""}}
-    section = "session"  # then "audio" in the first audio stream, "other" in any stream before it
-    refused = False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("m="):
-            if section == "audio":
-                break  # only the first audio stream
-            parts = line[2:].split()
-            section = "audio" if len(parts) >= 2 and parts[0] == "audio" else "other"
-            refused = section == "audio" and parts[1].split("/")[0] == "0"
-        elif section == "other":
-            continue
-        elif line.startswith("c=") and line[2:].split():
-            found[section]["c"] = line[2:].split()[-1].split("/")[0]
-        elif line.lower() in _DIRECTIONS:
-            found[section]["a"] = line.lower()
-    said = (found["audio"]["a"] or found["session"]["a"] or "a=sendrecv")[2:]
-    host = found["audio"]["c"] or found["session"]["c"]
-    if refused:
-        return "inactive"
-    if host in ("0.0.0.0", "::"):
-        return {"sendrecv": "sendonly", "recvonly": "inactive"}.get(said, said)
-    return said
+def _described(text: str | None) -> AudioDescription | None:
+    try:
+        return read(text) if text else None
+    except SdpError:
+        return None
 
 
 def expects_rtp(text: str | None) -> bool:
-    """Whether the peer whose SDP this is can be expected to send RTP all along on its first audio stream, so
-    that its silence means it is gone. Only a sendrecv stream (the default) at a real address does:
-    - sendonly is RFC 3264's hold (section 8.4): the holder may send music, or nothing at all (most phones do);
-    - recvonly and inactive send nothing;
-    - c=0.0.0.0 is RFC 2543's hold (sippy also turns a re-INVITE without SDP into it), port 0 a refused stream.
-    No SDP (a late offer) tells nothing: RTP is expected."""
-    return direction(text) == "sendrecv"
+    """AudioDescription.expects_rtp of a peer's SDP, for what keeps only its text (the RTP timeout). No SDP (a late
+    offer) or none we can read tells nothing: RTP is expected."""
+    audio = _described(text)
+    return audio is None or audio.expects_rtp
 
 
 def wants_rtp(text: str | None) -> bool:
-    """Whether the peer whose SDP this is wants our RTP: sendrecv or recvonly, at a real address. While it says
-    sendonly or inactive (it holds the call), or c=0.0.0.0, we send it nothing (RFC 3264 sections 5.1, 8.4)."""
-    return direction(text) in ("sendrecv", "recvonly")
+    """AudioDescription.wants_rtp of a peer's SDP; with no SDP nothing says otherwise."""
+    audio = _described(text)
+    return audio is None or audio.wants_rtp
 
 
 def answer_direction(offer_text: str | None) -> str:
-    """The direction of our answer to an offer (RFC 3264 section 6.1): we send when the offerer receives and
-    receive when it sends, so sendonly is answered recvonly, recvonly sendonly, inactive inactive."""
-    peer = direction(offer_text)
-    return {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly"}.get(peer, "inactive")
+    """AudioDescription.answer_direction of an offer; sendrecv for no offer."""
+    audio = _described(offer_text)
+    return "sendrecv" if audio is None else audio.answer_direction

@@ -76,3 +76,23 @@ def test_the_offer_to_a_reinvite_without_sdp_is_everything_we_speak_on_our_port(
     [held_origin] = [line.split() for line in held.splitlines() if line.startswith("o=")]
     [new_origin] = [line.split() for line in text.splitlines() if line.startswith("o=")]
     assert new_origin[1] == held_origin[1] and int(new_origin[2]) == int(held_origin[2]) + 1
+
+
+@pytest.mark.parametrize(("text", "direction"), [
+    (SDP, "sendrecv"),
+    (HOLD, "sendonly"),
+    (SDP.replace("a=sendrecv", "").replace("t=0 0", "t=0 0\r\na=recvonly"), "recvonly"),  # from the session
+    (SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0"), "sendonly"),
+    (SDP.replace("m=audio 9000 ", "m=audio 0 "), "inactive"),
+])
+def test_one_read_gives_the_stream_and_its_direction(text, direction):
+    audio = sdp.read(text)
+    assert audio.direction == direction
+    assert audio.payload_types == (0, 8, 101) and audio.codec_name(101) == "TELEPHONE-EVENT"
+
+
+def test_a_stream_before_the_audio_one_lends_it_no_address():
+    video_first = SDP.replace("c=IN IP4 127.0.0.1\r\n", "").replace(
+        "m=audio", "m=video 5000 RTP/AVP 96\r\nc=IN IP4 0.0.0.0\r\nm=audio")
+    with pytest.raises(sdp.SdpError, match="no audio stream with an address"):
+        sdp.parse(video_first)
