@@ -61,10 +61,11 @@ class Dtmf:
 
 @dataclass(frozen=True)
 class Reoffered:
-    """The far end sent a new offer in the confirmed dialog (a re-INVITE: hold, resume, a session refresh);
-    `sdp` is that offer (sip.sdp.expects_rtp tells a hold). The SIP side has answered it already (sip.sdp.reanswer:
-    same port, the codec and direction it calls for); the owner moves the media to it (MediaFactory.reoffered).
-    One we could not accept (488) is not reported: nothing changed."""
+    """The far end sent a new offer in the confirmed dialog (a re-INVITE: hold, resume, a session refresh), or the
+    answer to ours (the ACK to our 200 to a re-INVITE without SDP); `sdp` is that SDP (sip.sdp.expects_rtp tells a
+    hold). The SIP side has answered an offer already (sip.sdp.reanswer: same port, the codec and direction it
+    calls for); the owner moves the media to it (MediaFactory.reoffered). One we could not accept (488) is not
+    reported: nothing changed."""
 
     sdp: str | None
 

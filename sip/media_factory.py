@@ -49,7 +49,8 @@ class MediaFactory:
 
     def reoffered(self, endpoint: RtpEndpoint, offer: str | None) -> None:
         """A re-INVITE's offer, which the SIP side has answered already (sdp.reanswer; one with nothing we can
-        speak was refused with 488 and never comes here): RTP goes to the offer's address and port, in its codec,
+        speak was refused with 488 and never comes here), or the ACK's answer to our offer in the 200 to a
+        re-INVITE without SDP: RTP goes to the offer's address and port, in its codec,
         from the same port, SSRC and timeline; strict RTP learns the new source. While the offer holds the call
         (sendonly, inactive, c=0.0.0.0) nothing is sent; its resume sends again."""
         if not offer:

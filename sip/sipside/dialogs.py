@@ -97,6 +97,7 @@ class Dialog:
         # body and when a re-INVITE is refused, and needs it for the next re-INVITE (one without SDP, a refresh).
         self._remote_sdp: Any = None
         self.offer_wanted = False  # the re-INVITE being handled has no SDP
+        self._answer_in_ack = False  # our 200 to a re-INVITE without SDP offered: its ACK has the answer
 
     def _make_ua(self, **kwargs: Any) -> Any:
         ua = _UA(self._config, event_cb=self._on_sippy_event, **kwargs)
@@ -217,6 +218,9 @@ class Dialog:
             code, _, body = data
             if code in RINGING_CODES:
                 self._emit(Ringing(code, messages.body_text(body)))
+        elif isinstance(event, CCEventConnect) and self._answer_in_ack:
+            self._answer_in_ack = False
+            self._acked(ua, data[2])
         elif isinstance(event, CCEventConnect):
             # For an inbound leg this is the caller's ACK to our answer: media may start. After an INVITE without
             # SDP (our 200 made the offer) the ACK carries the caller's answer.
@@ -249,10 +253,16 @@ class Dialog:
         with 488 and changes nothing (RFC 3261 section 14.2).
 
         A re-INVITE without SDP (a refresh, a third party's renegotiation, RFC 3725) asks for our offer: it gets
-        everything we speak, sendrecv, and the media stays as it is. sippy would have it be a hold (the last offer
-        at 0.0.0.0), and it does not report the ACK that answers our offer."""
+        everything we speak, sendrecv, and the media stays as it is until the ACK brings the answer (_acked). sippy
+        would have it be a hold (the last offer at 0.0.0.0); and it answers a re-INVITE without waiting for the
+        ACK, so the 200 is sent here as sippy sends the 200 to an INVITE (ack_wait), and the ACK is reported."""
+        self._answer_in_ack = False  # an ACK that never came (Timer H) must not stand for this one's
         if self.offer_wanted:
-            ua.recvEvent(CCEventConnect((200, "OK", messages.sdp_body(sdp.reoffer(messages.body_text(ua.lSDP))))))
+            offer = messages.sdp_body(sdp.reoffer(messages.body_text(ua.lSDP)))
+            ua.lSDP = offer
+            ua.sendUasResponse(200, "OK", offer, (ua.lContact,), ack_wait=True)
+            ua.changeState((ua.UaStateConnected,))
+            self._answer_in_ack = True
             self._keep_remote_sdp(ua, force=True)  # sippy's 0.0.0.0 copy is no SDP the far end sent
             return
         offer = messages.body_text(body)
@@ -266,6 +276,21 @@ class Dialog:
         self._remote_sdp = body.getCopy() if body is not None else None
         self._emit(Reoffered(offer))
         ua.recvEvent(CCEventConnect((200, "OK", messages.sdp_body(answer))))
+
+    def _acked(self, ua: Any, body: Any) -> None:
+        """The ACK to our 200 that offered (a re-INVITE without SDP): its SDP is the far end's answer (RFC 3261
+        section 14.2, RFC 6337 section 5), which moves or holds the media as an offer would (Reoffered). An ACK
+        without one, or with one we cannot use, leaves the session as it was: there is no response to refuse it
+        with, and hanging up a call over a refresh would be worse."""
+        answer = messages.body_text(body)
+        try:
+            sdp.negotiate(sdp.parse(answer or "", held=True))
+        except sdp.SdpError as exc:
+            log.warning("the ACK to our offer in a re-INVITE's 200 has no usable answer (%s); nothing changes", exc)
+            self._keep_remote_sdp(ua, force=True)
+            return
+        self._remote_sdp = body.getCopy()
+        self._emit(Reoffered(answer))
 
     def _keep_remote_sdp(self, ua: Any, *, force: bool = False) -> None:
         """Gives sippy back the session's remote SDP it dropped (see _remote_sdp)."""

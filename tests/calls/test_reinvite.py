@@ -7,7 +7,8 @@ What must hold: after the move our audio goes to the new port and the peer's pac
 RTP timeout (1 s here) does not hang the call up; each 200 answers the offer's direction as RFC 3264 section 6.1
 asks (sendonly -> recvonly, inactive -> inactive: sipp's check_it fails the run otherwise) and nothing is sent
 while the peer holds the call; the offer with no common codec gets 488 and the call goes on as it was; a re-INVITE
-without SDP gets our offer and changes nothing (sippy would have taken it for a hold)."""
+without SDP gets our offer and changes nothing (sippy would have taken it for a hold), and the answer in its ACK
+counts: a second one, answered sendonly there, holds the call."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 TIMEOUT_S = 1
 PHASES_MS = {"moved_ms": 2500, "hold_ms": 1000, "inactive_ms": 600, "resumed_ms": 1000}
 REFUSED_MS = 1500  # past the RTP timeout: the old media must still be running
+REFRESHED_MS = 1000  # after the first re-INVITE without SDP, whose ACK answers as before
 AFTER_REOFFER_S = 1.0
 # Packets already on their way when a 200 went out, and the loop's delay in applying the new SDP.
 SETTLE_S = 0.15
@@ -83,7 +85,8 @@ async def test_reinvites_move_hold_resume_and_a_refused_codec(server, applicatio
     application.on("/tone.wav", wav_of(1.0))
     _, sink = await asyncio.get_running_loop().create_datagram_endpoint(MediaSink, local_addr=("127.0.0.1", 0))
     fill = {name: str(ms) for name, ms in PHASES_MS.items()} | {"new_port": str(sink.port),
-                                                                 "refused_ms": str(REFUSED_MS)}
+                                                                 "refused_ms": str(REFUSED_MS),
+                                                                 "refreshed_ms": str(REFRESHED_MS)}
     with rtp_timeout(server, TIMEOUT_S):
         async with Sipp("uas_reinvite.xml", workdir, fill=fill) as peer:
             call = await server.place(f"sip:mobile@{peer.uri_host}", rcml)
@@ -100,7 +103,7 @@ async def test_reinvites_move_hold_resume_and_a_refused_codec(server, applicatio
             assert media.remote_address == ("127.0.0.1", sink.port), media.remote_address
             talking = asyncio.create_task(sink.talk(media.local_address))
             try:
-                await asyncio.sleep((sum(PHASES_MS.values()) + REFUSED_MS) / 1000 + AFTER_REOFFER_S)
+                await asyncio.sleep((sum(PHASES_MS.values()) + REFUSED_MS + REFRESHED_MS) / 1000 + AFTER_REOFFER_S)
                 # Up past the timeout, after all the re-INVITEs; the moved peer's packets are taken in.
                 assert (await Call.get(sid=sid)).status == "in-progress"
                 assert media.foreign_packets_dropped == 0
@@ -115,7 +118,7 @@ async def test_reinvites_move_hold_resume_and_a_refused_codec(server, applicatio
 
     trace = list(messages(peer.message_file))
     (_, moved_ok), (hold, hold_ok), (inactive, inactive_ok), (resume, resume_ok), (g729, refused), \
-        (asks, offered) = sent_invites_and_answers(trace)
+        (asks, offered), (asks_again, offered_again) = sent_invites_and_answers(trace)
     assert "a=sendonly" in hold.text and "a=inactive" in inactive.text and "RTP/AVP 18" in g729.text
     for answer, direction in ((moved_ok, "sendrecv"), (hold_ok, "recvonly"), (inactive_ok, "inactive"),
                               (resume_ok, "sendrecv")):
@@ -123,15 +126,19 @@ async def test_reinvites_move_hold_resume_and_a_refused_codec(server, applicatio
         assert f"a={direction}" in answer.text, answer.text
         assert f"m=audio {original_port} RTP/AVP 0" in answer.text, answer.text  # same port, same codec
     assert refused.status == 488, refused.first_line
-    # A re-INVITE without SDP asks for our offer: all we speak, sendrecv, on our port; the media stays.
-    assert offered.status == 200 and f"m=audio {original_port} RTP/AVP 0 8 101" in offered.text, offered.text
+    # A re-INVITE without SDP asks for our offer: all we speak, sendrecv, on our port; the ACK answers it.
+    for answer in (offered, offered_again):
+        assert answer.status == 200 and f"m=audio {original_port} RTP/AVP 0 8 101" in answer.text, answer.text
+    held_in_ack = next(m for m in trace if not m.received and m.first_line.startswith("ACK")
+                       and "a=sendonly" in m.text)
     bye = next(m for m in trace if m.received and m.first_line.startswith("BYE"))
     counts = {
         "moved": sink.between(moved_ok.at + SETTLE_S, hold.at),
         "held": sink.between(hold_ok.at + SETTLE_S, resume.at),
         "resumed": sink.between(resume_ok.at + SETTLE_S, g729.at),
         "after 488": sink.between(refused.at + SETTLE_S, asks.at),
-        "after our offer": sink.between(offered.at + SETTLE_S, bye.at),
+        "after our offer": sink.between(offered.at + SETTLE_S, asks_again.at),
+        "after an ACK that holds": sink.between(held_in_ack.at + SETTLE_S, bye.at),
     }
     print(f"RTP packets at the new port: {counts}")
     # Our audio (20 ms packets) reaches the new port while the call is not held, and none while it is.
@@ -139,7 +146,9 @@ async def test_reinvites_move_hold_resume_and_a_refused_codec(server, applicatio
     assert counts["held"] == 0, counts
     assert counts["resumed"] >= 0.8 * (g729.at - resume_ok.at - SETTLE_S) / 0.02, counts
     assert counts["after 488"] >= 0.8 * (asks.at - refused.at - SETTLE_S) / 0.02, counts
-    assert counts["after our offer"] >= 0.8 * (bye.at - offered.at - SETTLE_S) / 0.02, counts
+    assert counts["after our offer"] >= 0.8 * (asks_again.at - offered.at - SETTLE_S) / 0.02, counts
+    # The answer in the ACK is the peer's word as much as an offer is: it holds the call, so nothing is sent.
+    assert counts["after an ACK that holds"] == 0 and bye.at - held_in_ack.at > 0.5, counts
 
 
 @pytest.mark.parametrize("direction", ["sendrecv", "sendonly"])
