@@ -31,6 +31,8 @@ class MediaFactory:
         if not remote_offer:
             return self.offer(endpoint)
         remote = sdp.parse(remote_offer)
+        if remote.port == 0:
+            raise sdp.SdpError("the offer's audio stream is refused (port 0): a call with no audio")
         chosen = sdp.negotiate(remote)
         endpoint.configure(chosen.remote_host, chosen.remote_port, chosen.payload_type, chosen.telephone_event_pt)
         endpoint.sending = remote.wants_rtp  # a call may start on hold (sendonly, inactive)
@@ -40,6 +42,11 @@ class MediaFactory:
         """Set the endpoint up from the answer to our offer; an unusable answer leaves it learning from packets."""
         try:
             remote = sdp.parse(remote_answer)
+            if remote.port == 0:
+                # The far end refused our audio stream (RFC 3264 section 6): nothing may be sent to it.
+                log.warning("the SDP answer refuses our audio stream (port 0); sending nothing")
+                endpoint.sending = False
+                return
             chosen = sdp.negotiate(remote)
         except sdp.SdpError as exc:
             log.warning("unusable SDP answer (%s); waiting for the peer's packets", exc)
@@ -52,11 +59,15 @@ class MediaFactory:
         speak was refused with 488 and never comes here), or the ACK's answer to our offer in the 200 to a
         re-INVITE without SDP: RTP goes to the offer's address and port, in its codec,
         from the same port, SSRC and timeline; strict RTP learns the new source. While the offer holds the call
-        (sendonly, inactive, c=0.0.0.0) nothing is sent; its resume sends again."""
+        (sendonly, inactive, c=0.0.0.0) nothing is sent; its resume sends again. One with the port 0 removes the
+        stream (RFC 3264 section 8.2): nothing is sent, to the address we had, until an offer brings it back."""
         if not offer:
             return
         try:
             remote = sdp.parse(offer, held=True)
+            if remote.port == 0:
+                endpoint.sending = False
+                return
             chosen = sdp.negotiate(remote)
         except sdp.SdpError as exc:
             log.warning("unusable SDP in a re-INVITE (%s); the media stays as it was", exc)

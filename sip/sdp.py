@@ -117,13 +117,14 @@ def read(text: str) -> AudioDescription:
 
 def parse(text: str, *, held: bool = False) -> AudioDescription:
     """The first audio stream of `text` (read()), refused (SdpError) unless it names an address and port to
-    send RTP to. With `held`, a connection address of 0.0.0.0 (or ::) is taken: in a re-INVITE it is RFC 2543's
-    hold, "send nothing here" (RFC 3264 section 8.4), not an address to refuse."""
+    send RTP to. Port 0 is taken: it is a stream refused or removed (RFC 3264 sections 6, 8.2), which is sent
+    nothing (its direction is inactive); whoever cannot do without the stream (an initial offer) refuses it.
+    With `held`, a connection address of 0.0.0.0 (or ::) is taken: in a re-INVITE it is RFC 2543's hold, "send
+    nothing here" (RFC 3264 section 8.4), not an address to refuse."""
     audio = read(text)
     if not audio.host:
         raise SdpError("no audio stream with an address")
-    if not 0 < audio.port < 65536:
-        # 0 is a refused stream (RFC 3264 section 6); past 65535 it is no UDP port at all.
+    if not 0 <= audio.port < 65536:
         raise SdpError(f"audio port {audio.port} is not a UDP port to send to")
     try:
         address = ipaddress.ip_address(audio.host)
@@ -165,20 +166,29 @@ def answer(host: str, port: int, chosen: Negotiated, direction: str = "sendrecv"
     return _text([*lines, "a=ptime:20", f"a={direction}"])
 
 
-def reanswer(previous: str, offer_text: str) -> str:
-    """Our answer to a re-INVITE's offer: our address and port as in `previous` (the SDP we sent last), the codec
-    and direction the new offer calls for, and `previous`'s origin with its version one higher (RFC 3264
-    section 8: a changed session description). Raises SdpError when the offer has nothing we can speak: the
-    re-INVITE is then refused with 488 and the session stays as it was (RFC 3261 section 14.2)."""
+def reanswer(previous: str, offer_text: str, media: str | None = None) -> str:
+    """Our answer to a re-INVITE's offer: our address and port as in `media` (the last SDP we sent with our
+    stream in it; `previous` when None), the codec and direction the new offer calls for, and `previous`'s (the
+    SDP we sent last) origin with its version one higher (RFC 3264 section 8: a changed session description).
+    Raises SdpError when the offer has nothing we can speak: the re-INVITE is then refused with 488 and the
+    session stays as it was (RFC 3261 section 14.2).
+
+    An offer with the audio port 0 removes (or disables) the stream: it "MUST be marked with port zero in the
+    answer" (RFC 3264 section 8.2), with one of the offer's formats, whatever they are, and no media either way;
+    a later offer with a port brings it back, on our port as before."""
     remote = parse(offer_text, held=True)
-    ours = parse(previous, held=True)
+    ours = parse(media or previous, held=True)
+    if remote.port == 0:
+        formats = remote.payload_types[:1] or (0,)
+        removed = [*_session_lines(ours.host), f"m=audio 0 RTP/AVP {formats[0]}"]
+        return _next_version(previous, _text(removed))
     return _next_version(previous, answer(ours.host, ours.port, negotiate(remote), remote.answer_direction))
 
 
-def reoffer(previous: str) -> str:
+def reoffer(previous: str, media: str | None = None) -> str:
     """Our offer in the 200 to a re-INVITE without SDP (RFC 3261 section 14.2): everything we speak, sendrecv,
-    at our address and port as in `previous`, with its origin's version one higher."""
-    ours = parse(previous, held=True)
+    at our address and port as in `media` (as in reanswer()), with `previous`'s origin, its version one higher."""
+    ours = parse(media or previous, held=True)
     return _next_version(previous, offer(ours.host, ours.port))
 
 

@@ -98,6 +98,8 @@ class Dialog:
         self._remote_sdp: Any = None
         self.offer_wanted = False  # the re-INVITE being handled has no SDP
         self._answer_in_ack = False  # our 200 to a re-INVITE without SDP offered: its ACK has the answer
+        # The last SDP we sent with our audio port in it: one answering a removed stream has port 0 instead.
+        self._media_sdp: str | None = None
 
     def _make_ua(self, **kwargs: Any) -> Any:
         ua = _UA(self._config, event_cb=self._on_sippy_event, **kwargs)
@@ -257,8 +259,10 @@ class Dialog:
         would have it be a hold (the last offer at 0.0.0.0); and it answers a re-INVITE without waiting for the
         ACK, so the 200 is sent here as sippy sends the 200 to an INVITE (ack_wait), and the ACK is reported."""
         self._answer_in_ack = False  # an ACK that never came (Timer H) must not stand for this one's
+        previous = messages.body_text(ua.lSDP) or ""
+        media = self._our_media(previous)
         if self.offer_wanted:
-            offer = messages.sdp_body(sdp.reoffer(messages.body_text(ua.lSDP)))
+            offer = messages.sdp_body(sdp.reoffer(previous, media))
             ua.lSDP = offer
             ua.sendUasResponse(200, "OK", offer, (ua.lContact,), ack_wait=True)
             ua.changeState((ua.UaStateConnected,))
@@ -267,7 +271,7 @@ class Dialog:
             return
         offer = messages.body_text(body)
         try:
-            answer = sdp.reanswer(messages.body_text(ua.lSDP) or "", offer or "")
+            answer = sdp.reanswer(previous, offer or "", media)
         except sdp.SdpError as exc:
             log.info("re-INVITE refused with 488: %s", exc)
             ua.recvEvent(CCEventFail((488, "Not Acceptable Here")))
@@ -277,6 +281,15 @@ class Dialog:
         self._emit(Reoffered(offer))
         ua.recvEvent(CCEventConnect((200, "OK", messages.sdp_body(answer))))
 
+    def _our_media(self, previous: str) -> str:
+        """The last SDP we sent with our audio port in it: `previous` unless that removed the stream (port 0)."""
+        try:
+            if sdp.read(previous).port != 0:
+                self._media_sdp = previous
+        except sdp.SdpError:
+            pass
+        return self._media_sdp or previous
+
     def _acked(self, ua: Any, body: Any) -> None:
         """The ACK to our 200 that offered (a re-INVITE without SDP): its SDP is the far end's answer (RFC 3261
         section 14.2, RFC 6337 section 5), which moves or holds the media as an offer would (Reoffered). An ACK
@@ -284,7 +297,9 @@ class Dialog:
         with, and hanging up a call over a refresh would be worse."""
         answer = messages.body_text(body)
         try:
-            sdp.negotiate(sdp.parse(answer or "", held=True))
+            remote = sdp.parse(answer or "", held=True)
+            if remote.port != 0:  # port 0 refuses the stream (RFC 3264 section 6): that is taken too, no codec in it
+                sdp.negotiate(remote)
         except sdp.SdpError as exc:
             log.warning("the ACK to our offer in a re-INVITE's 200 has no usable answer (%s); nothing changes", exc)
             self._keep_remote_sdp(ua, force=True)

@@ -189,3 +189,62 @@ async def test_a_late_offer_is_answered_in_the_ack(server, application, workdir:
         assert len(sink.arrivals) >= 0.5 * TIMEOUT_S / 0.02  # a second's audio, before the timeout's BYE
     else:
         assert sink.arrivals == []
+
+
+async def until(condition, what: str) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not within 5 s: {what}")
+
+
+async def test_a_reoffer_with_audio_port_0_removes_the_stream_until_one_brings_it_back(server, application,
+                                                                                       workdir: Path):
+    """RFC 3264 section 8.2: a stream offered with port 0 is removed, and "MUST be marked with port zero in the
+    answer"; no media flows either way. It used to get 488 (and our audio kept going). While it is removed the
+    peer sends nothing, and that is no reason for the RTP timeout to hang the call up; an offer with a port brings
+    it back on our port as before."""
+    rcml = application.on("/rcml", '<Response><Play loop="0">tone.wav</Play></Response>')
+    application.on("/tone.wav", wav_of(1.0))
+    _, sink = await asyncio.get_running_loop().create_datagram_endpoint(MediaSink, local_addr=("127.0.0.1", 0))
+    fill = {"new_port": str(sink.port), "moved_ms": "1000", "removed_ms": str(REFUSED_MS)}
+    with rtp_timeout(server, TIMEOUT_S):
+        async with Sipp("uas_reinvite_removed.xml", workdir, fill=fill) as peer:
+            call = await server.place(f"sip:mobile@{peer.uri_host}", rcml)
+            sid = call["sid"]
+            await server.wait_status(sid, "in-progress")
+            media = server.engine.owners[sid].media
+            original_port = media.local_address[1]
+            await until(lambda: media.remote_address == ("127.0.0.1", sink.port), "the media moves to the sink")
+            talking = asyncio.create_task(sink.talk(media.local_address))
+            try:
+                await until(lambda: not media.sending, "the stream is removed")
+                talking.cancel()  # a removed stream: the peer sends nothing either
+                await until(lambda: media.sending, "the stream is back")
+                talking = asyncio.create_task(sink.talk(media.local_address))
+                await asyncio.sleep(AFTER_REOFFER_S)
+                assert (await Call.get(sid=sid)).status == "in-progress"
+                hung_up = await server.post(f"/Accounts/{ADMIN_SID}/Calls/{sid}.json", {"Status": "completed"})
+                assert hung_up.json()["status"] == "completed"
+                assert await peer.wait() == 0, peer.explain()
+            finally:
+                talking.cancel()
+    sink.transport.close()
+    assert await Notification.filter(call_sid=sid, error_code=13252).count() == 0
+
+    trace = list(messages(peer.message_file))
+    (_, moved_ok), (removal, removed_ok), (back, back_ok) = sent_invites_and_answers(trace)
+    assert "m=audio 0 RTP/AVP 0" in removal.text
+    assert removed_ok.status == 200 and "m=audio 0 RTP/AVP 0" in removed_ok.text.splitlines(), removed_ok.text
+    assert back_ok.status == 200 and f"m=audio {original_port} RTP/AVP 0" in back_ok.text, back_ok.text
+    bye = next(m for m in trace if m.received and m.first_line.startswith("BYE"))
+    counts = {
+        "moved": sink.between(moved_ok.at + SETTLE_S, removal.at),
+        "removed": sink.between(removed_ok.at + SETTLE_S, back.at),
+        "back": sink.between(back_ok.at + SETTLE_S, bye.at),
+    }
+    print(f"RTP packets at the peer's port: {counts}")
+    assert counts["moved"] >= 0.8 * (removal.at - moved_ok.at - SETTLE_S) / 0.02, counts
+    assert counts["removed"] == 0 and back.at - removed_ok.at > TIMEOUT_S, counts
+    assert counts["back"] >= 0.8 * (bye.at - back_ok.at - SETTLE_S) / 0.02, counts

@@ -96,3 +96,15 @@ def test_a_stream_before_the_audio_one_lends_it_no_address():
         "m=audio", "m=video 5000 RTP/AVP 96\r\nc=IN IP4 0.0.0.0\r\nm=audio")
     with pytest.raises(sdp.SdpError, match="no audio stream with an address"):
         sdp.parse(video_first)
+
+
+def test_a_reoffer_with_port_0_is_answered_with_port_0_and_the_next_one_on_our_port_again():
+    removal = SDP.replace("m=audio 9000 RTP/AVP 0 8 101", "m=audio 0 RTP/AVP 18")  # any format will do
+    removed = sdp.reanswer(PREVIOUS, removal)
+    assert "m=audio 0 RTP/AVP 18" in removed.splitlines() and "a=rtpmap" not in removed
+    assert sdp.read(removed).port == 0
+    back = sdp.reanswer(removed, SDP, media=PREVIOUS)
+    assert "m=audio 4000 RTP/AVP 0 101" in back and "a=sendrecv" in back
+    [removed_origin] = [line.split() for line in removed.splitlines() if line.startswith("o=")]
+    [back_origin] = [line.split() for line in back.splitlines() if line.startswith("o=")]
+    assert int(back_origin[2]) == int(removed_origin[2]) + 1
