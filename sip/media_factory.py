@@ -34,8 +34,10 @@ class MediaFactory:
         if remote.port == 0:
             raise sdp.SdpError("the offer's audio stream is refused (port 0): a call with no audio")
         chosen = sdp.negotiate(remote)
+        # A call may start on hold (sendonly, inactive, c=0.0.0.0): then nothing is sent until a re-INVITE
+        # resumes it; an address of 0.0.0.0 is configured only to be replaced by that re-INVITE's.
         endpoint.configure(chosen.remote_host, chosen.remote_port, chosen.payload_type, chosen.telephone_event_pt)
-        endpoint.sending = remote.wants_rtp  # a call may start on hold (sendonly, inactive)
+        endpoint.sending = remote.wants_rtp
         return sdp.answer(self.host, endpoint.local_address[1], chosen, remote.answer_direction)
 
     def connect(self, endpoint: RtpEndpoint, remote_answer: str) -> None:
@@ -64,7 +66,7 @@ class MediaFactory:
         if not offer:
             return
         try:
-            remote = sdp.parse(offer, held=True)
+            remote = sdp.parse(offer)
             if remote.port == 0:
                 endpoint.sending = False
                 return

@@ -115,12 +115,14 @@ def read(text: str) -> AudioDescription:
     return AudioDescription(host, port, formats, rtpmap, direction)
 
 
-def parse(text: str, *, held: bool = False) -> AudioDescription:
-    """The first audio stream of `text` (read()), refused (SdpError) unless it names an address and port to
-    send RTP to. Port 0 is taken: it is a stream refused or removed (RFC 3264 sections 6, 8.2), which is sent
-    nothing (its direction is inactive); whoever cannot do without the stream (an initial offer) refuses it.
-    With `held`, a connection address of 0.0.0.0 (or ::) is taken: in a re-INVITE it is RFC 2543's hold, "send
-    nothing here" (RFC 3264 section 8.4), not an address to refuse."""
+def parse(text: str) -> AudioDescription:
+    """The first audio stream of `text` (read()), refused (SdpError) unless it names an address and port we may
+    send RTP to, or says that we send none:
+    - port 0 is a stream refused or removed (RFC 3264 sections 6, 8.2), its direction inactive; whoever cannot
+      do without the stream (an initial offer) refuses it;
+    - a connection address of 0.0.0.0 (or ::) is RFC 2543's hold, "send nothing here", which RFC 3264 section
+      8.4 still lets a peer send, in a re-INVITE or from the start: its direction says we send nothing, and the
+      address is never one to send to (Linux would deliver it to the local host)."""
     audio = read(text)
     if not audio.host:
         raise SdpError("no audio stream with an address")
@@ -131,7 +133,7 @@ def parse(text: str, *, held: bool = False) -> AudioDescription:
     except ValueError:
         # A host name would be looked up by a blocking sendto on the event loop, on every packet.
         raise SdpError(f"connection address {audio.host!r} is not an IP address") from None
-    if (address.is_unspecified and not held) or address.is_multicast:
+    if address.is_multicast:
         raise SdpError(f"connection address {audio.host} is not one to send a call's audio to")
     return audio
 
@@ -176,8 +178,8 @@ def reanswer(previous: str, offer_text: str, media: str | None = None) -> str:
     An offer with the audio port 0 removes (or disables) the stream: it "MUST be marked with port zero in the
     answer" (RFC 3264 section 8.2), with one of the offer's formats, whatever they are, and no media either way;
     a later offer with a port brings it back, on our port as before."""
-    remote = parse(offer_text, held=True)
-    ours = parse(media or previous, held=True)
+    remote = parse(offer_text)
+    ours = parse(media or previous)
     if remote.port == 0:
         formats = remote.payload_types[:1] or (0,)
         removed = [*_session_lines(ours.host), f"m=audio 0 RTP/AVP {formats[0]}"]
@@ -188,7 +190,7 @@ def reanswer(previous: str, offer_text: str, media: str | None = None) -> str:
 def reoffer(previous: str, media: str | None = None) -> str:
     """Our offer in the 200 to a re-INVITE without SDP (RFC 3261 section 14.2): everything we speak, sendrecv,
     at our address and port as in `media` (as in reanswer()), with `previous`'s origin, its version one higher."""
-    ours = parse(media or previous, held=True)
+    ours = parse(media or previous)
     return _next_version(previous, offer(ours.host, ours.port))
 
 

@@ -297,7 +297,7 @@ class Dialog:
         with, and hanging up a call over a refresh would be worse."""
         answer = messages.body_text(body)
         try:
-            remote = sdp.parse(answer or "", held=True)
+            remote = sdp.parse(answer or "")
             if remote.port != 0:  # port 0 refuses the stream (RFC 3264 section 6): that is taken too, no codec in it
                 sdp.negotiate(remote)
         except sdp.SdpError as exc:

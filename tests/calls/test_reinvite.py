@@ -248,3 +248,47 @@ async def test_a_reoffer_with_audio_port_0_removes_the_stream_until_one_brings_i
     assert counts["moved"] >= 0.8 * (removal.at - moved_ok.at - SETTLE_S) / 0.02, counts
     assert counts["removed"] == 0 and back.at - removed_ok.at > TIMEOUT_S, counts
     assert counts["back"] >= 0.8 * (bye.at - back_ok.at - SETTLE_S) / 0.02, counts
+
+
+async def test_an_offer_at_0_0_0_0_is_a_call_held_from_the_start(server, application, workdir: Path):
+    """RFC 2543's hold (c=0.0.0.0) in an initial offer, which RFC 3264 section 8.4 still lets a peer send: the call
+    is answered recvonly (it was refused with 488), nothing is sent while held (0.0.0.0 would reach the test's
+    socket: Linux delivers it to the local host), the RTP timeout does not run, and a re-INVITE with an address
+    resumes it."""
+    number = "+15551234567"
+    response = await server.post(f"/Accounts/{ADMIN_SID}/IncomingPhoneNumbers.json", {
+        "PhoneNumber": number,
+        "VoiceUrl": application.on("/voice", '<Response><Play loop="0">tone.wav</Play></Response>')})
+    assert response.status_code == 201, response.text
+    application.on("/tone.wav", wav_of(1.0))
+    _, sink = await asyncio.get_running_loop().create_datagram_endpoint(MediaSink, local_addr=("127.0.0.1", 0))
+    fill = {"media_port": str(sink.port), "held_ms": str(REFUSED_MS), "resumed_ms": "1000"}
+    talking: asyncio.Task | None = None
+    with rtp_timeout(server, TIMEOUT_S):
+        async with Sipp("uac_held_from_the_start.xml", workdir, target=server.sip, args=["-s", number],
+                        fill=fill) as peer:
+            await until(lambda: any(o.call.direction == "inbound" and o.media is not None
+                                    for o in server.engine.owners.values()), "the call is answered")
+            [owner] = [o for o in server.engine.owners.values() if o.call.direction == "inbound"]
+            media = owner.media
+            try:
+                await until(lambda: media.sending, "the call is resumed")
+                talking = asyncio.create_task(sink.talk(media.local_address))  # a resumed peer talks
+                assert await peer.wait() == 0, peer.explain()  # its BYE got 200: the call was up all along
+            finally:
+                if talking is not None:
+                    talking.cancel()
+    sink.transport.close()
+    sid = owner.call.sid
+    await server.wait_status(sid, "completed")
+    assert await Notification.filter(call_sid=sid, error_code=13252).count() == 0
+
+    trace = list(messages(peer.message_file))
+    (invite, held_ok), (resume, resumed_ok) = sent_invites_and_answers(trace)
+    assert "c=IN IP4 0.0.0.0" in invite.text and held_ok.status == 200, held_ok.first_line
+    assert "a=recvonly" in held_ok.text and resumed_ok.status == 200 and "a=sendrecv" in resumed_ok.text
+    bye = next(m for m in trace if not m.received and m.first_line.startswith("BYE"))
+    counts = {"held": sink.between(0, resume.at), "resumed": sink.between(resumed_ok.at + SETTLE_S, bye.at)}
+    print(f"RTP packets at the caller's port: {counts}")
+    assert counts["held"] == 0 and resume.at - held_ok.at > TIMEOUT_S, counts
+    assert counts["resumed"] >= 0.8 * (bye.at - resumed_ok.at - SETTLE_S) / 0.02, counts

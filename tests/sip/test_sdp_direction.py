@@ -65,8 +65,11 @@ def test_a_reoffer_at_0_0_0_0_is_a_hold_and_one_without_our_codecs_is_refused():
     assert "a=recvonly" in held and "m=audio 4000 " in held
     with pytest.raises(sdp.SdpError, match="neither PCMU nor PCMA"):
         sdp.reanswer(PREVIOUS, SDP.replace("RTP/AVP 0 8 101", "RTP/AVP 18").replace("a=rtpmap:0 PCMU/8000\r\n", ""))
-    with pytest.raises(sdp.SdpError):  # an initial offer at 0.0.0.0 names nowhere to send to
-        sdp.parse(SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0"))
+    # An initial offer at 0.0.0.0 is the same hold (RFC 3264 section 8.4), not an address to refuse; a multicast
+    # one still is.
+    assert sdp.parse(SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0")).direction == "sendonly"
+    with pytest.raises(sdp.SdpError, match="not one to send"):
+        sdp.parse(SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 224.0.0.1"))
 
 
 def test_the_offer_to_a_reinvite_without_sdp_is_everything_we_speak_on_our_port():
