@@ -74,7 +74,7 @@ class MediaFactory:
         except sdp.SdpError as exc:
             log.warning("unusable SDP in a re-INVITE (%s); the media stays as it was", exc)
             return
-        if chosen.remote_host not in ("0.0.0.0", "::"):  # RFC 2543's hold names no address: keep the last one
+        if not remote.unspecified:  # RFC 2543's hold names no address: keep the last one
             endpoint.configure(chosen.remote_host, chosen.remote_port, chosen.payload_type,
                                chosen.telephone_event_pt)
         endpoint.sending = remote.wants_rtp

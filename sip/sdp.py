@@ -46,6 +46,11 @@ class AudioDescription:
         return self.rtpmap.get(payload_type, _OUR_CODECS.get(payload_type))
 
     @property
+    def unspecified(self) -> bool:
+        """c=0.0.0.0 (or ::, however written): RFC 2543's hold, no address to send to."""
+        return _unspecified(self.host)
+
+    @property
     def expects_rtp(self) -> bool:
         """Whether its sender can be expected to send RTP all along, so that its silence means it is gone. Only
         a sendrecv stream at a real address does: sendonly is RFC 3264's hold (section 8.4), whose holder may send
@@ -110,7 +115,7 @@ def read(text: str) -> AudioDescription:
     direction = found["audio"]["a"] or found["session"]["a"] or "sendrecv"
     if port == 0:
         direction = "inactive"
-    elif host in ("0.0.0.0", "::"):
+    elif _unspecified(host):
         direction = {"sendrecv": "sendonly", "recvonly": "inactive"}.get(direction, direction)
     return AudioDescription(host, port, formats, rtpmap, direction)
 
@@ -213,6 +218,13 @@ def _session_lines(host: str) -> list[str]:
 
 def _text(lines: list[str]) -> str:
     return "\r\n".join(lines) + "\r\n"
+
+
+def _unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 def _described(text: str | None) -> AudioDescription | None:

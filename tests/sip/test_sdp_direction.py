@@ -111,3 +111,10 @@ def test_a_reoffer_with_port_0_is_answered_with_port_0_and_the_next_one_on_our_p
     [removed_origin] = [line.split() for line in removed.splitlines() if line.startswith("o=")]
     [back_origin] = [line.split() for line in back.splitlines() if line.startswith("o=")]
     assert int(back_origin[2]) == int(removed_origin[2]) + 1
+
+
+def test_an_unspecified_address_however_written_is_a_hold():
+    for host in ("IP4 0.0.0.0", "IP6 ::", "IP6 0:0::0"):
+        audio = sdp.parse(SDP.replace("c=IN IP4 127.0.0.1", f"c=IN {host}"))
+        assert audio.unspecified and audio.direction == "sendonly" and not audio.wants_rtp
+    assert not sdp.parse(SDP).unspecified
