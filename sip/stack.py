@@ -41,7 +41,8 @@ class InboundHandler(Protocol):
 class SipStack:
     """SIP over UDP on host:port. One may run per process: sippy's reactor is a process-wide singleton.
 
-    `timer_b` is RFC 3261's Timer B/F (how long a request nobody answers waits for its synthesized 408).
+    `timer_b` is RFC 3261's Timer B/F (how long a request nobody answers waits for its synthesized 408), `timer_h`
+    its Timer H (how long a final response to an INVITE waits for the ACK; a 200 never ACKed ends with our BYE).
     `nonce_secret` signs digest nonces; nodes serving the same clients must share it. `invite_rate` bounds the
     new INVITEs per source address (sip/flood.py); `stack.invite_rate` may be changed while running. `wire_tap`
     captures every message sent and received (calls/sip_messages.py stores those of the calls).
@@ -50,7 +51,7 @@ class SipStack:
     _running: ClassVar[SipStack | None] = None
 
     def __init__(self, *, host: str, port: int, user_agent: str = "RestComm-Calls", timer_b: float = 32.0,
-                 nonce_secret: bytes | None = None, invite_rate: InviteRate | None = None,
+                 timer_h: float = 32.0, nonce_secret: bytes | None = None, invite_rate: InviteRate | None = None,
                  wire_tap: WireTap | None = None) -> None:
         if _is_wildcard(host):
             raise ValueError(f"host {host!r} is written into Via and Contact: give the address peers reach")
@@ -59,6 +60,7 @@ class SipStack:
         self._inbound: InboundHandler | None = None
         self._user_agent = user_agent
         self._timer_b = timer_b
+        self._timer_h = timer_h
         self._signer = digest.NonceSigner(nonce_secret)
         self.invite_rate = invite_rate or InviteRate(0)
         self._reactor = Reactor()
@@ -91,7 +93,7 @@ class SipStack:
         self._inbound = inbound
         outlet = _PostingOutlet(self._reactor, self)
         settings = {"host": self._host, "port": self._port, "user_agent": self._user_agent,
-                    "timer_b": self._timer_b, "signer": self._signer, "outlet": outlet,
+                    "timer_b": self._timer_b, "timer_h": self._timer_h, "signer": self._signer, "outlet": outlet,
                     "invite_rate": self.invite_rate, "tap": self.wire_tap}
 
         def build() -> Any:
@@ -143,6 +145,12 @@ class SipStack:
         and the dialogs already up go on (in-dialog requests, REGISTER and this node's own INVITEs too)."""
         if self._live:
             await self._reactor.call(self._core.set_draining, draining)
+
+    async def set_timer_h(self, seconds: float) -> None:
+        """Timer H from the next final response on (the tests of a server built from Settings shorten it)."""
+        self._timer_h = seconds
+        if self._live:
+            await self._reactor.call(self._core.set_timer_h, seconds)
 
     async def invite(self, invite: OutboundInvite, on_event: EventSink) -> OutboundLeg:
         """Sends an INVITE. Events may reach `on_event` (on the loop) before this returns.

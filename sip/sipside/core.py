@@ -38,15 +38,16 @@ LEG_ACTIONS = frozenset({"ring", "answer", "reject", "hangup"})
 
 
 class SipCore:
-    def __init__(self, *, host: str, port: int, user_agent: str, timer_b: float, signer: digest.NonceSigner,
-                 outlet: Outlet, invite_rate: InviteRate | None = None, tap: WireTap | None = None) -> None:
+    def __init__(self, *, host: str, port: int, user_agent: str, timer_b: float, timer_h: float,
+                 signer: digest.NonceSigner, outlet: Outlet, invite_rate: InviteRate | None = None,
+                 tap: WireTap | None = None) -> None:
         # Three sender threads (sippy's default) reorder back-to-back datagrams: a 180 overtaking its 200 OK.
         Udp_server_opts.nworkers = 1
         SipConf.my_uaname = user_agent
         self._user_agent = user_agent
         self._outlet = outlet
         self.config: dict[str, Any] = {"_sip_address": host, "_sip_port": port, "_sip_logger": output.MessageLog(tap)}
-        self.tm = TransactionManager(self.config, self._receive, timer_b=timer_b)
+        self.tm = TransactionManager(self.config, self._receive, timer_b=timer_b, timer_h=timer_h)
         self.config["_sip_tm"] = self.tm
         self.registrar = RegisterTransactions(self.tm, outlet, signer, user_agent)
         self.dialogs: dict[int, Dialog] = {}
@@ -78,6 +79,9 @@ class SipCore:
 
     def set_draining(self, draining: bool) -> None:
         self.draining = draining
+
+    def set_timer_h(self, seconds: float) -> None:
+        self.tm.timer_h = seconds
 
     def reply_register(self, token: int, response: RegisterResponse) -> None:
         self.registrar.reply(token, response)

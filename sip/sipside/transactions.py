@@ -1,4 +1,4 @@
-"""sippy's transaction manager with a configurable Timer B/F and a look at its send queue (SIP thread only)."""
+"""sippy's transaction manager with configurable Timers B/F and H and a look at its send queue (SIP thread only)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from sip.sipside.udp import DirectUdpServer
 
 # RFC 3261 Timer B and F: 64 * T1. sippy hard-codes it.
 RFC_TIMER_B = 32.0
+# How long a final response to an INVITE is retransmitted while its ACK is awaited: Timer H, and 64 * T1 for a 2xx
+# too (section 13.3.1.4). sippy hard-codes it (its Timer D); a 2xx never ACKed then ends the call with a BYE.
+RFC_TIMER_H = 32.0
 # Headers a request carries once (RFC 3261 section 7.3.1 and 20), with their compact forms. Two of them are a
 # malformed request (400): sippy keeps only the last Content-Length and Content-Type, so two parts of a path
 # could read one message two ways (request smuggling through a proxy).
@@ -41,8 +44,10 @@ class TransactionManager(SipTransactionManager):
     # Datagrams leave from the SIP thread itself when they can (see sip.sipside.udp).
     model_udp_server = (DirectUdpServer, Udp_server_opts)
 
-    def __init__(self, config: dict[str, Any], request_cb: Any, *, timer_b: float = RFC_TIMER_B) -> None:
+    def __init__(self, config: dict[str, Any], request_cb: Any, *, timer_b: float = RFC_TIMER_B,
+                 timer_h: float = RFC_TIMER_H) -> None:
         self.timer_b = timer_b
+        self.timer_h = timer_h
         super().__init__(config, request_cb)
 
     # Set while a datagram is handled (in the SIP thread): a header it repeats that it must carry once.
@@ -62,6 +67,17 @@ class TransactionManager(SipTransactionManager):
             t.teB.cancel()
             t.teB = Timeout(self.timerB, self.timer_b, 1, t)
         return t
+
+    def sendResponse(self, resp: Any, t: Any = None, retrans: bool = False, ack_cb: Any = None,
+                     lossemul: int = 0) -> None:
+        if t is None:
+            t = self.tserver[resp.getTId(wBRN=True)]  # as sippy finds it; the UA's responses come without it
+        awaiting = t.teD
+        super().sendResponse(resp, t, retrans, ack_cb, lossemul)
+        if self.timer_h != RFC_TIMER_H and t.teD is not None and t.teD is not awaiting:
+            # The final response waits for its ACK timer_h instead of 32 s.
+            t.teD.cancel()
+            t.teD = Timeout(self.timerD, self.timer_h, 1, t)
 
     def incomingResponse(self, msg: Any, t: Any, checksum: Any) -> None:
         """ACKs a digest challenge to our INVITE before the UA retries it.
