@@ -148,7 +148,9 @@ class OutboundLeg(_Leg):
 class InboundLeg(_Leg):
     """A call we received. Actions on a leg that has ended (the caller cancelled, say) do nothing.
 
-    hangup(): BYE once answered; while unanswered, a 487 Request Terminated (neither busy nor declined).
+    hangup(): BYE once answered; while unanswered, a 487 Request Terminated (neither busy nor declined). Hung up
+    after our 200 and before the caller's ACK, the leg ends at once and its BYE follows the ACK (RFC 3261 section
+    15), or Timer H when none comes.
     """
 
     def __init__(self, key: int, control: LegControl, invite: InboundInvite) -> None:

@@ -93,7 +93,7 @@ class SipCore:
         """
         for dialog in list(self.dialogs.values()):
             try:
-                dialog.hangup()
+                dialog.hang_up_now()
             except Exception:
                 logger.debug("hanging up leg %s on stop failed", dialog.key, exc_info=True)
         self.registrar.fail_all(503, "Service Unavailable")

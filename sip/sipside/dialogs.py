@@ -1,8 +1,9 @@
 """One call leg on the SIP side: a sippy UA, and the translation of what it reports into plain leg events.
 
 A `Dialog` lives in the SIP thread. It sends its events through the outlet (which posts them to the loop),
-delivers exactly one terminal event, and forgets itself when it does. sippy's UA is subclassed only to
-normalise URIs before sippy stores them and to see final responses while we are cancelling.
+delivers exactly one terminal event, and forgets itself when it does (an inbound one hung up before the caller's
+ACK, once its BYE has gone after it). sippy's UA is subclassed only to normalise URIs before sippy stores them
+and to see final responses while we are cancelling.
 """
 
 from __future__ import annotations
@@ -100,6 +101,13 @@ class Dialog:
         self._answer_in_ack = False  # our 200 to a re-INVITE without SDP offered: its ACK has the answer
         # The last SDP we sent with our audio port in it: one answering a removed stream has port 0 instead.
         self._media_sdp: str | None = None
+        # Inbound: the caller's ACK to our 200 has come. Until it has, our BYE waits (RFC 3261 section 15): sippy
+        # counts the dialog connected from the moment the 200 leaves, and would send it at once.
+        self._confirmed = False
+        # Inbound: hung up before the ACK came. The leg has ended for its owner; the dialog stays (and stays
+        # known to the core, which BYEs it on stop) until the ACK lets the BYE go, or sippy's own BYE when the
+        # 200 is never ACKed (its retransmissions end after 64*T1, Timer H), or the caller's BYE.
+        self._bye_waits_for_ack = False
 
     def _make_ua(self, **kwargs: Any) -> Any:
         ua = _UA(self._config, event_cb=self._on_sippy_event, **kwargs)
@@ -170,7 +178,10 @@ class Dialog:
     def hangup(self) -> None:
         if self.ended:
             return
-        if self.ua.isConnected():
+        if self.ua.isConnected() and self.inbound and not self._confirmed:
+            self._bye_waits_for_ack = True
+            self._emit(Ended(by_remote=False))
+        elif self.ua.isConnected():
             self.ua.recvEvent(CCEventDisconnect())
             self._emit(Ended(by_remote=False))
         elif self.inbound:
@@ -183,6 +194,19 @@ class Dialog:
             self.ua.username = self.ua.password = None
             self.ua.recvEvent(CCEventDisconnect())
             self._cancel_timer = Timeout(self._cancel_unanswered, CANCEL_WAIT_S)
+
+    def hang_up_now(self) -> None:
+        """Stopping: the socket closes now, so a BYE that waits for the ACK goes at once; anything else as hangup()."""
+        if self._bye_waits_for_ack:
+            self._bye_after_ack()
+        else:
+            self.hangup()
+
+    def _bye_after_ack(self) -> None:
+        """The BYE that waited for the caller's ACK; the dialog is done with here."""
+        self._bye_waits_for_ack = False
+        self.ua.recvEvent(CCEventDisconnect())
+        self._forget(self.key)
 
     def _cancel_unanswered(self) -> None:
         self._cancel_timer = None  # this timer is the one firing: nothing left to cancel
@@ -220,12 +244,20 @@ class Dialog:
             code, _, body = data
             if code in RINGING_CODES:
                 self._emit(Ringing(code, messages.body_text(body)))
+        elif isinstance(event, CCEventConnect) and self._bye_waits_for_ack:
+            self._bye_after_ack()  # the caller's ACK to our 200, after we hung up: now the BYE may go
+        elif isinstance(event, CCEventDisconnect) and self._bye_waits_for_ack:
+            # sippy sent the BYE itself (our 200 was never ACKed), or the caller sent one: nothing left to wait for.
+            self._bye_waits_for_ack = False
+            self._forget(self.key)
         elif isinstance(event, CCEventConnect) and self._answer_in_ack:
             self._answer_in_ack = False
             self._acked(ua, data[2])
         elif isinstance(event, CCEventConnect):
             # For an inbound leg this is the caller's ACK to our answer: media may start. After an INVITE without
             # SDP (our 200 made the offer) the ACK carries the caller's answer.
+            if self.inbound:
+                self._confirmed = True
             if data[2] is not None:
                 self._remote_sdp = data[2].getCopy()
             self._keep_remote_sdp(ua)
@@ -337,7 +369,8 @@ class Dialog:
             if self._cancel_timer is not None:
                 self._cancel_timer.cancel()
                 self._cancel_timer = None
-            self._forget(self.key)
+            if not self._bye_waits_for_ack:
+                self._forget(self.key)
         self._outlet.leg_event(self.key, event)
 
     def _early_inbound(self) -> bool:

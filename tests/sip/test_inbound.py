@@ -12,6 +12,7 @@ from sip.events import Dtmf, Ended
 from sip.legs import InboundLeg
 from sip.stack import SipStack
 from testkit.sip_driver import Handler, sdp_offer
+from testkit.sipp import messages
 from tests.sip.by_hand import sip_message, udp_socket
 from tests.support.sipp import Sipp
 
@@ -102,6 +103,25 @@ async def test_answered_with_dtmf_then_we_hang_up(stack: SipStack, handler: Hand
     assert statuses == ["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing", "SIP/2.0 200 OK", "SIP/2.0 200 OK",
                         f"BYE sip:sipp@127.0.0.1:{sipp.port};transport=udp SIP/2.0"]
     assert "m=audio 41000 RTP/AVP" in sipp.received()[2]
+
+
+async def test_a_hangup_before_the_ack_ends_the_leg_and_byes_after_the_ack(
+        stack: SipStack, handler: Handler, workdir: Path) -> None:
+    # RFC 3261 section 15: no BYE before the ACK to our 200. The leg ends for its owner at once; the BYE waits.
+    handler.on_new_call = ring
+    fill = {"ack_delay_ms": "2500", "bye_timeout_ms": "10000"}
+    async with caller("uac_late_ack.xml", workdir, stack, fill=fill) as sipp:
+        call = await handler.next_call()
+        await call.leg.answer(sdp_offer())
+        await call.leg.hangup()
+        assert await call.log.terminal() == Ended(by_remote=False)
+        assert "ACK " not in sipp.messages  # ended while the caller still holds its ACK (2.5 s)
+        assert await sipp.wait() == 0, sipp.explain()
+    assert call.log.kinds() == ["Ended"]  # no Confirmed after the end
+    trace = [("->" if message.received else "<-") + " " + message.first_line.split(" sip:")[0]
+             for message in messages(sipp.message_file)]
+    bye = trace.index("-> BYE")
+    assert "<- ACK" in trace[:bye] and "-> BYE" not in trace[bye + 1:], trace
 
 
 async def test_answered_then_the_caller_hangs_up(stack: SipStack, handler: Handler, workdir: Path) -> None:

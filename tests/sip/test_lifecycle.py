@@ -15,7 +15,7 @@ from sip.events import Answered, Ended, Ringing
 from sip.reactor import StackStopped
 from sip.stack import SipStack
 from testkit.ports import free_port
-from testkit.sip_driver import Handler, place
+from testkit.sip_driver import Handler, place, sdp_offer
 from tests.support.sipp import Sipp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +78,26 @@ async def test_stop_ends_live_calls_and_then_stays_silent(tmp_path: Path) -> Non
     assert (connected_log.events, early_log.events) == before
     with pytest.raises(StackStopped):
         await place(stack, "sip:bob@127.0.0.1:9")
+
+
+async def test_stop_sends_the_bye_that_waits_for_an_ack(tmp_path: Path) -> None:
+    # A leg hung up before the caller's ACK keeps its BYE for the ACK (RFC 3261 section 15); stopping cannot wait
+    # for it, and must not leave the caller with a dialog nobody will ever end.
+    handler = Handler()
+    stack = new_stack()
+    await stack.start(handler)
+    try:
+        async with Sipp("uac_never_acks.xml", tmp_path, target=stack.address, args=["-s", "bob"],
+                        fill={"bye_timeout_ms": "20000"}) as caller:
+            call = await handler.next_call()
+            await call.leg.answer(sdp_offer())
+            await call.leg.hangup()
+            assert await call.log.terminal() == Ended(by_remote=False)
+            assert "BYE " not in caller.messages
+            await stack.stop()
+            assert await caller.wait() == 0, caller.explain()  # it got our BYE, and answered it
+    finally:
+        await stack.stop()
 
 
 async def test_only_one_stack_runs_per_process() -> None:
