@@ -38,7 +38,7 @@ class MediaFactory:
         # resumes it; an address of 0.0.0.0 is configured only to be replaced by that re-INVITE's.
         endpoint.configure(chosen.remote_host, chosen.remote_port, chosen.payload_type, chosen.telephone_event_pt)
         endpoint.sending = remote.wants_rtp
-        return sdp.answer(self.host, endpoint.local_address[1], chosen, remote.answer_direction)
+        return sdp.answer(self.host, endpoint.local_address[1], chosen, remote.answer_direction, remote_offer)
 
     def connect(self, endpoint: RtpEndpoint, remote_answer: str) -> None:
         """Set the endpoint up from the answer to our offer; an unusable answer leaves it learning from packets."""

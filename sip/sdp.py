@@ -1,7 +1,9 @@
 """SDP for audio calls (RFC 4566 / 3264): our offer, our answer to an offer, and what a peer's SDP says.
 
 We speak G.711 (PCMU 0, PCMA 8) and RFC 4733 telephone-event. An answer takes the first codec of the
-offer's list that we support, as RFC 3264 asks, and the offer's telephone-event payload type.
+offer's list that we support, as RFC 3264 asks, and the offer's telephone-event payload type. We take one audio
+stream of an offer; an answer still has one m= line per m= line of the offer, in its order (RFC 3264 section 6),
+every stream but that one refused with port 0.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ _ANSWERING = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendo
 
 @dataclass(frozen=True)
 class AudioDescription:
-    """The first audio stream of an SDP: where it wants RTP, its payload types in preference order, and its
+    """The audio stream of an SDP we take (read()): where it wants RTP, its payload types in preference order, and its
     direction from the sender's side (RFC 3264 section 5.1) as it stands: a connection address of 0.0.0.0
     (RFC 2543's hold) or a port of 0 (a refused or removed stream) means the sender receives nothing, so a
     sendrecv stream there is sendonly, a recvonly one inactive, and port 0 is always inactive."""
@@ -41,6 +43,7 @@ class AudioDescription:
     payload_types: tuple[int, ...]
     rtpmap: dict[int, str] = field(default_factory=dict)
     direction: str = "sendrecv"
+    stream: int = 0  # the position of its m= line among the SDP's, where our answer's audio goes
 
     def codec_name(self, payload_type: int) -> str | None:
         return self.rtpmap.get(payload_type, _OUR_CODECS.get(payload_type))
@@ -79,49 +82,80 @@ class Negotiated:
 
 
 def read(text: str) -> AudioDescription:
-    """The first audio stream of `text` as it says it, whatever it says: SdpError only when there is none, or its
-    media line is unreadable. parse() is the one that also refuses what we cannot send to. The host is "" when
-    no connection line covers the stream."""
-    # Session-level lines hold for every stream that does not say otherwise (RFC 4566 section 5).
-    found = {"session": {"c": "", "a": ""}, "audio": {"c": "", "a": ""}}
-    section = "session"  # then "audio" in the first audio stream, "other" in any stream before it
-    port: int | None = None
-    formats: tuple[int, ...] = ()
-    rtpmap: dict[int, str] = {}
+    """The audio stream of `text` we take, as it says it, whatever it says: the first audio m= line on a port, in
+    RTP/AVP, with PCMU or PCMA among its formats; when none is, the first audio m= line (a refused stream, or one
+    we cannot speak: its callers refuse it). SdpError only when there is no audio m= line, or that one is
+    unreadable. parse() is the one that also refuses what we cannot send to. The host is "" when no connection
+    line covers the stream. Every other stream (video, image, a second audio) is answered refused (answer())."""
+    session, streams = _sections(text)
+    audio = [(index, lines) for index, lines in enumerate(streams) if _media(lines[0])[0] == "audio"]
+    if not audio:
+        raise SdpError("no audio stream")
+    for index, lines in audio:
+        try:
+            candidate = _described_stream(session, index, lines)
+        except SdpError:
+            continue  # an unreadable stream is no choice; the first audio one stands for them all below
+        if _acceptable(candidate, lines[0]):
+            return candidate
+    return _described_stream(session, *audio[0])
+
+
+def _sections(text: str) -> tuple[list[str], list[list[str]]]:
+    """The session-level lines of `text`, and each media section's lines, its m= line first (RFC 4566 section 5)."""
+    session: list[str] = []
+    streams: list[list[str]] = []
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("m="):
-            if section == "audio":
-                break  # only the first audio stream
-            parts = line[2:].split()
-            section = "audio" if len(parts) >= 4 and parts[0] == "audio" else "other"
-            if section == "audio":
-                try:
-                    port = int(parts[1].split("/")[0])  # a port count (RFC 4566 section 5.14) is no matter here
-                    formats = tuple(int(pt) for pt in parts[3:] if pt.isdigit())
-                except ValueError:
-                    raise SdpError(f"unreadable media line {line!r}") from None
-        elif section == "other":
-            continue
-        elif line.startswith("c=") and line[2:].split():
-            found[section]["c"] = line[2:].split()[-1].split("/")[0]
+            streams.append([line])
+        elif line:
+            (streams[-1] if streams else session).append(line)
+    return session, streams
+
+
+def _media(m_line: str) -> tuple[str, str, str, list[str]]:
+    """An m= line's media, port, proto and formats, "" for what it lacks."""
+    parts = m_line[2:].split()
+    parts += [""] * (3 - len(parts))
+    return parts[0], parts[1], parts[2], parts[3:]
+
+
+def _described_stream(session: list[str], index: int, lines: list[str]) -> AudioDescription:
+    """The AudioDescription of the audio section `lines`, the `index`th stream; session-level lines hold for it
+    unless it says otherwise (RFC 4566 section 5), and no other stream's lines do."""
+    _, port_text, _, format_texts = _media(lines[0])
+    try:
+        port = int(port_text.split("/")[0])  # a port count (RFC 4566 section 5.14) is no matter here
+        formats = tuple(int(pt) for pt in format_texts if pt.isdigit())
+    except ValueError:
+        raise SdpError(f"unreadable media line {lines[0]!r}") from None
+    found = {"session": {"c": "", "a": ""}, "audio": {"c": "", "a": ""}}
+    rtpmap: dict[int, str] = {}
+    for level, line in [*(("session", line) for line in session), *(("audio", line) for line in lines[1:])]:
+        if line.startswith("c=") and line[2:].split():
+            found[level]["c"] = line[2:].split()[-1].split("/")[0]
         elif line.lower()[2:] in _DIRECTIONS and line.startswith("a="):
-            found[section]["a"] = line.lower()[2:]
-        elif section == "audio" and (match := _RTPMAP.match(line)):
+            found[level]["a"] = line.lower()[2:]
+        elif level == "audio" and (match := _RTPMAP.match(line)):
             rtpmap[int(match[1])] = match[2].upper()
-    if port is None:
-        raise SdpError("no audio stream")
     host = found["audio"]["c"] or found["session"]["c"]
     direction = found["audio"]["a"] or found["session"]["a"] or "sendrecv"
     if port == 0:
         direction = "inactive"
     elif _unspecified(host):
         direction = {"sendrecv": "sendonly", "recvonly": "inactive"}.get(direction, direction)
-    return AudioDescription(host, port, formats, rtpmap, direction)
+    return AudioDescription(host, port, formats, rtpmap, direction, index)
+
+
+def _acceptable(audio: AudioDescription, m_line: str) -> bool:
+    """Whether we can take this audio stream: on a port, plain RTP (we answer RTP/AVP), in a codec we speak."""
+    return (audio.port != 0 and _media(m_line)[2].upper() == "RTP/AVP"
+            and any(audio.codec_name(pt) in ("PCMU", "PCMA") for pt in audio.payload_types))
 
 
 def parse(text: str) -> AudioDescription:
-    """The first audio stream of `text` (read()), refused (SdpError) unless it names an address and port we may
+    """The audio stream of `text` we take (read()), refused (SdpError) unless it names an address and port we may
     send RTP to, or says that we send none:
     - port 0 is a stream refused or removed (RFC 3264 sections 6, 8.2), its direction inactive; whoever cannot
       do without the stream (an initial offer) refuses it;
@@ -162,15 +196,35 @@ def offer(host: str, port: int) -> str:
     return _text([*lines, "a=ptime:20", "a=sendrecv"])
 
 
-def answer(host: str, port: int, chosen: Negotiated, direction: str = "sendrecv") -> str:
-    """Our answer to an offer: the chosen codec, and `direction` (the offer's AudioDescription.answer_direction)."""
+def answer(host: str, port: int, chosen: Negotiated, direction: str = "sendrecv", offer: str | None = None) -> str:
+    """Our answer to an offer: the chosen codec, and `direction` (the offer's AudioDescription.answer_direction),
+    in the place of the offer's audio stream we took, among its other streams refused (_answering())."""
     formats = [chosen.payload_type] + ([chosen.telephone_event_pt] if chosen.telephone_event_pt is not None else [])
-    lines = [*_session_lines(host), f"m=audio {port} RTP/AVP {' '.join(map(str, formats))}",
+    audio = [f"m=audio {port} RTP/AVP {' '.join(map(str, formats))}",
              f"a=rtpmap:{chosen.payload_type} {_OUR_CODECS[chosen.payload_type]}/8000"]
     if chosen.telephone_event_pt is not None:
-        lines += [f"a=rtpmap:{chosen.telephone_event_pt} telephone-event/8000",
+        audio += [f"a=rtpmap:{chosen.telephone_event_pt} telephone-event/8000",
                   f"a=fmtp:{chosen.telephone_event_pt} 0-15"]
-    return _text([*lines, "a=ptime:20", f"a={direction}"])
+    return _text([*_session_lines(host), *_answering(offer, [*audio, "a=ptime:20", f"a={direction}"])])
+
+
+def _answering(offer: str | None, audio: list[str] | None) -> list[str]:
+    """The media sections of an answer to `offer`: exactly one per m= line of the offer, in its order (RFC 3264
+    section 6): `audio` in the place of the audio stream read() takes, and every other stream (video, T.38, a
+    second audio) refused with port 0, its media and proto, and its first format ("at least one", of the
+    offer's); `audio` None refuses them all. Without an offer (or one with one stream) `audio` is all there is."""
+    streams = _sections(offer)[1] if offer else []
+    if not streams:
+        return audio or []
+    taken = read(offer or "").stream
+    sections: list[str] = []
+    for index, lines in enumerate(streams):
+        if index == taken and audio is not None:
+            sections += audio
+        else:
+            media, _, proto, formats = _media(lines[0])
+            sections.append(f"m={media or 'audio'} 0 {proto or 'RTP/AVP'} {(formats or ['0'])[0]}")
+    return sections
 
 
 def reanswer(previous: str, offer_text: str, media: str | None = None) -> str:
@@ -182,14 +236,15 @@ def reanswer(previous: str, offer_text: str, media: str | None = None) -> str:
 
     An offer with the audio port 0 removes (or disables) the stream: it "MUST be marked with port zero in the
     answer" (RFC 3264 section 8.2), with one of the offer's formats, whatever they are, and no media either way;
-    a later offer with a port brings it back, on our port as before."""
+    a later offer with a port brings it back, on our port as before. Every other stream of the offer is answered
+    refused in its place, as in answer()."""
     remote = parse(offer_text)
     ours = parse(media or previous)
     if remote.port == 0:
-        formats = remote.payload_types[:1] or (0,)
-        removed = [*_session_lines(ours.host), f"m=audio 0 RTP/AVP {formats[0]}"]
+        removed = [*_session_lines(ours.host), *_answering(offer_text, None)]
         return _next_version(previous, _text(removed))
-    return _next_version(previous, answer(ours.host, ours.port, negotiate(remote), remote.answer_direction))
+    chosen = negotiate(remote)
+    return _next_version(previous, answer(ours.host, ours.port, chosen, remote.answer_direction, offer_text))
 
 
 def reoffer(previous: str, media: str | None = None) -> str:
