@@ -7,7 +7,7 @@ verb never reaches the engine or another call. The values that cross it are decl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -25,7 +25,8 @@ class Media(Protocol):
 
     async def play(self, prompt: Prompt) -> None: ...
 
-    async def send_dtmf(self, digit: str) -> None: ...
+    async def send_dtmf_sequence(self, presses: Sequence[tuple[float, str]]) -> None:
+        """Key presses on one schedule, each `(pause, digit)` `pause` seconds after the one before."""
 
     def listen(self, on_frame: Callable[[Any], None]) -> None:
         """Every decoded frame received from now on goes to `on_frame` (its `pcm`: 16-bit 8 kHz mono)."""

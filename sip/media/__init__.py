@@ -10,6 +10,7 @@ Audio inside the engine is 8 kHz mono signed 16-bit little-endian PCM ("PCM16");
     endpoint.on_dtmf(lambda digit: ...)                 # "0"-"9", "*", "#", "A"-"D", once per key press
     await endpoint.play(read_audio("prompt.mp3"))       # 20 ms packets on absolute deadlines; cancellable
     await endpoint.send_dtmf("5", duration_ms=160)      # RFC 4733
+    await endpoint.send_dtmf_sequence([(0, "1"), (0.5, "2")])  # keys on one schedule, 0.5 s of silence between
     endpoint.stats()                                    # RtpStats: counts, send gaps (max, p99), losses
     endpoint.close()                                    # idempotent; the port goes back to the pool
 

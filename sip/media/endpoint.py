@@ -7,7 +7,7 @@ import logging
 import random
 import secrets
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 from sip.media import g711, rtp
@@ -305,13 +305,24 @@ class RtpEndpoint:
     async def send_dtmf(self, digit: str, duration_ms: int = 160) -> None:
         """Sends one key press as RFC 4733 events: a start packet (marker bit), updates every 50 ms, and the end
         packet three times, all with the same timestamp. Needs a negotiated telephone-event payload type."""
-        code = event_code(digit)
+        await self.send_dtmf_sequence(((0.0, digit),), duration_ms)
+
+    async def send_dtmf_sequence(self, presses: Sequence[tuple[float, str]], duration_ms: int = 160) -> None:
+        """Sends key presses one after the other, each `(pause, digit)` as send_dtmf() would, on one schedule:
+        a key starts `pause` seconds after the last packet of the key before it (the first key: after where
+        send_dtmf() would start), and its RTP timestamp says so exactly. A loop running late sends the packets
+        late but leaves the timestamps, which are what the far end's DTMF detector spaces the keys by, as
+        planned; one send per key would stamp each key with however late the loop got round to it. The sequence
+        has the line throughout, pauses included (as a play() has: forward() sends nothing meanwhile)."""
+        codes = [(pause, event_code(digit)) for pause, digit in presses]
+        if not codes:
+            return
         if self._event_payload_type is None:
             raise RuntimeError("no telephone-event payload type was negotiated for this call")
-        if duration_ms <= 0:
-            raise ValueError("duration_ms must be positive")
+        if duration_ms <= 0 or any(pause < 0 for pause, _ in codes):
+            raise ValueError("duration_ms must be positive, pauses not negative")
         async with self._send_lock:
-            await self._send(lambda _: self._event_packets(code, duration_ms * 8), audio=False)
+            await self._send(lambda _: self._sequence_packets(codes, duration_ms * 8), audio=False)
 
     async def _send(self, packets: Callable[[bool], Iterator[_Packet]], *, audio: bool) -> None:
         """Sends `packets(new_talkspurt)` on schedule, continuing the media timeline where the last send left it."""
@@ -417,19 +428,28 @@ class RtpEndpoint:
                               FRAME_SAMPLES, payload)
                 frame += 1
 
-    def _event_packets(self, code: int, duration: int) -> Iterator[_Packet]:
-        """One key press. Every packet has the event's timestamp; the duration field says how long it has lasted
-        so far (the first packet claims one frame, as most phones do), and the next audio must start after it."""
+    def _sequence_packets(self, presses: list[tuple[float, int]], duration: int) -> Iterator[_Packet]:
+        """Key presses laid out on the media timeline: each `pause` after the last end packet of the one before."""
+        at = 0  # samples after the sender's start
+        for pause, code in presses:
+            at += round(pause * rtp.CLOCK_RATE)
+            yield from self._event_packets(code, duration, at)
+            at += duration + (_DTMF_END_REPEATS - 1) * FRAME_SAMPLES
+
+    def _event_packets(self, code: int, duration: int, at: int = 0) -> Iterator[_Packet]:
+        """One key press, `at` samples after the sender's start. Every packet has the event's timestamp; the
+        duration field says how long it has lasted so far (the first packet claims one frame, as most phones
+        do), and the next audio must start after it."""
         pt = self._event_payload_type
         assert pt is not None
         update = round(_DTMF_UPDATE_S * rtp.CLOCK_RATE)
         for elapsed in range(0, duration, update):
             so_far = min(max(elapsed, FRAME_SAMPLES), duration)
-            yield _Packet(elapsed / rtp.CLOCK_RATE, pt, elapsed == 0, 0, so_far,
+            yield _Packet((at + elapsed) / rtp.CLOCK_RATE, pt, elapsed == 0, at, so_far,
                           pack_event(code, end=False, duration=so_far))
         end = pack_event(code, end=True, duration=duration)
         for repeat in range(_DTMF_END_REPEATS):
-            yield _Packet(duration / rtp.CLOCK_RATE + repeat * FRAME_S, pt, False, 0, duration, end)
+            yield _Packet((at + duration) / rtp.CLOCK_RATE + repeat * FRAME_S, pt, False, at, duration, end)
 
     def _transmit(self, payload_type: int, marker: bool, timestamp: int, payload: bytes) -> None:
         # Straight to the socket, not through the transport: that skips a layer of Python per packet, and a full

@@ -18,6 +18,7 @@ import pytest
 from sip.media import g711, rtp
 from sip.media.decoder import read_audio
 from sip.media.endpoint import LEARN_PROBATION, AudioFrame, RtpEndpoint
+from sip.media.key_presses import send_keys
 from sip.media.ports import PortPool
 from sip.media.prompt import Prompt
 from sip.media.recorder import WavRecorder
@@ -204,6 +205,33 @@ async def test_dtmf_packets_follow_rfc4733(endpoints: Opener, monkeypatch: pytes
     assert offsets_ms == pytest.approx([*audio_ms, *press_ms, *after_ms], abs=0.001)
     assert after.marker and (after.timestamp - events[0].timestamp) % 2**32 == 1280 + 320
     assert all((b.sequence - a.sequence) % 65536 == 1 for a, b in pairwise(sink.packets))
+
+
+async def test_a_key_string_keeps_its_spacing_on_the_timeline_when_the_loop_runs_late(
+        endpoints: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "1w2#" in Twilio's notation, with the loop held up 100 ms as the 2 is due (a loaded machine): the 2 and
+    # the # leave 100 ms late (past the 60 ms a sender catches up on, so the rest of its schedule moves), but each
+    # key's RTP timestamp, which the far end's DTMF detector spaces the keys by, is where the string put it. A key
+    # lasts 160 ms and its end goes out twice more a frame apart; the next key follows that, after `w` half a
+    # second later. On the stepped clock, so the hold-up is exactly this.
+    clock = SteppedClock().install(monkeypatch)
+    sink = await PacketSink.open(clock=clock.time)
+    endpoint = await endpoints()
+    endpoint.configure(HOST, sink.port, 0, telephone_event_pt=96)
+    started = clock.time()
+    clock.call_at(started + 0.700, lambda: clock.stall(0.100))
+
+    await clock.run(send_keys(endpoint, "1w2#"), settled=lambda: len(sink.arrivals) == endpoint.stats().packets_sent)
+    await until(lambda: len(sink.arrivals) == 3 * 7)
+    sink.close()
+
+    presses = [sink.packets[i:i + 7] for i in (0, 7, 14)]
+    assert [struct.unpack("!BBH", press[0].payload)[0] for press in presses] == [1, 2, 11]
+    assert all(len({p.timestamp for p in press}) == 1 and press[0].marker for press in presses)
+    starts = [press[0].timestamp for press in presses]
+    assert [(b - a) % 2**32 for a, b in pairwise(starts)] == [1280 + 320 + 4000, 1280 + 320]
+    first_sent = [sink.arrivals[i][0] - started for i in (0, 7, 14)]
+    assert first_sent == pytest.approx([0.0, 0.800, 1.000], abs=0.001)  # late, by the hold-up
 
 
 async def test_a_relayed_key_press_keeps_its_shape_when_the_loop_runs_late(
