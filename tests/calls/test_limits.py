@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import statistics
 import time
 
 from models import Account
@@ -64,7 +65,6 @@ async def test_ten_calls_at_2_per_second_start_over_about_5_s_in_order(server, a
         created = await asyncio.gather(*(create(i) for i in range(10)))
         # Another account's call, created while the ten wait, starts at once.
         other = await server.place(f"sip:bob@{peer.uri_host}", other_rcml)
-        other_created_at = time.time()  # sipp's trace is in wall-clock time too
         await application.wait_for("/other", 1, seconds=10)
         fetches = await application.wait_for("/rcml", 10, seconds=30)
         for call in created:
@@ -88,11 +88,14 @@ async def test_ten_calls_at_2_per_second_start_over_about_5_s_in_order(server, a
     gaps = [round(later - earlier, 3) for earlier, later in itertools.pairwise(starts)]
     # Paced, not bunched: never more starts in a span than 2 per second allow.
     assert not too_close(starts, 2, LATE_ON_THE_WAY_S), gaps
-    # ... and not much slower: 9 intervals of 0.5 s, each pushed back by however late its turn came.
-    spread = starts[-1] - starts[0]
-    assert spread <= 7.0, f"10 calls at 2/s started over {spread:.2f} s: {gaps}"
+    # ... and not slower: the typical interval is the 0.5 s of 2 per second. The median, not the spread: one turn
+    # that came late on a loaded machine (a 3.1 s gap at a load average of 15 on 2 cores) pushes back all that follow,
+    # while a pacer at 1 per second, or one slot lost in three, moves the median.
+    assert statistics.median(gaps) <= 0.6, f"10 calls at 2/s started at intervals of {gaps}"
+    # The other account's call did not queue behind the paced ones: it was created as the first of them started,
+    # and started before the fifth (2 s of pacing later), whatever the machine's load shifted them all by.
     other_started = reached[other["sid"]][0][0]
-    assert other_started - other_created_at < 2.0, "the other account's call waited for the paced ones"
+    assert other_started < starts[4], f"the other account's call waited for the paced ones: {other_started} {starts}"
 
 
 async def _calls(sids: list[str]):
