@@ -44,6 +44,7 @@ class AudioDescription:
     rtpmap: dict[int, str] = field(default_factory=dict)
     direction: str = "sendrecv"
     stream: int = 0  # the position of its m= line among the SDP's, where our answer's audio goes
+    proto: str = "RTP/AVP"  # its transport: we speak plain RTP/AVP only, and an answer must keep the offer's
 
     def codec_name(self, payload_type: int) -> str | None:
         return self.rtpmap.get(payload_type, _OUR_CODECS.get(payload_type))
@@ -96,7 +97,7 @@ def read(text: str) -> AudioDescription:
             candidate = _described_stream(session, index, lines)
         except SdpError:
             continue  # an unreadable stream is no choice; the first audio one stands for them all below
-        if _acceptable(candidate, lines[0]):
+        if _acceptable(candidate):
             return candidate
     return _described_stream(session, *audio[0])
 
@@ -124,7 +125,7 @@ def _media(m_line: str) -> tuple[str, str, str, list[str]]:
 def _described_stream(session: list[str], index: int, lines: list[str]) -> AudioDescription:
     """The AudioDescription of the audio section `lines`, the `index`th stream; session-level lines hold for it
     unless it says otherwise (RFC 4566 section 5), and no other stream's lines do."""
-    _, port_text, _, format_texts = _media(lines[0])
+    _, port_text, proto, format_texts = _media(lines[0])
     try:
         port = int(port_text.split("/")[0])  # a port count (RFC 4566 section 5.14) is no matter here
         formats = tuple(int(pt) for pt in format_texts if pt.isdigit())
@@ -145,12 +146,12 @@ def _described_stream(session: list[str], index: int, lines: list[str]) -> Audio
         direction = "inactive"
     elif _unspecified(host):
         direction = {"sendrecv": "sendonly", "recvonly": "inactive"}.get(direction, direction)
-    return AudioDescription(host, port, formats, rtpmap, direction, index)
+    return AudioDescription(host, port, formats, rtpmap, direction, index, proto.upper())
 
 
-def _acceptable(audio: AudioDescription, m_line: str) -> bool:
+def _acceptable(audio: AudioDescription) -> bool:
     """Whether we can take this audio stream: on a port, plain RTP (we answer RTP/AVP), in a codec we speak."""
-    return (audio.port != 0 and _media(m_line)[2].upper() == "RTP/AVP"
+    return (audio.port != 0 and audio.proto == "RTP/AVP"
             and any(audio.codec_name(pt) in ("PCMU", "PCMA") for pt in audio.payload_types))
 
 
@@ -179,6 +180,10 @@ def parse(text: str) -> AudioDescription:
 
 def negotiate(remote: AudioDescription) -> Negotiated:
     """Our choice from a peer's SDP: its first G.711 codec, and its telephone-event type if any."""
+    if remote.proto != "RTP/AVP":
+        # RTP/SAVP (SRTP), RTP/AVPF, UDP/TLS/RTP/SAVPF (WebRTC): an answer must keep the offer's transport (RFC
+        # 3264 section 6), and plain RTP to a peer that keys SRTP would be refused or heard as noise.
+        raise SdpError(f"the audio stream is {remote.proto or 'of no transport'}; only RTP/AVP is spoken here")
     codec = next((pt for pt in remote.payload_types if remote.codec_name(pt) in ("PCMU", "PCMA")), None)
     if codec is None:
         raise SdpError("the offer has neither PCMU nor PCMA")

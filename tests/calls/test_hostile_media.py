@@ -187,16 +187,19 @@ async def test_with_every_rtp_port_taken_an_inbound_call_gets_503_and_ends_faile
 
 async def test_an_unusable_sdp_is_refused_with_488_before_anything_answers(server, application, workdir):
     """m=audio 70000 was answered 200 and then wedged the call in-progress; a host name would be looked up by a
-    blocking sendto. Both get 488 Not Acceptable Here, and the row ends failed."""
+    blocking sendto; an SRTP-only offer (RTP/SAVP) was answered plain RTP/AVP, which its caller cannot take. Each
+    gets 488 Not Acceptable Here, and the row ends failed."""
     await add_number(server, "+15551234567", application.on("/voice", "<Response><Play>tone.wav</Play></Response>"))
     application.on("/tone.wav", wav_of(1.0))
-    for host, port in (("127.0.0.1", "70000"), ("127.0.0.1", "0"), ("media.example.invalid", "4000")):
+    offers = (("127.0.0.1", "70000", "RTP/AVP"), ("127.0.0.1", "0", "RTP/AVP"),
+              ("media.example.invalid", "4000", "RTP/AVP"), ("127.0.0.1", "4000", "RTP/SAVP"))
+    for host, port, proto in offers:
         async with Sipp("uac_bad_sdp.xml", workdir, target=server.sip, args=["-s", "+15551234567"],
-                        fill={"host": host, "port": port, "code": "488"}) as caller:
-            assert await caller.wait(15) == 0, f"{host}:{port}\n{caller.explain()}"
+                        fill={"host": host, "port": port, "proto": proto, "code": "488"}) as caller:
+            assert await caller.wait(15) == 0, f"{host}:{port} {proto}\n{caller.explain()}"
     await server.idle()
     calls = await Call.all()
-    assert [call.status for call in calls] == ["failed"] * 3
+    assert [call.status for call in calls] == ["failed"] * len(offers)
 
 
 async def test_a_sip_request_with_two_to_or_two_content_length_headers_gets_400(server):
