@@ -287,27 +287,12 @@ def _unspecified(host: str) -> bool:
         return False
 
 
-def _described(text: str | None) -> AudioDescription | None:
-    try:
-        return read(text) if text else None
-    except SdpError:
-        return None
-
-
 def expects_rtp(text: str | None) -> bool:
     """AudioDescription.expects_rtp of a peer's SDP, for what keeps only its text (the RTP timeout). No SDP (a late
     offer) or none we can read tells nothing: RTP is expected."""
-    audio = _described(text)
-    return audio is None or audio.expects_rtp
-
-
-def wants_rtp(text: str | None) -> bool:
-    """AudioDescription.wants_rtp of a peer's SDP; with no SDP nothing says otherwise."""
-    audio = _described(text)
-    return audio is None or audio.wants_rtp
-
-
-def answer_direction(offer_text: str | None) -> str:
-    """AudioDescription.answer_direction of an offer; sendrecv for no offer."""
-    audio = _described(offer_text)
-    return "sendrecv" if audio is None else audio.answer_direction
+    if not text:
+        return True
+    try:
+        return read(text).expects_rtp
+    except SdpError:
+        return True

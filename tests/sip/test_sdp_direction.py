@@ -33,7 +33,6 @@ def test_which_sdp_says_rtp_will_come(text, expected):
 
 @pytest.mark.parametrize(("offer", "answer", "we_send"), [
     (SDP, "sendrecv", True),
-    (None, "sendrecv", True),  # no SDP: nothing says otherwise
     (HOLD, "recvonly", False),  # RFC 3264 section 6.1
     (SDP.replace("a=sendrecv", "a=recvonly"), "sendonly", True),
     (SDP.replace("a=sendrecv", "a=inactive"), "inactive", False),
@@ -41,8 +40,9 @@ def test_which_sdp_says_rtp_will_come(text, expected):
     (SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0").replace("a=sendrecv", "a=recvonly"), "inactive", False),
 ])
 def test_the_answers_direction_and_whether_we_send(offer, answer, we_send):
-    assert sdp.answer_direction(offer) == answer
-    assert sdp.wants_rtp(offer) is we_send
+    audio = sdp.read(offer)
+    assert audio.answer_direction == answer
+    assert audio.wants_rtp is we_send
 
 
 PREVIOUS = sdp.answer("127.0.0.1", 4000, sdp.Negotiated("127.0.0.2", 5000, 0, 101))

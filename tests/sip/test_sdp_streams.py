@@ -58,7 +58,7 @@ def test_the_audio_after_a_video_stream_has_its_own_address_or_the_sessions():
     assert (audio.host, audio.port) == ("127.0.0.60", 5000)
     # The session's direction holds for it; the video's does not.
     audio = sdp.parse(SESSION.replace("t=0 0", "t=0 0\r\na=sendonly") + video + AUDIO.replace("a=sendrecv\r\n", ""))
-    assert audio.direction == "sendonly" and sdp.answer_direction(SESSION + video + AUDIO) == "sendrecv"
+    assert audio.direction == "sendonly" and sdp.read(SESSION + video + AUDIO).answer_direction == "sendrecv"
 
 
 def test_an_offer_of_video_alone_or_of_audio_we_cannot_speak_is_refused():
