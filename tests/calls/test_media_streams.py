@@ -18,9 +18,8 @@ import pytest
 
 from sip.media import rtp
 from testkit.sipp import messages
-from tests.calls.test_hostile_media import wav_of
-from tests.calls.test_reinvite import sent_invites_and_answers, until
-from tests.conftest import ADMIN_SID
+from tests.calls.test_hostile_media import add_number, wav_of
+from tests.calls.test_reinvite import answered_inbound_owner, sent_invites_and_answers
 from tests.support.sipp import Sipp
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -57,10 +56,7 @@ def media_lines(text: str) -> list[list[str]]:
 async def test_video_then_audio_is_answered_stream_for_stream_and_the_audio_plays(server, application,
                                                                                    workdir: Path):
     number = "+15551234568"
-    response = await server.post(f"/Accounts/{ADMIN_SID}/IncomingPhoneNumbers.json", {
-        "PhoneNumber": number,
-        "VoiceUrl": application.on("/voice", '<Response><Play loop="0">tone.wav</Play></Response>')})
-    assert response.status_code == 201, response.text
+    await add_number(server, number, application.on("/voice", '<Response><Play loop="0">tone.wav</Play></Response>'))
     application.on("/tone.wav", wav_of(1.0))
     loop = asyncio.get_running_loop()
     _, audio = await loop.create_datagram_endpoint(Port, local_addr=("127.0.0.1", 0))
@@ -70,9 +66,7 @@ async def test_video_then_audio_is_answered_stream_for_stream_and_the_audio_play
     try:
         async with Sipp("uac_video_then_audio.xml", workdir, target=server.sip, args=["-s", number],
                         fill=fill) as peer:
-            await until(lambda: any(o.call.direction == "inbound" and o.media is not None
-                                    for o in server.engine.owners.values()), "the call is answered")
-            [owner] = [o for o in server.engine.owners.values() if o.call.direction == "inbound"]
+            owner = await answered_inbound_owner(server)
             local_port = owner.media.local_address[1]
             assert await peer.wait() == 0, peer.explain()  # both 200s matched, and its BYE got 200
     finally:

@@ -23,7 +23,7 @@ from models import Call, Notification
 from sip.media import rtp
 from testkit.sipp import Message, messages
 from tests.calls.conftest import rtp_timeout
-from tests.calls.test_hostile_media import wav_of
+from tests.calls.test_hostile_media import add_number, wav_of
 from tests.conftest import ADMIN_SID
 from tests.support.sipp import Sipp
 
@@ -164,10 +164,7 @@ async def test_a_late_offer_is_answered_in_the_ack(server, application, workdir:
     gets our audio until the RTP timeout hangs it up; answering sendonly it holds the call from the start, gets
     nothing and is not timed out."""
     number = "+15551234567"
-    response = await server.post(f"/Accounts/{ADMIN_SID}/IncomingPhoneNumbers.json", {
-        "PhoneNumber": number,
-        "VoiceUrl": application.on("/voice", '<Response><Play loop="0">tone.wav</Play></Response>')})
-    assert response.status_code == 201, response.text
+    await add_number(server, number, application.on("/voice", '<Response><Play loop="0">tone.wav</Play></Response>'))
     application.on("/tone.wav", wav_of(1.0))
     _, sink = await asyncio.get_running_loop().create_datagram_endpoint(MediaSink, local_addr=("127.0.0.1", 0))
     with rtp_timeout(server, TIMEOUT_S):
@@ -203,6 +200,15 @@ async def until(condition, what: str) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"not within 5 s: {what}")
+
+
+async def answered_inbound_owner(server):
+    """The owner of the one inbound call, once it has answered (its media is open)."""
+    def inbound() -> list:
+        return [o for o in server.engine.owners.values() if o.call.direction == "inbound" and o.media is not None]
+    await until(inbound, "the call is answered")
+    [owner] = inbound()
+    return owner
 
 
 async def test_a_reoffer_with_audio_port_0_removes_the_stream_until_one_brings_it_back(server, application,
@@ -262,10 +268,7 @@ async def test_an_offer_at_0_0_0_0_is_a_call_held_from_the_start(server, applica
     socket: Linux delivers it to the local host), the RTP timeout does not run, and a re-INVITE with an address
     resumes it."""
     number = "+15551234567"
-    response = await server.post(f"/Accounts/{ADMIN_SID}/IncomingPhoneNumbers.json", {
-        "PhoneNumber": number,
-        "VoiceUrl": application.on("/voice", '<Response><Play loop="0">tone.wav</Play></Response>')})
-    assert response.status_code == 201, response.text
+    await add_number(server, number, application.on("/voice", '<Response><Play loop="0">tone.wav</Play></Response>'))
     application.on("/tone.wav", wav_of(1.0))
     _, sink = await asyncio.get_running_loop().create_datagram_endpoint(MediaSink, local_addr=("127.0.0.1", 0))
     fill = {"media_port": str(sink.port), "held_ms": str(REFUSED_MS), "resumed_ms": "1000"}
@@ -273,9 +276,7 @@ async def test_an_offer_at_0_0_0_0_is_a_call_held_from_the_start(server, applica
     with rtp_timeout(server, TIMEOUT_S):
         async with Sipp("uac_held_from_the_start.xml", workdir, target=server.sip, args=["-s", number],
                         fill=fill) as peer:
-            await until(lambda: any(o.call.direction == "inbound" and o.media is not None
-                                    for o in server.engine.owners.values()), "the call is answered")
-            [owner] = [o for o in server.engine.owners.values() if o.call.direction == "inbound"]
+            owner = await answered_inbound_owner(server)
             media = owner.media
             try:
                 await until(lambda: media.sending, "the call is resumed")
